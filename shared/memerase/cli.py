@@ -1,0 +1,99 @@
+"""The `memerase` command: delete, delete-all, reset (and the local demo)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from memerase.errors import MemeraseError
+from memerase.models import ErasureResult, Scope
+from memerase.settings import load_settings
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="memerase", description="Erase mem0 memories, in scope and provably.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    delete = sub.add_parser("delete", help="erase one memory by id from every target")
+    delete.add_argument("memory_id")
+    bulk = sub.add_parser("delete-all", help="erase every memory matching the filters (AND)")
+    bulk.add_argument("--user-id")
+    bulk.add_argument("--agent-id")
+    bulk.add_argument("--run-id")
+    bulk.add_argument("--dry-run", action="store_true", help="count what would be erased, erase nothing")
+    reset = sub.add_parser("reset", help="wipe and recreate one target's collections (needs allow_reset)")
+    reset.add_argument("--confirm", required=True, metavar="NAME", help="the name of the target to reset")
+    demo = sub.add_parser("demo", help="run a demo on embedded stand-ins (moto, osmem-server)")
+    demo.add_argument("--users", type=int, default=4)
+    demo.add_argument("--per-user", type=int, default=25)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from memerase_local.demo import run_demo
+
+            return run_demo(users=args.users, per_user=args.per_user)
+        return _run(args)
+    except MemeraseError as exc:
+        err.print(f"memerase: {exc}", highlight=False, soft_wrap=True)
+        return 1 if exc.status < 500 else 3
+
+
+def _run(args: argparse.Namespace) -> int:
+    from memerase.service import build_eraser
+
+    settings = load_settings()
+    if settings.history is None:
+        err.print("memerase: no history table configured: no history events are written", highlight=False)
+    eraser = build_eraser(settings)
+    if args.command == "delete":
+        result = eraser.delete_memory(args.memory_id)
+    elif args.command == "reset":
+        result = eraser.reset(args.confirm, args.confirm)
+    else:
+        scope = Scope.of(**{k: v for k in ("user_id", "agent_id", "run_id") if (v := getattr(args, k)) is not None})
+        with _progress() as bar:
+            tasks: dict[str, int] = {}
+
+            def advance(label: str, scanned: int, deleted: int) -> None:
+                if label not in tasks:
+                    tasks[label] = bar.add_task(label, total=None)
+                bar.update(tasks[label], completed=scanned, description=f"{label}: {deleted} erased")
+
+            result = eraser.delete_matching(scope, dry_run=args.dry_run, progress=advance)
+    _summary(result)
+    if not result.dry_run and result.operation != "reset" and not result.verified:
+        err.print("memerase: verification found matching memories left; run the command again", highlight=False)
+        return 3
+    return 0
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} scanned"),
+                    TimeElapsedColumn(), console=err, transient=True)
+
+
+def _summary(result: ErasureResult) -> None:
+    title = f"{result.operation}{' (dry run)' if result.dry_run else ''}: {result.duration_ms} ms"
+    table = Table(title=title)
+    for column in ("target", "store", "matched", "deleted", "remaining"):
+        table.add_column(column, justify="left" if column in ("target", "store") else "right")
+    for s in result.stores:
+        table.add_row(s.target, s.store, str(s.matched), str(s.deleted), "-" if s.remaining is None else str(s.remaining))
+    out.print(table)
+    if result.history_events:
+        out.print(f"history: {result.history_events} content-free DELETE events written")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""The deletion engine: single delete, filtered bulk delete, reset. It knows stores only by their interface."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from memerase.errors import InvalidRequest, MemoryNotFound, OutOfScope, ResetNotAllowed, UnknownTarget
+from memerase.history import HistoryStore
+from memerase.models import MAX_ID_LENGTH, ErasureResult, Scope, StoreOutcome
+from memerase.observability import fingerprint, logger
+from memerase.stores.base import Filters, MemoryStore, Partition, Record
+from memerase.stores.factory import TargetStores
+
+MEMORIES = "memories"
+ENTITIES = "entities"
+
+ProgressCallback = Callable[[str, int, int], None]  # (store label, scanned so far, deleted so far)
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass
+class PartitionProgress:
+    """Where one partition of one store stands; `cursor` None with `done` True means finished."""
+
+    cursor: str | None = None
+    done: bool = False
+    scanned: int = 0
+    matched: int = 0
+    deleted: int = 0
+
+
+@dataclass
+class StoreRef:
+    """One collection of one target, as the job's work items name it."""
+
+    target: str
+    role: str  # MEMORIES | ENTITIES
+
+
+@dataclass
+class Tally:
+    """Running totals of one store's erasure, across partitions."""
+
+    scanned: int = 0
+    matched: int = 0
+    deleted: int = 0
+    history: int = 0
+
+
+def validate_memory_id(memory_id: object) -> str:
+    if not isinstance(memory_id, str) or not memory_id.strip():
+        raise InvalidRequest("Invalid memory_id: must be a non-empty string")
+    if len(memory_id) > MAX_ID_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in memory_id):
+        raise InvalidRequest("Invalid memory_id: too long or contains control characters")
+    return memory_id
+
+
+class Eraser:
+    def __init__(self, targets: Sequence[TargetStores], history: HistoryStore | None = None, allow_reset: bool = False):
+        self._targets = {t.name: t for t in targets}
+        self._history = history
+        self._allow_reset = allow_reset
+
+    @property
+    def target_names(self) -> list[str]:
+        return list(self._targets)
+
+    # ---- single delete -------------------------------------------------------------------------------------------
+
+    def delete_memory(self, memory_id: str, allowed: Sequence[Scope] | None = None) -> ErasureResult:
+        """Erase one memory from every target. With `allowed`, refuse (before deleting anything) a memory outside."""
+        started = time.monotonic()
+        memory_id = validate_memory_id(memory_id)
+        found = {name: t.memories.lookup(memory_id) for name, t in self._targets.items()}
+        if not any(found.values()):
+            raise MemoryNotFound(memory_id)
+        if allowed is not None:
+            for records in found.values():
+                if not all(any(s.covers(r.payload) for s in allowed) for r in records):
+                    raise OutOfScope("This memory is outside the scope of your credentials")
+        events = self._record_history([memory_id])
+        outcomes = []
+        for name, records in found.items():
+            target = self._targets[name]
+            deleted = target.memories.delete_batch([r.native_id for r in records]) if records else 0
+            self._unlink_entities(target, [memory_id])
+            remaining = len(target.memories.lookup(memory_id))
+            outcomes.append(StoreOutcome(target=name, store=target.memories.label, matched=len(records),
+                                         deleted=deleted, remaining=remaining))
+        logger.info("memory erased", extra={"memory": fingerprint(memory_id), "stores": len(outcomes)})
+        return ErasureResult(operation="delete", stores=outcomes, history_events=events,
+                             duration_ms=_ms_since(started))
+
+    # ---- filtered bulk delete ------------------------------------------------------------------------------------
+
+    def delete_matching(self, scope: Scope, dry_run: bool = False,
+                        progress: ProgressCallback | None = None) -> ErasureResult:
+        """Erase every memory matching the scope (AND of its ids) from every target, then verify."""
+        started = time.monotonic()
+        filters = scope.filters()
+        if not filters:
+            raise InvalidRequest("empty scope")
+        outcomes: list[StoreOutcome] = []
+        events = 0
+        for ref, store in self.stores():
+            if dry_run:
+                outcomes.append(StoreOutcome(target=ref.target, store=store.label,
+                                             matched=store.count_remaining(filters)))
+                continue
+            tally = Tally()
+            count = store.partitions()
+            for index in range(count):
+                self.erase_partition(ref, filters, Partition(index, count), PartitionProgress(), _never, progress, tally)
+            events += tally.history
+            outcomes.append(StoreOutcome(target=ref.target, store=store.label, matched=tally.matched,
+                                         deleted=tally.deleted, remaining=store.count_remaining(filters)))
+        result = ErasureResult(operation="delete_matching", scope_hash=scope.fingerprint(), dry_run=dry_run,
+                               stores=outcomes, history_events=events, duration_ms=_ms_since(started))
+        logger.info("scope erased", extra={"scope": result.scope_hash[:16] if result.scope_hash else None,
+                                           "deleted": result.deleted, "verified": result.verified})
+        return result
+
+    def stores(self) -> Iterable[tuple[StoreRef, MemoryStore]]:
+        """Every collection this engine erases from: each target's memories, then its entities where they exist."""
+        for name, target in self._targets.items():
+            yield StoreRef(name, MEMORIES), target.memories
+            if target.entities is not None:
+                yield StoreRef(name, ENTITIES), target.entities
+
+    def store(self, ref: StoreRef) -> MemoryStore:
+        target = self._target(ref.target)
+        store = target.memories if ref.role == MEMORIES else target.entities
+        if store is None:
+            raise InvalidRequest(f"target {ref.target!r} has no {ref.role} collection")
+        return store
+
+    def erase_partition(self, ref: StoreRef, filters: Filters, partition: Partition, state: PartitionProgress,
+                        out_of_time: Callable[[], bool] = _never, progress: ProgressCallback | None = None,
+                        tally: Tally | None = None) -> PartitionProgress:
+        """Process pages of one partition until it is done or `out_of_time()`; returns where it stands.
+
+        Resumable from any returned state: pages are re-listed from the cursor, so a crash between listing and
+        deleting loses nothing, and deleting an already deleted id is harmless.
+        """
+        store = self.store(ref)
+        tally = tally if tally is not None else Tally()
+        while not state.done:
+            page = store.list_matching(filters, partition, state.cursor)
+            deleted = 0
+            for chunk in _chunks(page.records, store.batch_size):
+                memory_ids = [r.memory_id for r in chunk]
+                if ref.role == MEMORIES:
+                    tally.history += self._record_history(memory_ids)
+                deleted += store.delete_batch([r.native_id for r in chunk])
+                if ref.role == MEMORIES:
+                    self._unlink_entities(self._target(ref.target), memory_ids)
+            for counter in (state, tally):
+                counter.scanned += page.scanned
+                counter.matched += len(page.records)
+                counter.deleted += deleted
+            state.cursor, state.done = page.cursor, page.cursor is None
+            if progress:
+                progress(store.label, tally.scanned, tally.deleted)
+            if out_of_time():
+                break
+        return state
+
+    def count_remaining(self, scope: Scope) -> list[StoreOutcome]:
+        filters = scope.filters()
+        return [StoreOutcome(target=ref.target, store=store.label, remaining=store.count_remaining(filters))
+                for ref, store in self.stores()]
+
+    # ---- reset ---------------------------------------------------------------------------------------------------
+
+    def reset(self, target_name: str, confirm: str | None) -> ErasureResult:
+        """Wipe and recreate one target's collections. Only when enabled and confirmed with the target's name."""
+        if not self._allow_reset:
+            raise ResetNotAllowed("reset is disabled: set allow_reset to true in the configuration to enable it")
+        target = self._target(target_name)
+        if confirm != target.name:
+            raise ResetNotAllowed(f"reset of {target.name!r} needs the confirmation {target.name!r}")
+        started = time.monotonic()
+        outcomes = []
+        for store in (target.memories, target.entities):
+            if store is not None:
+                store.reset()
+                outcomes.append(StoreOutcome(target=target.name, store=store.label))
+        logger.warning("target reset", extra={"target": target.name})
+        return ErasureResult(operation="reset", stores=outcomes, duration_ms=_ms_since(started))
+
+    # ---- helpers -------------------------------------------------------------------------------------------------
+
+    def _target(self, name: str) -> TargetStores:
+        try:
+            return self._targets[name]
+        except KeyError:
+            raise UnknownTarget(f"unknown target {name!r}; configured: {', '.join(self._targets)}") from None
+
+    def _record_history(self, memory_ids: list[str]) -> int:
+        return self._history.record_deletions(memory_ids) if self._history and memory_ids else 0
+
+    def _unlink_entities(self, target: TargetStores, memory_ids: list[str]) -> None:
+        """mem0's `_remove_memory_from_entity_store`: strip erased ids; delete entity records left with none."""
+        entities = target.entities
+        if entities is None or not memory_ids:
+            return
+        erased = set(memory_ids)
+        emptied: list[Record] = []
+        for record in entities.list_linking(erased):
+            remaining = [m for m in record.payload.get("linked_memory_ids", []) if m not in erased]
+            if remaining:
+                entities.replace_payload(record, {**record.payload, "linked_memory_ids": remaining})
+            else:
+                emptied.append(record)
+        for chunk in _chunks(emptied, entities.batch_size):
+            entities.delete_batch([r.native_id for r in chunk])
+
+
+def _chunks(records: list[Record], size: int) -> Iterable[list[Record]]:
+    for i in range(0, len(records), size):
+        yield records[i : i + size]
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

@@ -1,0 +1,78 @@
+"""The project's own exception types.
+
+Adapters translate client errors into these; handlers map them to HTTP statuses; the state machine's
+Retry rules name the retriable ones by class name.
+"""
+
+from __future__ import annotations
+
+
+class MemeraseError(Exception):
+    """Base class. `code` is machine-readable, `status` the HTTP status a caller should see."""
+
+    code = "internal_error"
+    status = 500
+
+
+class InvalidRequest(MemeraseError):
+    """Bad input: a filter, an id, a configuration value."""
+
+    code = "invalid_request"
+    status = 400
+
+
+class MissingFilter(InvalidRequest):
+    """A bulk deletion without any filter. Carries mem0's own message."""
+
+    code = "missing_filter"
+    MESSAGE = (
+        "At least one filter is required to delete all memories. "
+        "If you want to delete all memories, use the `reset()` method."
+    )
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+
+
+class ConfigError(InvalidRequest):
+    """The settings object could not be built."""
+
+    code = "invalid_config"
+
+
+class MemoryNotFound(MemeraseError):
+    code = "not_found"
+    status = 404
+
+    def __init__(self, memory_id: str) -> None:
+        super().__init__(f"Memory not found: {memory_id!r} is in no configured store")
+
+
+class OutOfScope(MemeraseError):
+    """The caller's scope does not cover what it asked to erase."""
+
+    code = "out_of_scope"
+    status = 403
+
+
+class ResetNotAllowed(MemeraseError):
+    code = "reset_not_allowed"
+    status = 403
+
+
+class UnknownTarget(InvalidRequest):
+    code = "unknown_target"
+
+
+class StoreError(MemeraseError):
+    """A store failed in a way retrying will not fix."""
+
+    code = "store_error"
+    status = 502
+
+
+class RetryableStoreError(StoreError):
+    """Throttling or a transient failure: retry with backoff (the ASL's Retry rules name this class)."""
+
+    code = "store_unavailable"
+    status = 503

@@ -1,0 +1,111 @@
+"""Deletion history in DynamoDB, in mem0's history columns, without the erased text.
+
+Table layout: partition key `memory_id`, sort key `id` (so one memory's rows are one Query). A DELETE event stores
+`old_memory` and `new_memory` as null; erasing a memory purges its earlier rows that hold text. Writes go through
+boto3's `batch_writer`, which resends unprocessed items by itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from memerase.errors import RetryableStoreError, StoreError
+
+COLUMNS = ("id", "memory_id", "old_memory", "new_memory", "event", "created_at", "updated_at", "is_deleted",
+           "actor_id", "role")
+TEXT_COLUMNS = ("old_memory", "new_memory")
+EVENT_NAMESPACE = uuid.UUID("6f1d6b8e-6b0e-4c36-9d4f-1f3f8f0c5e21")
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
+
+
+def delete_event_id(memory_id: str) -> str:
+    """Deterministic, so a retried or repeated erasure writes the same row instead of a second one."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{memory_id}:DELETE"))
+
+
+def table_schema(table_name: str) -> dict[str, Any]:
+    """CreateTable arguments (the SAM template declares the same)."""
+    return {
+        "TableName": table_name,
+        "KeySchema": [{"AttributeName": "memory_id", "KeyType": "HASH"}, {"AttributeName": "id", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [
+            {"AttributeName": "memory_id", "AttributeType": "S"},
+            {"AttributeName": "id", "AttributeType": "S"},
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+class HistoryStore:
+    def __init__(self, table_name: str, region_name: str | None = None, resource: Any = None):
+        dynamodb = resource or boto3.resource("dynamodb", region_name=region_name, config=CLIENT_CONFIG)
+        self._table = dynamodb.Table(table_name)
+
+    def record_deletions(self, memory_ids: Iterable[str]) -> int:
+        """Purge text-bearing rows of these memories and write one content-free DELETE event each."""
+        now = datetime.now(UTC).isoformat()
+        written = 0
+        try:
+            with self._table.batch_writer(overwrite_by_pkeys=["memory_id", "id"]) as batch:
+                for memory_id in dict.fromkeys(memory_ids):
+                    for row in self._rows(memory_id):
+                        if any(row.get(c) is not None for c in TEXT_COLUMNS):
+                            batch.delete_item(Key={"memory_id": memory_id, "id": row["id"]})
+                    batch.put_item(Item=_delete_event(memory_id, now))
+                    written += 1
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, "write history") from exc
+        return written
+
+    def history(self, memory_id: str) -> list[dict[str, Any]]:
+        """One memory's rows, oldest first, in mem0's columns."""
+        try:
+            rows = self._rows(memory_id)
+        except (ClientError, BotoCoreError) as exc:
+            raise _translate(exc, "read history") from exc
+        return sorted(({c: _plain(row.get(c)) for c in COLUMNS} for row in rows), key=lambda r: r["created_at"] or "")
+
+    def _rows(self, memory_id: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("memory_id").eq(memory_id)}
+        while True:
+            response = self._table.query(**kwargs)
+            rows.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return rows
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _delete_event(memory_id: str, now: str) -> dict[str, Any]:
+    return {
+        "id": delete_event_id(memory_id),
+        "memory_id": memory_id,
+        "old_memory": None,
+        "new_memory": None,
+        "event": "DELETE",
+        "created_at": now,
+        "updated_at": now,
+        "is_deleted": 1,
+        "actor_id": None,
+        "role": None,
+    }
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB hands numbers back as Decimal."""
+    return int(value) if hasattr(value, "as_integer_ratio") and not isinstance(value, float | int) else value
+
+
+def _translate(exc: Exception, what: str) -> StoreError:
+    code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
+    retryable = code in {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+                         "InternalServerError"} or isinstance(exc, BotoCoreError)
+    return (RetryableStoreError if retryable else StoreError)(f"history: could not {what}: {code}")

@@ -1,0 +1,133 @@
+"""Domain types, validated at the edge."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator
+
+from memerase.errors import InvalidRequest, MissingFilter
+
+ENTITY_KEYS: tuple[str, ...] = ("user_id", "agent_id", "run_id")
+MAX_ID_LENGTH = 1024
+WILDCARD_CHARACTERS = frozenset("*?")
+
+
+def validate_entity_id(value: Any, name: str) -> str | None:
+    """mem0 2.x's `_validate_and_trim_entity_id`, made stricter.
+
+    Like mem0: None passes, non-strings are coerced to str, surrounding whitespace is trimmed, empty and inner
+    whitespace are refused. Stricter: no wildcard characters (mem0's OpenSearch adapter turns "*" into "match
+    everything"), no control characters, at most MAX_ID_LENGTH characters.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidRequest(f"Invalid {name}: must be a string")
+    trimmed = str(value).strip()
+    if trimmed == "":
+        raise InvalidRequest(f"Invalid {name}: cannot be empty or whitespace-only. Provide a valid identifier.")
+    if any(c.isspace() for c in trimmed):
+        raise InvalidRequest(f"Invalid {name}: cannot contain whitespace. Provide a valid identifier without spaces.")
+    if any(c in WILDCARD_CHARACTERS for c in trimmed):
+        raise InvalidRequest(f"Invalid {name}: wildcard characters (* ?) are not allowed; ids are matched exactly.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in trimmed):
+        raise InvalidRequest(f"Invalid {name}: control characters are not allowed.")
+    if len(trimmed) > MAX_ID_LENGTH:
+        raise InvalidRequest(f"Invalid {name}: longer than {MAX_ID_LENGTH} characters.")
+    return trimmed
+
+
+class Scope(BaseModel):
+    """The AND of the given user_id / agent_id / run_id. Never empty once built through `Scope.of`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+
+    @field_validator("user_id", "agent_id", "run_id", mode="before")
+    @classmethod
+    def _check(cls, value: Any, info: Any) -> str | None:
+        return validate_entity_id(value, info.field_name)
+
+    @classmethod
+    def of(cls, **filters: Any) -> Scope:
+        """Build a scope from caller input; raises InvalidRequest or MissingFilter, never ValidationError."""
+        unknown = sorted(set(filters) - set(ENTITY_KEYS))
+        if unknown:
+            raise InvalidRequest(f"Unknown filter(s): {', '.join(unknown)}; allowed: {', '.join(ENTITY_KEYS)}")
+        try:
+            scope = cls(**filters)
+        except ValidationError as exc:
+            raise InvalidRequest(_first_error(exc)) from None
+        if not scope.filters():
+            raise MissingFilter()
+        return scope
+
+    def filters(self) -> dict[str, str]:
+        return {k: v for k in ENTITY_KEYS if (v := getattr(self, k)) is not None}
+
+    def matches(self, payload: Mapping[str, Any] | None) -> bool:
+        """Exact, type-strict match of every given key. An empty scope matches nothing."""
+        wanted = self.filters()
+        if not wanted or not payload:
+            return False
+        return all(isinstance(payload.get(k), str) and payload.get(k) == v for k, v in wanted.items())
+
+    def covers(self, payload: Mapping[str, Any] | None) -> bool:
+        """Whether a memory with this payload lies inside this (caller) scope."""
+        return self.matches(payload)
+
+    def fingerprint(self) -> str:
+        """A hash of the scope for receipts and logs: equal scopes hash equal, ids are not recoverable."""
+        canonical = json.dumps(self.filters(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ()))
+    message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    return message if message.startswith("Invalid") else f"{where}: {message}"
+
+
+class StoreOutcome(BaseModel):
+    """What happened in one store of one target."""
+
+    target: str
+    store: str
+    matched: int = 0
+    deleted: int = 0
+    remaining: int | None = None
+
+
+class ErasureResult(BaseModel):
+    """The typed result of every engine call."""
+
+    operation: Literal["delete", "delete_matching", "reset"]
+    scope_hash: str | None = None
+    dry_run: bool = False
+    stores: list[StoreOutcome] = Field(default_factory=list)
+    history_events: int = 0
+    duration_ms: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def deleted(self) -> int:
+        return sum(s.deleted for s in self.stores)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def matched(self) -> int:
+        return sum(s.matched for s in self.stores)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def verified(self) -> bool:
+        """True when a verification count ran in every store and found nothing left."""
+        return not self.dry_run and all(s.remaining == 0 for s in self.stores)

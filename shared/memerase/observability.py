@@ -1,0 +1,14 @@
+"""One set of observability objects for the whole library, and the one way ids reach a log line."""
+
+from __future__ import annotations
+
+import hashlib
+
+from aws_lambda_powertools import Logger
+
+logger = Logger(service="memerase")
+
+
+def fingerprint(value: str) -> str:
+    """A short, stable, non-reversible stand-in for a raw id in logs and receipts."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]

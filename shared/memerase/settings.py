@@ -1,0 +1,163 @@
+"""The one typed settings object, read from MEMERASE_CONFIG (a JSON/YAML file path, or inline JSON).
+
+A target is a mem0 configuration in mem0's own vocabulary (`vector_store: {provider, config}`), so users paste
+what they already have. Unknown keys and wrong types are refused with a message naming the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from memerase.errors import ConfigError
+
+CONFIG_ENV = "MEMERASE_CONFIG"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class S3VectorsConfig(_Strict):
+    """mem0's `S3VectorsConfig` fields."""
+
+    vector_bucket_name: str = Field(min_length=3, max_length=63)
+    collection_name: str = "mem0"
+    embedding_model_dims: int = Field(1536, gt=0)
+    distance_metric: Literal["cosine", "euclidean"] = "cosine"
+    region_name: str | None = None
+
+
+class AwsAuthConfig(_Strict):
+    """SigV4 signing for Amazon OpenSearch Service (`es`) or OpenSearch Serverless (`aoss`)."""
+
+    region: str
+    service: Literal["es", "aoss"] = "es"
+
+
+class OpenSearchConfig(_Strict):
+    """mem0's `OpenSearchConfig` fields (those that can be written as JSON), plus `aws_auth`."""
+
+    collection_name: str = "mem0"
+    host: str = "localhost"
+    port: int = 9200
+    user: str | None = None
+    password: str | None = None
+    api_key: str | None = None
+    embedding_model_dims: int = Field(1536, gt=0)
+    verify_certs: bool = False
+    use_ssl: bool = False
+    connection_class: str | None = "RequestsHttpConnection"
+    pool_maxsize: int = 20
+    auto_refresh: bool = False
+    aws_auth: AwsAuthConfig | None = None
+
+
+class S3VectorsStore(_Strict):
+    provider: Literal["s3_vectors"]
+    config: S3VectorsConfig
+
+
+class OpenSearchStore(_Strict):
+    provider: Literal["opensearch"]
+    config: OpenSearchConfig
+
+
+VectorStoreConfig = Annotated[S3VectorsStore | OpenSearchStore, Field(discriminator="provider")]
+
+
+class Target(_Strict):
+    """One mem0 deployment whose stores memerase erases from."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+    vector_store: VectorStoreConfig
+
+
+class HistoryConfig(_Strict):
+    table_name: str = Field(min_length=3, max_length=255)
+    region_name: str | None = None
+
+
+class Settings(_Strict):
+    targets: list[Target] = Field(min_length=1)
+    history: HistoryConfig | None = None
+    allow_reset: bool = False
+
+    @field_validator("targets")
+    @classmethod
+    def _unique_names(cls, targets: list[Target]) -> list[Target]:
+        names = [t.name for t in targets]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"target names must be unique; repeated: {', '.join(duplicates)}")
+        return targets
+
+    @model_validator(mode="after")
+    def _no_shared_collections(self) -> Settings:
+        seen: set[tuple[str, ...]] = set()
+        for target in self.targets:
+            key = _collection_key(target)
+            if key in seen:
+                raise ValueError(f"target {target.name!r} names the same collection as another target")
+            seen.add(key)
+        return self
+
+    def target(self, name: str) -> Target:
+        for target in self.targets:
+            if target.name == name:
+                return target
+        raise KeyError(name)
+
+
+def _collection_key(target: Target) -> tuple[str, ...]:
+    store = target.vector_store
+    if isinstance(store, S3VectorsStore):
+        return ("s3_vectors", store.config.vector_bucket_name, store.config.collection_name)
+    return ("opensearch", store.config.host, str(store.config.port), store.config.collection_name)
+
+
+def parse_settings(raw: dict[str, Any]) -> Settings:
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError("invalid configuration: " + "; ".join(_describe(e) for e in exc.errors())) from None
+
+
+def _describe(error: Any) -> str:
+    where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"unknown key {where!r}"
+    return f"{where}: {error['msg']}"
+
+
+def load_settings(source: str | None = None) -> Settings:
+    """Read the settings from `source` or MEMERASE_CONFIG: inline JSON, or a path to a .json/.yaml/.yml file."""
+    text = source if source is not None else os.environ.get(CONFIG_ENV)
+    if not text or not text.strip():
+        raise ConfigError(f"{CONFIG_ENV} is not set: give a path to a JSON/YAML file or inline JSON")
+    return parse_settings(_read(text.strip()))
+
+
+def _read(text: str) -> dict[str, Any]:
+    if text.startswith("{"):
+        return _parse(text, "inline JSON", json.loads)
+    path = Path(text)
+    if not path.is_file():
+        raise ConfigError(f"{CONFIG_ENV}: no such file: {text}")
+    loader = yaml.safe_load if path.suffix.lower() in {".yaml", ".yml"} else json.loads
+    return _parse(path.read_text(encoding="utf-8"), str(path), loader)
+
+
+def _parse(text: str, origin: str, loader: Any) -> dict[str, Any]:
+    try:
+        data = loader(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{origin}: not valid {'JSON' if loader is json.loads else 'YAML'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: the configuration must be an object")
+    return data

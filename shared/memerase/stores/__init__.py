@@ -1,0 +1,1 @@
+"""Store adapters: one narrow interface (list matching ids -> delete batch -> count remaining)."""

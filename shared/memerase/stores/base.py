@@ -1,0 +1,115 @@
+"""The one interface every store adapter implements. The engine never knows which store it talks to."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Filters = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One slice of a parallel scan: a ListVectors segment, an OpenSearch PIT slice."""
+
+    index: int = 0
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Record:
+    """A stored memory: the store's own id (S3 key, OpenSearch `_id`), the mem0 memory id, the payload."""
+
+    native_id: str
+    memory_id: str
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a scan. `cursor` is None when the partition is exhausted."""
+
+    records: list[Record] = field(default_factory=list)
+    scanned: int = 0
+    cursor: str | None = None
+
+    @property
+    def native_ids(self) -> list[str]:
+        return [r.native_id for r in self.records]
+
+
+def require_filters(filters: Filters) -> None:
+    """Defence in depth: no adapter ever scans for deletion with an empty filter."""
+    if not filters or not all(isinstance(v, str) and v for v in filters.values()):
+        raise ValueError("refusing an empty or non-string filter")
+
+
+def links_any(payload: Mapping[str, Any], memory_ids: Collection[str]) -> bool:
+    linked = payload.get("linked_memory_ids")
+    return isinstance(linked, list) and any(m in memory_ids for m in linked)
+
+
+def payload_matches(payload: Mapping[str, Any] | None, filters: Filters) -> bool:
+    """Exact, type-strict equality on every filter key: the final word on what is in scope."""
+    if not filters or not payload:
+        return False
+    return all(isinstance(payload.get(k), str) and payload.get(k) == v for k, v in filters.items())
+
+
+class MemoryStore(ABC):
+    """A mem0 collection (memories or entities) in one backend."""
+
+    kind: str  # "s3_vectors" | "opensearch"
+    batch_size: int  # the backend's documented maximum per delete request
+
+    @property
+    @abstractmethod
+    def label(self) -> str:
+        """A human label for reports, e.g. "s3_vectors:bucket/index"."""
+
+    @abstractmethod
+    def exists(self) -> bool: ...
+
+    @abstractmethod
+    def partitions(self) -> int:
+        """How many parallel partitions a large scan of this store should use."""
+
+    @abstractmethod
+    def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
+        """One page of records whose payload matches every filter exactly."""
+
+    @abstractmethod
+    def delete_batch(self, native_ids: Sequence[str]) -> int:
+        """Delete up to `batch_size` records by native id; returns how many were asked to go."""
+
+    @abstractmethod
+    def count_remaining(self, filters: Filters) -> int:
+        """A fresh, consistent count of records still matching (the verification pass)."""
+
+    @abstractmethod
+    def lookup(self, memory_id: str) -> list[Record]:
+        """The record(s) holding one mem0 memory id (normally one; none when absent)."""
+
+    @abstractmethod
+    def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
+        """Entity records whose `linked_memory_ids` hold any of `memory_ids`, with their full payloads."""
+
+    @abstractmethod
+    def replace_payload(self, record: Record, payload: Mapping[str, Any]) -> None:
+        """Rewrite one record's payload, keeping its vector (used to unlink entity records)."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Delete and recreate the collection exactly as mem0 creates it."""
+
+    def scan(self, filters: Filters, partition: Partition = Partition()) -> Iterator[Page]:
+        """Every page of one partition."""
+        cursor: str | None = None
+        while True:
+            page = self.list_matching(filters, partition, cursor)
+            yield page
+            if page.cursor is None:
+                return
+            cursor = page.cursor

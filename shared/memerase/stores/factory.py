@@ -1,0 +1,67 @@
+"""Builds each target's stores from the settings: the memories collection and mem0 2.x's entity collection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from memerase.settings import OpenSearchConfig, S3VectorsConfig, Target
+from memerase.settings import S3VectorsStore as S3VectorsTargetConfig
+from memerase.stores import opensearch, s3_vectors
+from memerase.stores.base import MemoryStore
+
+
+def entity_collection_name(provider: str, collection_name: str) -> str:
+    """mem0 2.2.1's `_entity_collection_name`: "-" for S3 Vectors (index names allow no "_"), "_" elsewhere."""
+    separator = "-" if provider == "s3_vectors" else "_"
+    return f"{collection_name}{separator}entities"
+
+
+@dataclass
+class TargetStores:
+    """One target's collections. The entity collection only counts when it exists."""
+
+    name: str
+    memories: MemoryStore
+    entity_collection: MemoryStore
+
+    @cached_property
+    def entities(self) -> MemoryStore | None:
+        return self.entity_collection if self.entity_collection.exists() else None
+
+
+def build_target(target: Target) -> TargetStores:
+    store = target.vector_store
+    if isinstance(store, S3VectorsTargetConfig):
+        return _s3_vectors(target.name, store.config)
+    return _opensearch(target.name, store.config)
+
+
+def _s3_vectors(name: str, config: S3VectorsConfig) -> TargetStores:
+    client = s3_vectors.make_client(config.region_name)
+    entities = entity_collection_name("s3_vectors", config.collection_name)
+    return TargetStores(
+        name=name,
+        memories=s3_vectors.S3VectorsStore(client, config.vector_bucket_name, config.collection_name),
+        entity_collection=s3_vectors.S3VectorsStore(client, config.vector_bucket_name, entities),
+    )
+
+
+def _opensearch(name: str, config: OpenSearchConfig) -> TargetStores:
+    client = opensearch.make_client(
+        config.host,
+        config.port,
+        use_ssl=config.use_ssl,
+        verify_certs=config.verify_certs,
+        user=config.user,
+        password=config.password,
+        aws_region=config.aws_auth.region if config.aws_auth else None,
+        aws_service=config.aws_auth.service if config.aws_auth else "es",
+        pool_maxsize=config.pool_maxsize,
+    )
+    entities = entity_collection_name("opensearch", config.collection_name)
+    return TargetStores(
+        name=name,
+        memories=opensearch.OpenSearchStore(client, config.collection_name, config.embedding_model_dims),
+        entity_collection=opensearch.OpenSearchStore(client, entities, config.embedding_model_dims),
+    )

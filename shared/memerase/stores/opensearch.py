@@ -1,0 +1,230 @@
+"""OpenSearch adapter (opensearch-py), for mem0's layout: `{"id", "vector_field", "payload"}`, generated `_id`.
+
+Matching mirrors how mem0 indexes payloads (dynamic mapping: `text` with a `keyword` sub-field, `ignore_above: 256`):
+a term query on `payload.<key>.keyword` for values up to 256 characters, a phrase query on the text field for longer
+ones (they are absent from the keyword field). Every hit is then checked for exact equality on its `_source`, so a
+query that over-matches can never widen a deletion.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import boto3
+from opensearchpy import OpenSearch, RequestsAWSV4SignerAuth, RequestsHttpConnection
+from opensearchpy.exceptions import ConnectionError as OSConnectionError
+from opensearchpy.exceptions import ConnectionTimeout, NotFoundError, TransportError
+
+from memerase.errors import RetryableStoreError, StoreError
+from memerase.stores.base import (
+    Filters,
+    MemoryStore,
+    Page,
+    Partition,
+    Record,
+    links_any,
+    payload_matches,
+    require_filters,
+)
+
+PAGE_SIZE = 1000
+DELETE_BATCH_SIZE = 1000
+KEYWORD_IGNORE_ABOVE = 256
+PIT_KEEP_ALIVE = "10m"
+RETRYABLE_STATUS = (429, 502, 503, 504)
+SCOPE_SOURCE = ["id", "payload.user_id", "payload.agent_id", "payload.run_id"]
+
+
+def make_client(
+    host: str,
+    port: int,
+    *,
+    use_ssl: bool = False,
+    verify_certs: bool = False,
+    user: str | None = None,
+    password: str | None = None,
+    aws_region: str | None = None,
+    aws_service: str = "es",
+    pool_maxsize: int = 20,
+) -> OpenSearch:
+    """An opensearch-py client; SigV4 through opensearch-py's own signer when `aws_region` is given."""
+    auth: Any = None
+    if aws_region:
+        auth = RequestsAWSV4SignerAuth(boto3.Session().get_credentials(), aws_region, aws_service)
+    elif user and password:
+        auth = (user, password)
+    return OpenSearch(
+        hosts=[{"host": host, "port": port}],
+        http_auth=auth,
+        use_ssl=use_ssl,
+        verify_certs=verify_certs,
+        connection_class=RequestsHttpConnection,
+        pool_maxsize=pool_maxsize,
+        max_retries=5,
+        retry_on_status=RETRYABLE_STATUS,
+        retry_on_timeout=True,
+        timeout=60,
+    )
+
+
+def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
+    """Query clauses selecting (a superset of) the exact matches; never `exists`, never wildcards."""
+    clauses: list[dict[str, Any]] = []
+    for key, value in filters.items():
+        if len(value) <= KEYWORD_IGNORE_ABOVE:
+            clauses.append({"term": {f"payload.{key}.keyword": value}})
+        else:
+            clauses.append({"match_phrase": {f"payload.{key}": value}})
+    return clauses
+
+
+def mem0_index_body(dims: int) -> dict[str, Any]:
+    """The index mem0's `OpenSearchDB.create_col` creates."""
+    return {
+        "settings": {"index.knn": True},
+        "mappings": {
+            "properties": {
+                "vector_field": {
+                    "type": "knn_vector",
+                    "dimension": dims,
+                    "method": {"engine": "nmslib", "name": "hnsw", "space_type": "cosinesimil"},
+                },
+                "payload": {"type": "object"},
+                "id": {"type": "keyword"},
+            }
+        },
+    }
+
+
+class OpenSearchStore(MemoryStore):
+    kind = "opensearch"
+    batch_size = DELETE_BATCH_SIZE
+
+    def __init__(self, client: OpenSearch, index: str, dims: int, slices: int = 1, page_size: int = PAGE_SIZE):
+        self._client = client
+        self.index = index
+        self._dims = dims
+        self._slices = max(1, slices)
+        self._page_size = page_size
+
+    @property
+    def label(self) -> str:
+        return f"opensearch:{self.index}"
+
+    def exists(self) -> bool:
+        return bool(self._call(self._client.indices.exists, index=self.index))
+
+    def partitions(self) -> int:
+        return self._slices
+
+    def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
+        require_filters(filters)
+        state = json.loads(cursor) if cursor else {"pit": self._open_pit(), "after": None}
+        body: dict[str, Any] = {
+            "size": self._page_size,
+            "query": {"bool": {"filter": filter_clauses(filters)}},
+            "_source": SCOPE_SOURCE,
+            "pit": {"id": state["pit"], "keep_alive": PIT_KEEP_ALIVE},
+            "sort": [{"_shard_doc": "asc"}],
+        }
+        if partition.count > 1:
+            body["slice"] = {"id": partition.index, "max": partition.count}
+        if state["after"] is not None:
+            body["search_after"] = state["after"]
+        try:
+            hits = self._call(self._client.search, body=body)["hits"]["hits"]
+        except StoreError as exc:
+            if cursor and isinstance(exc.__cause__, NotFoundError):
+                return Page(cursor=json.dumps({"pit": self._open_pit(), "after": None}))  # PIT expired: rescan
+            raise
+        records = [self._record(h) for h in hits if payload_matches(h["_source"].get("payload"), filters)]
+        if len(hits) < self._page_size:
+            self._close_pit(state["pit"])
+            return Page(records=records, scanned=len(hits), cursor=None)
+        next_state = {"pit": state["pit"], "after": hits[-1]["sort"]}
+        return Page(records=records, scanned=len(hits), cursor=json.dumps(next_state))
+
+    def delete_batch(self, native_ids: Sequence[str]) -> int:
+        if not native_ids:
+            return 0
+        if len(native_ids) > DELETE_BATCH_SIZE:
+            raise ValueError(f"at most {DELETE_BATCH_SIZE} ids per bulk request")
+        actions = [{"delete": {"_index": self.index, "_id": i}} for i in native_ids]
+        response = self._call(self._client.bulk, body=actions)
+        failed = [
+            item["delete"]
+            for item in response.get("items", [])
+            if item["delete"].get("status", 200) >= 300 and item["delete"].get("status") != 404
+        ]
+        if failed:
+            statuses = sorted({str(f.get("status")) for f in failed})
+            error = RetryableStoreError if all(int(s) in RETRYABLE_STATUS for s in statuses) else StoreError
+            raise error(f"bulk delete on {self.label}: {len(failed)} failed (status {', '.join(statuses)})")
+        return len(native_ids)
+
+    def count_remaining(self, filters: Filters) -> int:
+        require_filters(filters)
+        self.refresh()
+        if all(len(v) <= KEYWORD_IGNORE_ABOVE for v in filters.values()):
+            body = {"query": {"bool": {"filter": filter_clauses(filters)}}}
+            return int(self._call(self._client.count, index=self.index, body=body)["count"])
+        return sum(len(page.records) for page in self.scan(filters))
+
+    def lookup(self, memory_id: str) -> list[Record]:
+        body = {"size": 100, "query": {"term": {"id": memory_id}}, "_source": SCOPE_SOURCE}
+        hits = self._call(self._client.search, index=self.index, body=body)["hits"]["hits"]
+        return [self._record(h) for h in hits if h["_source"].get("id") == memory_id]
+
+    def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
+        wanted = sorted(set(memory_ids))
+        if not wanted:
+            return []
+        body = {
+            "size": 10000,
+            "query": {"terms": {"payload.linked_memory_ids.keyword": wanted}},
+            "_source": ["id", "payload"],
+        }
+        hits = self._call(self._client.search, index=self.index, body=body)["hits"]["hits"]
+        records = [self._record(h) for h in hits]
+        return [r for r in records if links_any(r.payload, set(wanted))]
+
+    def replace_payload(self, record: Record, payload: Mapping[str, Any]) -> None:
+        self._call(self._client.update, index=self.index, id=record.native_id, body={"doc": {"payload": dict(payload)}})
+
+    def reset(self) -> None:
+        if self.exists():
+            self._call(self._client.indices.delete, index=self.index)
+        self._call(self._client.indices.create, index=self.index, body=mem0_index_body(self._dims))
+
+    def refresh(self) -> None:
+        """Make deletions visible to counts. OpenSearch Serverless has no refresh API: tolerate its refusal."""
+        try:
+            self._client.indices.refresh(index=self.index)
+        except TransportError:
+            pass
+
+    def _record(self, hit: Mapping[str, Any]) -> Record:
+        source = hit.get("_source") or {}
+        return Record(hit["_id"], str(source.get("id", "")), source.get("payload") or {})
+
+    def _open_pit(self) -> str:
+        response = self._call(self._client.create_pit, index=self.index, keep_alive=PIT_KEEP_ALIVE)
+        return str(response["pit_id"])
+
+    def _close_pit(self, pit_id: str) -> None:
+        try:
+            self._client.delete_pit(body={"pit_id": [pit_id]})
+        except TransportError:
+            pass  # it expires by itself
+
+    def _call(self, method: Any, **kwargs: Any) -> Any:
+        try:
+            return method(**kwargs)
+        except (OSConnectionError, ConnectionTimeout) as exc:
+            raise RetryableStoreError(f"OpenSearch {self.label} unreachable: {type(exc).__name__}") from exc
+        except TransportError as exc:
+            status = exc.status_code if isinstance(exc.status_code, int) else 0
+            error = RetryableStoreError if status in RETRYABLE_STATUS else StoreError
+            raise error(f"OpenSearch {self.label} refused a request: HTTP {status} {exc.error}") from exc

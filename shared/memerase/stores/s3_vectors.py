@@ -1,0 +1,141 @@
+"""Amazon S3 Vectors adapter (boto3 `s3vectors`), for mem0's layout: key = memory id, metadata = payload."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from memerase.errors import RetryableStoreError, StoreError
+from memerase.stores.base import (
+    Filters,
+    MemoryStore,
+    Page,
+    Partition,
+    Record,
+    links_any,
+    payload_matches,
+    require_filters,
+)
+
+LIST_PAGE_SIZE = 1000  # ListVectors maxResults maximum
+DELETE_BATCH_SIZE = 500  # DeleteVectors keys maximum
+GET_BATCH_SIZE = 100  # GetVectors keys maximum
+MAX_SEGMENTS = 16  # ListVectors segmentCount maximum
+RETRYABLE_CODES = frozenset({"TooManyRequestsException", "ServiceUnavailableException", "ThrottlingException"})
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
+
+
+def make_client(region_name: str | None) -> Any:
+    """The boto3 client; AWS_ENDPOINT_URL (boto3's own setting) points it at a local stand-in."""
+    return boto3.client("s3vectors", region_name=region_name, config=CLIENT_CONFIG)
+
+
+class S3VectorsStore(MemoryStore):
+    kind = "s3_vectors"
+    batch_size = DELETE_BATCH_SIZE
+
+    def __init__(self, client: Any, bucket: str, index: str, segments: int = 4, page_size: int = LIST_PAGE_SIZE):
+        self._client = client
+        self.bucket = bucket
+        self.index = index
+        self._segments = max(1, min(segments, MAX_SEGMENTS))
+        self._page_size = page_size
+
+    @property
+    def label(self) -> str:
+        return f"s3_vectors:{self.bucket}/{self.index}"
+
+    def exists(self) -> bool:
+        try:
+            self._call("get_index")
+        except StoreError as exc:
+            if "NotFoundException" in str(exc):
+                return False
+            raise
+        return True
+
+    def partitions(self) -> int:
+        return self._segments
+
+    def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
+        require_filters(filters)
+        return self._list(lambda payload: payload_matches(payload, filters), partition, cursor)
+
+    def delete_batch(self, native_ids: Sequence[str]) -> int:
+        if not native_ids:
+            return 0
+        if len(native_ids) > DELETE_BATCH_SIZE:
+            raise ValueError(f"at most {DELETE_BATCH_SIZE} keys per DeleteVectors request")
+        self._call("delete_vectors", keys=list(native_ids))
+        return len(native_ids)
+
+    def count_remaining(self, filters: Filters) -> int:
+        require_filters(filters)
+        return sum(len(page.records) for page in self.scan(filters))
+
+    def lookup(self, memory_id: str) -> list[Record]:
+        vectors = self._call("get_vectors", keys=[memory_id], returnMetadata=True, returnData=False)["vectors"]
+        return [Record(v["key"], v["key"], _metadata(v)) for v in vectors]
+
+    def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
+        wanted = set(memory_ids)
+        found: list[Record] = []
+        cursor: str | None = None
+        while True:
+            page = self._list(lambda payload: links_any(payload, wanted), Partition(), cursor)
+            found.extend(page.records)
+            if page.cursor is None:
+                return found
+            cursor = page.cursor
+
+    def replace_payload(self, record: Record, payload: Mapping[str, Any]) -> None:
+        vectors = self._call("get_vectors", keys=[record.native_id], returnData=True, returnMetadata=False)["vectors"]
+        if not vectors:
+            return
+        vector = {"key": record.native_id, "data": vectors[0]["data"], "metadata": dict(payload)}
+        self._call("put_vectors", vectors=[vector])
+
+    def reset(self) -> None:
+        index = self._call("get_index")["index"]
+        spec = {k: index[k] for k in ("dataType", "dimension", "distanceMetric") if k in index}
+        if index.get("metadataConfiguration"):
+            spec["metadataConfiguration"] = index["metadataConfiguration"]
+        self._call("delete_index")
+        self._call("create_index", **spec)
+
+    def _list(self, keep: Any, partition: Partition, cursor: str | None) -> Page:
+        params: dict[str, Any] = {"maxResults": self._page_size, "returnMetadata": True, "returnData": False}
+        if partition.count > 1:
+            params.update(segmentCount=partition.count, segmentIndex=partition.index)
+        if cursor:
+            params["nextToken"] = cursor
+        response = self._call("list_vectors", **params)
+        vectors = response.get("vectors", [])
+        records = [Record(v["key"], v["key"], meta) for v in vectors if keep(meta := _metadata(v))]
+        return Page(records=records, scanned=len(vectors), cursor=response.get("nextToken") or None)
+
+    def _call(self, operation: str, **params: Any) -> Any:
+        try:
+            return getattr(self._client, operation)(vectorBucketName=self.bucket, indexName=self.index, **params)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            error = RetryableStoreError if code in RETRYABLE_CODES else StoreError
+            raise error(f"S3 Vectors {operation} on {self.label} failed: {code}") from exc
+        except BotoCoreError as exc:
+            raise RetryableStoreError(f"S3 Vectors {operation} on {self.label} failed: {type(exc).__name__}") from exc
+
+
+def _metadata(vector: Mapping[str, Any]) -> dict[str, Any]:
+    """mem0's payload. boto3 may hand metadata back as a JSON string."""
+    meta = vector.get("metadata") or {}
+    if isinstance(meta, str):
+        try:
+            meta = json.loads(meta)
+        except ValueError:
+            return {}
+    return meta if isinstance(meta, dict) else {}

@@ -1,0 +1,100 @@
+"""Test data written by mem0ai 2.2.1's own vector store classes, in mem0's own payload layout."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from mem0.vector_stores.opensearch import OpenSearchDB
+from mem0.vector_stores.s3_vectors import S3Vectors
+from opensearchpy import OpenSearch
+
+from memerase.stores.opensearch import mem0_index_body
+
+DIMS = 8
+BUCKET = "mem0-test"
+INDEX = "mem0"
+
+
+@dataclass(frozen=True)
+class Memory:
+    id: str
+    payload: dict[str, Any]
+    vector: list[float] = field(default_factory=list)
+
+
+def mem0_payload(text: str, **scope: str | None) -> dict[str, Any]:
+    """The payload mem0's `Memory._create_memory` writes."""
+    now = datetime.now(UTC).isoformat()
+    payload: dict[str, Any] = {k: v for k, v in scope.items() if v is not None}
+    payload.update(data=text, hash=hashlib.md5(text.encode()).hexdigest(), created_at=now, updated_at=now,
+                   text_lemmatized=text.lower())
+    return payload
+
+
+def memory(text: str, rng: random.Random | None = None, **scope: str | None) -> Memory:
+    rng = rng or random.Random()
+    return Memory(str(uuid.UUID(int=rng.getrandbits(128), version=4)), mem0_payload(text, **scope),
+                  [rng.random() for _ in range(DIMS)])
+
+
+def entity(text: str, linked: Sequence[str], rng: random.Random | None = None, **scope: str | None) -> Memory:
+    """An entity record as mem0's `Memory._upsert_entity` writes it."""
+    rng = rng or random.Random()
+    payload = {"data": text, "entity_type": "PERSON", "linked_memory_ids": list(linked),
+               **{k: v for k, v in scope.items() if v}}
+    return Memory(str(uuid.UUID(int=rng.getrandbits(128), version=4)), payload, [rng.random() for _ in range(DIMS)])
+
+
+def dataset(users: int, per_user: int, seed: int = 7, agents: Sequence[str | None] = ("agent-a", None),
+            runs: Sequence[str | None] = ("run-1", "run-2", None)) -> list[Memory]:
+    rng = random.Random(seed)
+    return [
+        memory(f"memory {i} of user-{u}", rng, user_id=f"user-{u}", agent_id=rng.choice(agents),
+               run_id=rng.choice(runs))
+        for u in range(users)
+        for i in range(per_user)
+    ]
+
+
+def s3_store(bucket: str = BUCKET, index: str = INDEX, dims: int = DIMS) -> S3Vectors:
+    return S3Vectors(vector_bucket_name=bucket, collection_name=index, embedding_model_dims=dims)
+
+
+def opensearch_store(url: str, index: str = INDEX, dims: int = DIMS, fast_create: bool = True) -> OpenSearchDB:
+    """mem0's OpenSearchDB. `fast_create` creates the same index body first, skipping mem0's 1 s readiness wait."""
+    parsed = urlparse(url)
+    if fast_create:
+        client = OpenSearch(hosts=[url])
+        if not client.indices.exists(index=index):
+            client.indices.create(index=index, body=mem0_index_body(dims))
+    return OpenSearchDB(host=parsed.hostname, port=parsed.port, collection_name=index, embedding_model_dims=dims,
+                        use_ssl=False, verify_certs=False, auto_refresh=False)
+
+
+def write(store: S3Vectors | OpenSearchDB, memories: Iterable[Memory], batch: int = 500) -> None:
+    """Insert through mem0's own `insert` (in S3 Vectors' 500-vector batches)."""
+    items = list(memories)
+    for i in range(0, len(items), batch):
+        chunk = items[i : i + batch]
+        store.insert(vectors=[m.vector for m in chunk], payloads=[m.payload for m in chunk], ids=[m.id for m in chunk])
+    if isinstance(store, OpenSearchDB):
+        store.client.indices.refresh(index=store.collection_name)
+
+
+def s3_contents(store: S3Vectors) -> dict[str, dict[str, Any]]:
+    """Every memory id with its payload, read back through mem0's own `list`."""
+    return {r.id: r.payload for r in store.list()[0]}
+
+
+def opensearch_contents(store: OpenSearchDB) -> dict[str, dict[str, Any]]:
+    store.client.indices.refresh(index=store.collection_name)
+    body = {"size": 10000, "query": {"match_all": {}}, "_source": ["id", "payload"]}
+    hits = store.client.search(index=store.collection_name, body=body)["hits"]["hits"]
+    return {h["_source"]["id"]: h["_source"]["payload"] for h in hits}
