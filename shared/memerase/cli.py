@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -12,6 +13,7 @@ from rich.table import Table
 
 from memerase.errors import MemeraseError
 from memerase.models import ErasureResult, Scope
+from memerase.observability import logger
 from memerase.settings import load_settings
 
 out = Console()
@@ -38,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    logger.setLevel(os.environ.get("MEMERASE_LOG_LEVEL", "WARNING"))
     try:
         if args.command == "demo":
             from memerase_local.demo import run_demo
@@ -47,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemeraseError as exc:
         err.print(f"memerase: {exc}", highlight=False, soft_wrap=True)
         return 1 if exc.status < 500 else 3
+    except Exception as exc:  # a one-line reason, never a stack trace
+        err.print(f"memerase: failed: {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
+        return 3
 
 
 def _run(args: argparse.Namespace) -> int:

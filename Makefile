@@ -1,0 +1,50 @@
+# memerase: the obvious targets. `make run` and `make test` set everything up themselves.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: setup run serve test unit integration e2e lint format mypy cfn-lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+setup: $(STAMP)
+
+run: setup           ## the local demo on embedded stand-ins
+	$(VENV)/bin/memerase demo
+
+test: setup          ## the whole suite
+	$(PY) -m pytest -n 2 -q
+
+unit: setup
+	$(PY) -m pytest -q tests/unit
+
+integration: setup
+	$(PY) -m pytest -n 2 -q tests/integration
+
+e2e: setup
+	$(PY) -m pytest -q tests/e2e
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+mypy: setup
+	$(VENV)/bin/mypy
+
+cfn-lint: setup
+	$(VENV)/bin/cfn-lint template.yaml
+
+bench: setup
+	$(PY) -m bench.erase_one_user
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

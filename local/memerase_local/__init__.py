@@ -1,0 +1,1 @@
+"""Local development helpers: embedded stand-ins and the demo. Never deployed (not part of the Lambda layer)."""

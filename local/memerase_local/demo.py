@@ -1,0 +1,100 @@
+"""`memerase demo`: sample mem0 memories in embedded stand-ins, one user erased through the CLI, before and after."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import uuid
+from collections import Counter
+from urllib.parse import urlparse
+
+from rich.console import Console
+from rich.table import Table
+
+from memerase_local.standins import Standins, running_standins
+
+DIMS = 8
+BUCKET = "mem0-demo"
+INDEX = "mem0"
+HISTORY_TABLE = "memerase-history"
+console = Console()
+
+
+def run_demo(users: int = 4, per_user: int = 25) -> int:
+    with running_standins() as standins:
+        s3, opensearch = _seed(standins, users, per_user)
+        os.environ["MEMERASE_CONFIG"] = json.dumps(_config(standins))
+        _create_history_table()
+        before = _counts(s3, opensearch)
+        victim = "user-1"
+        console.print(f"\n[bold]memerase delete-all --user-id {victim}[/bold]")
+        from memerase.cli import main
+
+        code = main(["delete-all", "--user-id", victim])
+        _show(before, _counts(s3, opensearch))
+        return code
+
+
+def _seed(standins: Standins, users: int, per_user: int) -> tuple[object, object]:
+    """Write sample memories with mem0ai's own vector store classes, in mem0's payload layout."""
+    from mem0.vector_stores.opensearch import OpenSearchDB
+    from mem0.vector_stores.s3_vectors import S3Vectors
+
+    url = urlparse(standins.opensearch_url)
+    s3 = S3Vectors(vector_bucket_name=BUCKET, collection_name=INDEX, embedding_model_dims=DIMS)
+    opensearch = OpenSearchDB(host=url.hostname, port=url.port, collection_name=INDEX, embedding_model_dims=DIMS,
+                              auto_refresh=True)
+    rng = random.Random(1)
+    ids, vectors, payloads = [], [], []
+    for u in range(users):
+        for i in range(per_user):
+            ids.append(str(uuid.UUID(int=rng.getrandbits(128), version=4)))
+            vectors.append([rng.random() for _ in range(DIMS)])
+            payloads.append({"data": f"sample memory {i}", "user_id": f"user-{u}", "agent_id": "demo-agent",
+                             "hash": uuid.uuid4().hex, "created_at": "2026-11-24T00:00:00+00:00"})
+    for store in (s3, opensearch):
+        store.insert(vectors=vectors, payloads=payloads, ids=ids)  # type: ignore[attr-defined]
+    console.print(f"seeded {len(ids)} mem0 memories for {users} users into S3 Vectors (moto) and OpenSearch (osmem)")
+    return s3, opensearch
+
+
+def _config(standins: Standins) -> dict[str, object]:
+    url = urlparse(standins.opensearch_url)
+    return {
+        "targets": [
+            {"name": "s3", "vector_store": {"provider": "s3_vectors", "config": {
+                "vector_bucket_name": BUCKET, "collection_name": INDEX, "embedding_model_dims": DIMS}}},
+            {"name": "os", "vector_store": {"provider": "opensearch", "config": {
+                "host": url.hostname, "port": url.port, "collection_name": INDEX, "embedding_model_dims": DIMS}}},
+        ],
+        "history": {"table_name": HISTORY_TABLE},
+    }
+
+
+def _create_history_table() -> None:
+    import boto3
+
+    from memerase.history import table_schema
+
+    boto3.client("dynamodb").create_table(**table_schema(HISTORY_TABLE))
+
+
+def _counts(s3: object, opensearch: object) -> dict[str, Counter[str]]:
+    s3_rows = s3.list()[0]  # type: ignore[attr-defined]
+    opensearch.client.indices.refresh(index=INDEX)  # type: ignore[attr-defined]
+    os_rows = opensearch.list(top_k=10000)[0]  # type: ignore[attr-defined]
+    return {
+        "S3 Vectors": Counter(r.payload.get("user_id") for r in s3_rows),
+        "OpenSearch": Counter(r.payload.get("user_id") for r in os_rows),
+    }
+
+
+def _show(before: dict[str, Counter[str]], after: dict[str, Counter[str]]) -> None:
+    table = Table(title="memories per user, before -> after")
+    table.add_column("user")
+    for store in before:
+        table.add_column(store, justify="right")
+    for user in sorted(set().union(*before.values())):
+        table.add_row(user, *(f"{before[s][user]} -> {after[s][user]}" for s in before))
+    console.print(table)

@@ -1,0 +1,49 @@
+"""The scope: mem0 2.x's entity-id validation, made stricter, and exact matching."""
+
+from __future__ import annotations
+
+import pytest
+
+from memerase.errors import InvalidRequest, MissingFilter
+from memerase.models import Scope
+
+
+def test_ids_are_trimmed_and_integers_coerced_like_mem0() -> None:
+    scope = Scope.of(user_id="  alice ", agent_id=42)
+    assert scope.filters() == {"user_id": "alice", "agent_id": "42"}
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("", "empty"), ("   ", "empty"), ("a b", "whitespace"), ("*", "wildcard"), ("user-*", "wildcard"),
+     ("us?r", "wildcard"), ("a\x00b", "control"), ("x" * 1025, "longer than"), (True, "string"), ([1], "string")],
+)
+def test_invalid_ids_are_refused_naming_the_problem(value: object, reason: str) -> None:
+    with pytest.raises(InvalidRequest, match=reason):
+        Scope.of(user_id=value)
+
+
+def test_no_filter_and_unknown_filters_are_refused() -> None:
+    with pytest.raises(MissingFilter):
+        Scope.of()
+    with pytest.raises(MissingFilter):
+        Scope.of(user_id=None, agent_id=None)
+    with pytest.raises(InvalidRequest, match="Unknown filter"):
+        Scope.of(user_id="a", actor_id="b")
+
+
+def test_matching_is_exact_typed_and_the_and_of_all_keys() -> None:
+    scope = Scope.of(user_id="u1", run_id="r1")
+    assert scope.matches({"user_id": "u1", "run_id": "r1", "agent_id": "x"})
+    assert not scope.matches({"user_id": "u1"})
+    assert not scope.matches({"user_id": "U1", "run_id": "r1"})
+    assert not scope.matches({"user_id": "u1 ", "run_id": "r1"})
+    assert not scope.matches({"user_id": ["u1"], "run_id": "r1"})
+    assert not scope.matches(None)
+
+
+def test_fingerprint_is_stable_and_hides_the_ids() -> None:
+    a = Scope.of(user_id="alice", agent_id="bot")
+    assert a.fingerprint() == Scope.of(agent_id="bot", user_id="alice").fingerprint()
+    assert a.fingerprint() != Scope.of(user_id="alice").fingerprint()
+    assert "alice" not in a.fingerprint()
