@@ -141,7 +141,8 @@ class Eraser:
 
     def erase_partition(self, ref: StoreRef, filters: Filters, partition: Partition, state: PartitionProgress,
                         out_of_time: Callable[[], bool] = _never, progress: ProgressCallback | None = None,
-                        tally: Tally | None = None) -> PartitionProgress:
+                        tally: Tally | None = None,
+                        checkpoint: Callable[[PartitionProgress], None] | None = None) -> PartitionProgress:
         """Process pages of one partition until it is done or `out_of_time()`; returns where it stands.
 
         Resumable from any returned state: pages are re-listed from the cursor, so a crash between listing and
@@ -164,6 +165,8 @@ class Eraser:
                 counter.matched += len(page.records)
                 counter.deleted += deleted
             state.cursor, state.done = page.cursor, page.cursor is None
+            if checkpoint:
+                checkpoint(state)
             if progress:
                 progress(store.label, tally.scanned, tally.deleted)
             if out_of_time():

@@ -83,9 +83,22 @@ class HistoryConfig(_Strict):
     region_name: str | None = None
 
 
+class JobsConfig(_Strict):
+    """Bulk erasure jobs: the DynamoDB jobs table, the Step Functions state machine, the EventBridge bus."""
+
+    table_name: str = Field(min_length=3, max_length=255)
+    state_machine_arn: str | None = None
+    event_bus_name: str = "default"
+    region_name: str | None = None
+    time_margin_ms: int = Field(60_000, ge=0, description="stop a worker's page loop when less time than this is left")
+    max_verify_passes: int = Field(3, ge=1, le=10)
+    inline_threshold: int = Field(1000, ge=0, description="scopes with at most this many matches may run inline")
+
+
 class Settings(_Strict):
     targets: list[Target] = Field(min_length=1)
     history: HistoryConfig | None = None
+    jobs: JobsConfig | None = None
     allow_reset: bool = False
 
     @field_validator("targets")

@@ -1,0 +1,16 @@
+"""Step Functions task "Erase Pages": erase one work item's pages until the Lambda time budget is nearly spent."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from memerase.jobs.messages import EraseTask
+from memerase.observability import logger
+from memerase.runtime import job_steps
+
+
+@logger.inject_lambda_context
+@event_parser(model=EraseTask)
+def handler(event: EraseTask, context: LambdaContext) -> dict[str, Any]:
+    return job_steps().erase(event.job_id, event.item, context.get_remaining_time_in_millis)

@@ -1,0 +1,16 @@
+"""Step Functions task "Record Failure": the one error path. FAILED (resumable), ErasureFailed event."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from memerase.jobs.messages import FailTask
+from memerase.observability import logger
+from memerase.runtime import job_steps
+
+
+@logger.inject_lambda_context
+@event_parser(model=FailTask)
+def handler(event: FailTask, context: LambdaContext) -> dict[str, Any]:
+    return job_steps().fail(event.job_id, event.error, event.cause)

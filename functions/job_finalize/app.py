@@ -1,0 +1,16 @@
+"""Step Functions task "Finalize Job": COMPLETED, erasure receipt, ErasureCompleted event."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from memerase.jobs.messages import JobTask
+from memerase.observability import logger
+from memerase.runtime import job_steps
+
+
+@logger.inject_lambda_context
+@event_parser(model=JobTask)
+def handler(event: JobTask, context: LambdaContext) -> dict[str, Any]:
+    return job_steps().finalize(event.job_id)

@@ -1,0 +1,1 @@
+"""Bulk erasure jobs: records, the Step Functions task steps, starting, cancelling and resuming."""

@@ -1,0 +1,143 @@
+"""Starting, cancelling and resuming jobs: the one library call every trigger (API, SQS, EventBridge, CLI) uses."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from memerase.engine import Eraser
+from memerase.errors import MemeraseError
+from memerase.jobs.models import JobRecord, JobStatus, StoreProgress
+from memerase.jobs.repository import JobsTable, key_hash, now
+from memerase.jobs.steps import JobSteps, VerificationFailed
+from memerase.models import Scope
+from memerase.observability import logger
+
+MAX_EXECUTION_NAME = 80
+
+
+class JobConflict(MemeraseError):
+    code = "job_conflict"
+    status = 409
+
+
+class JobLauncher:
+    def __init__(self, eraser: Eraser, jobs: JobsTable, steps: JobSteps, state_machine_arn: str | None,
+                 sfn_client: Any = None):
+        self._eraser = eraser
+        self._jobs = jobs
+        self._steps = steps
+        self._state_machine = state_machine_arn
+        self._sfn = sfn_client or (boto3.client("stepfunctions") if state_machine_arn else None)
+
+    def start(self, scope: Scope, *, requester: str = "unknown", source: str = "api", reason: str | None = None,
+              idempotency_key: str | None = None, dry_run: bool = False, inline: bool = False) -> tuple[JobRecord, bool]:
+        """Start (or find) the job erasing `scope`. Returns the job and whether this call created it.
+
+        A repeated request maps to the same job: the same idempotency key always does (a different scope under a used
+        key is a conflict), and without a key an active job of the same scope is reused.
+        """
+        scope_hash = scope.fingerprint()
+        job_id = "job-" + (key_hash(idempotency_key)[:32] if idempotency_key else uuid.uuid4().hex)
+        if idempotency_key and (bound := self._jobs.claim_key(idempotency_key, job_id)) and bound != job_id:
+            return self._same_scope(bound, scope_hash), False
+        if idempotency_key and self._exists(job_id):
+            return self._same_scope(job_id, scope_hash), False
+        if not dry_run and (active := self._jobs.claim_scope(scope_hash, job_id)):
+            return self._jobs.get(active), False
+        stamp = now()
+        job = JobRecord(job_id=job_id, scope_hash=scope_hash, scope=scope, requester=requester, source=source,
+                        reason=reason, dry_run=dry_run, created_at=stamp, updated_at=stamp)
+        self._jobs.create(job)
+        logger.info("job created", extra={"job_id": job_id, "source": source, "dry_run": dry_run})
+        if dry_run:
+            return self._count(job), True
+        if inline or not self._state_machine:
+            return self.run_inline(job_id), True
+        return self._execute(job, job_id), True
+
+    def get(self, job_id: str) -> JobRecord:
+        return self._jobs.get(job_id)
+
+    def cancel(self, job_id: str) -> JobRecord:
+        job = self._jobs.get(job_id)
+        if not job.status.active:
+            raise JobConflict(f"job {job_id} is {job.status.value} and cannot be cancelled")
+        if job.execution_arn and self._sfn:
+            self._sfn.stop_execution(executionArn=job.execution_arn, error="memerase.Cancelled",
+                                     cause="cancelled on request")
+        job = job.model_copy(update={"status": JobStatus.CANCELLED, "completed_at": now()})
+        if not self._jobs.save(job, expect=(JobStatus.QUEUED, JobStatus.RUNNING)):
+            return self._jobs.get(job_id)
+        self._jobs.release_scope(job.scope_hash, job_id)
+        return job
+
+    def resume(self, job_id: str, inline: bool = False) -> JobRecord:
+        """Run a FAILED or CANCELLED job again from its persisted cursors."""
+        job = self._jobs.get(job_id)
+        if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED) or job.scope is None:
+            raise JobConflict(f"job {job_id} is {job.status.value} and cannot be resumed")
+        if (active := self._jobs.claim_scope(job.scope_hash, job_id)) and active != job_id:
+            raise JobConflict(f"job {active} is already erasing this scope")
+        job = job.model_copy(update={"status": JobStatus.QUEUED, "error": None, "completed_at": None})
+        self._jobs.save(job, expect=(JobStatus.FAILED, JobStatus.CANCELLED))
+        if inline or not self._state_machine:
+            return self.run_inline(job_id)
+        return self._execute(job, f"{job_id}-resume-{job.executions}")
+
+    def run_inline(self, job_id: str) -> JobRecord:
+        """The state machine's steps, in-process: for small scopes and for deployments without Step Functions."""
+        try:
+            while True:
+                for item in self._steps.plan(job_id):
+                    while not self._steps.erase(job_id, item, lambda: 1 << 30)["done"]:
+                        pass
+                verdict = self._steps.verify(job_id)
+                if verdict["clean"]:
+                    break
+                if not verdict["retry"]:
+                    raise VerificationFailed(f"{verdict['remaining']} matching memories left after the last pass")
+            self._steps.finalize(job_id)
+        except Exception as exc:
+            self._steps.fail(job_id, type(exc).__name__, str(exc))
+            raise
+        return self._jobs.get(job_id)
+
+    def _execute(self, job: JobRecord, name: str) -> JobRecord:
+        assert self._sfn is not None and self._state_machine is not None
+        try:
+            arn = self._sfn.start_execution(stateMachineArn=self._state_machine, name=name[:MAX_EXECUTION_NAME],
+                                            input=json.dumps({"job_id": job.job_id}))["executionArn"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                raise
+            return self._jobs.get(job.job_id)
+        job = job.model_copy(update={"execution_arn": arn, "executions": job.executions + 1})
+        self._jobs.save(job)
+        return job
+
+    def _count(self, job: JobRecord) -> JobRecord:
+        assert job.scope is not None
+        outcomes = self._eraser.count_remaining(job.scope)
+        progress = [StoreProgress(target=o.target, store=o.store, remaining=o.remaining) for o in outcomes]
+        job = job.model_copy(update={"status": JobStatus.COMPLETED, "completed_at": now(), "scope": None,
+                                     "progress": progress})
+        self._jobs.save(job)
+        return job
+
+    def _exists(self, job_id: str) -> bool:
+        try:
+            self._jobs.get(job_id)
+        except MemeraseError:
+            return False
+        return True
+
+    def _same_scope(self, job_id: str, scope_hash: str) -> JobRecord:
+        job = self._jobs.get(job_id)
+        if job.scope_hash != scope_hash:
+            raise JobConflict("this idempotency key was used for a different erasure")
+        return job

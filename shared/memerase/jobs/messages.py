@@ -1,0 +1,22 @@
+"""The payloads the state machine sends to its task functions, validated at the edge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class JobTask(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    job_id: str = Field(min_length=1, max_length=80)
+
+
+class EraseTask(JobTask):
+    item: dict[str, Any]
+
+
+class FailTask(JobTask):
+    error: str = "Unknown"
+    cause: str = ""

@@ -1,0 +1,140 @@
+"""The job's steps, one per state machine task: plan, erase (a work item, until its time budget is spent),
+verify, finalize, fail. Each is idempotent and keeps its state in the jobs table, so any step can be retried and a
+failed or cancelled job resumed where it stopped; no id lists travel in the execution's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from memerase.engine import Eraser, PartitionProgress, StoreRef
+from memerase.jobs.events import COMPLETED, FAILED, EventPublisher
+from memerase.jobs.models import ItemProgress, JobError, JobRecord, JobStatus, Receipt, StoreProgress, WorkItem
+from memerase.jobs.repository import JobsTable, now
+from memerase.observability import logger
+from memerase.settings import JobsConfig
+from memerase.stores.base import Partition
+
+
+class VerificationFailed(Exception):
+    """Matching memories were still there after the last allowed pass."""
+
+
+class JobSteps:
+    def __init__(self, eraser: Eraser, jobs: JobsTable, events: EventPublisher | None, config: JobsConfig):
+        self._eraser = eraser
+        self._jobs = jobs
+        self._events = events
+        self._config = config
+
+    def plan(self, job_id: str) -> list[dict[str, Any]]:
+        """Mark the job RUNNING and split the current pass into work items (S3 segments, OpenSearch slices)."""
+        job = self._jobs.get(job_id)
+        if not job.status.active or job.scope is None:
+            return []
+        pass_no = max(job.pass_no, 1)
+        self._jobs.save(job.model_copy(update={"status": JobStatus.RUNNING, "pass_no": pass_no,
+                                               "started_at": job.started_at or now()}), expect=(job.status,))
+        items = []
+        for ref, store in self._eraser.stores():
+            count = store.partitions()
+            items += [WorkItem(target=ref.target, role=ref.role, index=i, count=count, **{"pass": pass_no})
+                      for i in range(count)]
+        logger.info("job planned", extra={"job_id": job_id, "pass": pass_no, "items": len(items)})
+        return [i.model_dump(by_alias=True) for i in items]
+
+    def erase(self, job_id: str, raw_item: dict[str, Any], remaining_ms: Callable[[], int]) -> dict[str, Any]:
+        """Erase pages of one work item until it is done or the time budget is nearly spent; persist the cursor."""
+        item = WorkItem.model_validate(raw_item)
+        job = self._jobs.get(job_id)
+        if job.status != JobStatus.RUNNING or job.scope is None:
+            return {"done": True, "skipped": True}
+        progress = self._jobs.get_progress(job_id, item) or ItemProgress(item=item)
+        if progress.done:
+            return {"done": True}
+        state = PartitionProgress(cursor=progress.cursor, scanned=progress.scanned, matched=progress.matched,
+                                  deleted=progress.deleted)
+        invocations = progress.invocations + 1
+
+        def checkpoint(s: PartitionProgress) -> None:
+            self._jobs.save_progress(job_id, ItemProgress(item=item, cursor=s.cursor, done=s.done, scanned=s.scanned,
+                                                          matched=s.matched, deleted=s.deleted,
+                                                          invocations=invocations))
+
+        self._eraser.erase_partition(StoreRef(item.target, item.role), job.scope.filters(),
+                                     Partition(item.index, item.count), state,
+                                     out_of_time=lambda: remaining_ms() < self._config.time_margin_ms,
+                                     checkpoint=checkpoint)
+        return {"done": state.done}
+
+    def verify(self, job_id: str) -> dict[str, Any]:
+        """Count what still matches everywhere. Not clean and passes left: schedule another pass."""
+        job = self._jobs.get(job_id)
+        if job.scope is None:
+            return {"clean": True, "retry": False}
+        remaining = {(o.target, o.store): o.remaining or 0 for o in self._eraser.count_remaining(job.scope)}
+        left = sum(remaining.values())
+        progress = self._progress(job_id, remaining)
+        retry = left > 0 and job.pass_no < self._config.max_verify_passes
+        update: dict[str, Any] = {"progress": progress, "pass_no": job.pass_no + 1 if retry else job.pass_no}
+        self._jobs.save(job.model_copy(update=update), expect=(JobStatus.RUNNING,))
+        logger.info("job verified", extra={"job_id": job_id, "remaining": left, "pass": job.pass_no})
+        return {"clean": left == 0, "retry": retry, "remaining": left}
+
+    def finalize(self, job_id: str) -> dict[str, Any]:
+        """COMPLETED with counts and a receipt; the raw scope is dropped; ErasureCompleted is emitted."""
+        job = self._jobs.get(job_id)
+        if job.status == JobStatus.RUNNING:
+            progress = self._progress(job_id, {(p.target, p.store): p.remaining or 0 for p in job.progress})
+            finished = now()
+            receipt = Receipt(job_id=job_id, scope_hash=job.scope_hash, stores=progress,
+                              erased=sum(p.deleted for p in progress),
+                              verified_remaining=sum(p.remaining or 0 for p in progress), passes=job.pass_no,
+                              requested_at=job.created_at, completed_at=finished).sealed()
+            job = job.model_copy(update={"status": JobStatus.COMPLETED, "completed_at": finished, "scope": None,
+                                         "progress": progress, "receipt": receipt})
+            self._jobs.save(job, expect=(JobStatus.RUNNING,))
+            self._jobs.release_scope(job.scope_hash, job_id)
+        if job.status == JobStatus.COMPLETED and job.receipt is not None:
+            self._publish(COMPLETED, job)
+        return {"status": job.status.value, "erased": job.receipt.erased if job.receipt else 0}
+
+    def fail(self, job_id: str, error: str, cause: str = "") -> dict[str, Any]:
+        """FAILED with the error (no ids, no text); the scope stays so the job can be resumed; ErasureFailed."""
+        job = self._jobs.get(job_id)
+        if job.status.active:
+            job = job.model_copy(update={"status": JobStatus.FAILED, "completed_at": now(),
+                                         "progress": self._progress(job_id, {}),
+                                         "error": JobError(error=error[:200], cause=cause[:1000])})
+            self._jobs.save(job, expect=(JobStatus.QUEUED, JobStatus.RUNNING))
+            self._jobs.release_scope(job.scope_hash, job_id)
+            self._publish(FAILED, job)
+        return {"status": job.status.value}
+
+    def _progress(self, job_id: str, remaining: dict[tuple[str, str], int]) -> list[StoreProgress]:
+        """Per-store totals over every pass, with the latest pass's item completion."""
+        items = self._jobs.list_progress(job_id)
+        latest = max((p.item.pass_no for p in items), default=0)
+        out: dict[tuple[str, str], StoreProgress] = {}
+        for ref, store in self._eraser.stores():
+            key = (ref.target, store.label)
+            out[key] = StoreProgress(target=ref.target, store=store.label, remaining=remaining.get(key),
+                                     items_total=store.partitions())
+            for p in items:
+                if (p.item.target, p.item.role) == (ref.target, ref.role):
+                    out[key].scanned += p.scanned
+                    out[key].deleted += p.deleted
+                    if p.item.pass_no == latest:
+                        out[key].items_done += int(p.done)
+        return list(out.values())
+
+    def _publish(self, detail_type: str, job: JobRecord) -> None:
+        if self._events is None:
+            return
+        self._events.publish(detail_type, {
+            "job_id": job.job_id, "status": job.status.value, "scope_hash": job.scope_hash,
+            "erased": job.receipt.erased if job.receipt else sum(p.deleted for p in job.progress),
+            "receipt_digest": job.receipt.digest if job.receipt else None,
+            "error": job.error.error if job.error else None,
+        })

@@ -1,0 +1,88 @@
+"""The real ASL, executed end to end by moto's Step Functions interpreter, its tasks run by the project's handlers,
+over S3 Vectors (AWS limits enforced) and osmem-server."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+import pytest
+
+from memerase import runtime
+from memerase.history import table_schema as history_schema
+from memerase.jobs.models import JobStatus
+from memerase.jobs.repository import table_schema as jobs_schema
+from memerase.models import Scope
+from tests.support import mem0_data as m0
+from tests.support.s3vectors_limits import S3VectorsLimits
+from tests.support.sfn_harness import step_functions
+
+
+def config(osmem_url: str) -> dict[str, Any]:
+    url = urlparse(osmem_url)
+    return {
+        "targets": [
+            {"name": "s3", "vector_store": {"provider": "s3_vectors", "config": {
+                "vector_bucket_name": m0.BUCKET, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}}},
+            {"name": "os", "vector_store": {"provider": "opensearch", "config": {
+                "host": url.hostname, "port": url.port, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}}},
+        ],
+        "history": {"table_name": "history"},
+        "jobs": {"table_name": "jobs", "time_margin_ms": 1000},
+    }
+
+
+def events_queue() -> str:
+    """Route memerase's EventBridge events to a queue the test can read."""
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    url = sqs.create_queue(QueueName="memerase-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="memerase", EventPattern=json.dumps({"source": ["memerase"]}))
+    events.put_targets(Rule="memerase", Targets=[{"Id": "q", "Arn": arn}])
+    return url
+
+
+def received(queue_url: str) -> list[dict[str, Any]]:
+    messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+
+@pytest.fixture
+def world(osmem_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    with step_functions(config(osmem_url), monkeypatch) as harness, S3VectorsLimits() as limits:
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(**history_schema("history"))
+        dynamodb.create_table(**jobs_schema("jobs"))
+        data = m0.dataset(users=6, per_user=500)
+        s3, os_ = m0.s3_store(), m0.opensearch_store(osmem_url)
+        m0.write(s3, data)
+        m0.write(os_, data)
+        yield harness, limits, data, s3, os_
+
+
+def test_a_job_erases_exactly_one_scope_among_thousands_and_leaves_a_receipt(world: Any) -> None:
+    harness, limits, data, s3, os_ = world
+    queue = events_queue()
+    # Given 3,000 memories of 6 tenants in both stores
+    # When a job erases user-4
+    job, created = runtime.launcher().start(Scope.of(user_id="user-4"), requester="test", source="api")
+    finished = harness.wait(job.execution_arn or "")
+    # Then the execution succeeded, exactly user-4 is gone from both stores and every other memory is intact
+    assert finished["status"] == "SUCCEEDED", finished
+    expected = {m.id: m.payload for m in data if m.payload["user_id"] != "user-4"}
+    assert m0.s3_contents(s3) == expected
+    assert m0.opensearch_contents(os_) == expected
+    # And the job record says COMPLETED with a receipt that holds no raw ids
+    done = runtime.launcher().get(job.job_id)
+    assert created and done.status == JobStatus.COMPLETED and done.scope is None
+    assert done.receipt is not None and done.receipt.erased == 1000 and done.receipt.verified_remaining == 0
+    assert done.receipt.scope_hash == Scope.of(user_id="user-4").fingerprint()
+    assert "user-4" not in json.dumps(done.public())
+    # And the work was spread over several worker invocations (S3 segments, paginated under AWS limits)
+    assert harness.invocations["job_erase"] >= 5 and limits.requests["ListVectors"] >= 4
+    # And ErasureCompleted was emitted
+    events = received(queue)
+    assert [e["detail-type"] for e in events] == ["ErasureCompleted"]
+    assert events[0]["detail"]["job_id"] == job.job_id and events[0]["detail"]["erased"] == 1000

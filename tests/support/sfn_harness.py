@@ -1,0 +1,138 @@
+"""Runs the project's real ASL in moto's Step Functions interpreter, its Lambda tasks dispatched in-process to the
+project's own handlers (`functions/<name>/app.py`). No Docker: `LambdaFunction.invoke` is patched.
+
+Faults are injected per function through `harness.faults[name]`: a callable run before the handler that may raise.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import boto3
+from moto import mock_aws
+from moto.awslambda.models import LambdaFunction
+
+from memerase import runtime
+
+ROOT = Path(__file__).resolve().parents[2]
+ASL = ROOT / "infra" / "erasure_job.asl.json"
+TASKS = {  # DefinitionSubstitutions key -> handler folder (as template.yaml maps them)
+    "PlanFunctionArn": "job_plan",
+    "EraseFunctionArn": "job_erase",
+    "VerifyFunctionArn": "job_verify",
+    "FinalizeFunctionArn": "job_finalize",
+    "FailFunctionArn": "job_fail",
+}
+TERMINAL = {"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"}
+
+
+@dataclass
+class FakeContext:
+    """The part of the Lambda context the handlers use; the time budget is settable per invocation."""
+
+    function_name: str
+    budget_ms: Callable[[], int]
+    memory_limit_in_mb: int = 1024
+    aws_request_id: str = "test-request"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.budget_ms()
+
+
+@dataclass
+class StepFunctionsHarness:
+    state_machine_arn: str = ""
+    invocations: Counter[str] = field(default_factory=Counter)
+    faults: dict[str, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
+    budget_ms: dict[str, Callable[[], int]] = field(default_factory=dict)
+
+    def definition(self, arns: dict[str, str]) -> str:
+        text = ASL.read_text()
+        for key, arn in arns.items():
+            text = text.replace("${" + key + "}", arn)
+        assert "${" not in text, "unsubstituted placeholder in the ASL"
+        return text
+
+    def invoke(self, function: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        name = function.function_name
+        event = json.loads(body.decode() if isinstance(body, bytes | bytearray) else body or "{}")
+        self.invocations[name] += 1
+        handler = importlib.import_module(f"functions.{name}.app").handler
+        context = FakeContext(name, self.budget_ms.get(name, lambda: 900_000))
+        try:
+            if name in self.faults:
+                self.faults[name](event)
+            result = handler(event, context)
+        except Exception as exc:  # as Lambda reports an unhandled error: errorType is the exception's class name
+            response_headers["x-amz-function-error"] = "Unhandled"
+            error_type = getattr(exc, "error_type", type(exc).__name__)  # e.g. "Sandbox.Timedout" for a timeout
+            return json.dumps({"errorType": error_type, "errorMessage": str(exc)[:500]}).encode()
+        return json.dumps(result).encode()
+
+    def wait(self, execution_arn: str, timeout: float = 120) -> dict[str, Any]:
+        sfn = boto3.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            described = sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] in TERMINAL:
+                return described
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution still {described['status']} after {timeout} s")
+            time.sleep(0.05)
+
+    def transitions(self, execution_arn: str) -> int:
+        events = boto3.client("stepfunctions").get_execution_history(executionArn=execution_arn)["events"]
+        return sum(1 for e in events if e["type"].endswith("StateEntered"))
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+@contextmanager
+def step_functions(config: dict[str, Any], monkeypatch: Any, instant_retries: bool = True
+                   ) -> Iterator[StepFunctionsHarness]:
+    """moto (all services in-process) running the real state machine; MEMERASE_CONFIG set to `config`.
+
+    `config["jobs"]["state_machine_arn"]` is filled in with the created state machine's ARN.
+    """
+    harness = StepFunctionsHarness()
+    with ExitStack() as stack:
+        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+        stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+
+        def invoke(function: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+            return harness.invoke(function, body, request_headers, response_headers)
+
+        stack.enter_context(mock.patch.object(LambdaFunction, "invoke", invoke))
+        if instant_retries:
+            stack.enter_context(mock.patch(
+                "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl.time",
+                mock.Mock(sleep=lambda _s: None)))
+        role = boto3.client("iam").create_role(RoleName="memerase-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam = boto3.client("lambda")
+        arns = {key: lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
+                                         Code={"ZipFile": _zip()})["FunctionArn"]
+                for key, name in TASKS.items()}
+        harness.state_machine_arn = boto3.client("stepfunctions").create_state_machine(
+            name="memerase-erasure", definition=harness.definition(arns), roleArn=role)["stateMachineArn"]
+        config.setdefault("jobs", {})["state_machine_arn"] = harness.state_machine_arn
+        monkeypatch.setenv("MEMERASE_CONFIG", json.dumps(config))
+        runtime.reset()
+        stack.callback(runtime.reset)
+        yield harness
