@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
 from memerase.engine import Eraser
 from memerase.errors import InvalidRequest, MissingFilter
 from memerase.models import MAX_ID_LENGTH, Scope
 from memerase.stores import opensearch, s3_vectors
 from memerase.stores.factory import TargetStores, entity_collection_name
+
 from tests.support import mem0_data as m0
 from tests.support.s3vectors_limits import S3VectorsLimits
 
@@ -41,11 +41,47 @@ ARABIC = "\u0645\u0633\u062a\u062e\u062f\u0645-1"
 INJECTION = 'user-1")OR("1'
 
 USER_VALUES: list[Any] = [
-    "user-1", "user-1", "user-2", "User-1", "USER-1", "user-1 ", " user-1", "user-10", "user1", "owner",
-    "*", "?", "user-1*", "1", "01",
-    LONG_300, LONG_300_TWIN, LONG_MIXED, LONG_MIXED_TWIN, LONG_PUNCT, LONG_PUNCT_TWIN, KB, KB_TWIN, OVER_KB, EMOJI_129,
-    "o'brien", '"x"', "a||b", '{"match_all":{}}', INJECTION, "payload.user_id:*", "_id:1", "user-1\\",
-    "\u30e6\u30fc\u30b6\u30fc", NFC, NFD, ZERO_WIDTH, RTL, ARABIC, "", " ",
+    "user-1",
+    "user-1",
+    "user-2",
+    "User-1",
+    "USER-1",
+    "user-1 ",
+    " user-1",
+    "user-10",
+    "user1",
+    "owner",
+    "*",
+    "?",
+    "user-1*",
+    "1",
+    "01",
+    LONG_300,
+    LONG_300_TWIN,
+    LONG_MIXED,
+    LONG_MIXED_TWIN,
+    LONG_PUNCT,
+    LONG_PUNCT_TWIN,
+    KB,
+    KB_TWIN,
+    OVER_KB,
+    EMOJI_129,
+    "o'brien",
+    '"x"',
+    "a||b",
+    '{"match_all":{}}',
+    INJECTION,
+    "payload.user_id:*",
+    "_id:1",
+    "user-1\\",
+    "\u30e6\u30fc\u30b6\u30fc",
+    NFC,
+    NFD,
+    ZERO_WIDTH,
+    RTL,
+    ARABIC,
+    "",
+    " ",
 ]
 # values also stored under agent_id and run_id (with user_id "owner"), to show keys are never confused
 KEYED_VALUES: list[str] = ["*", "User-1", LONG_300, '{"match_all":{}}', "user-1"]
@@ -169,9 +205,14 @@ CASES = [
     pytest.param(LONG_MIXED, 1, id="300-chars-lowercase-twin-kept"),
     pytest.param(LONG_MIXED_TWIN, 1, id="300-chars-lowercase"),
     pytest.param(
-        LONG_PUNCT, 1, id="300-chars-punctuation-only",
-        marks=pytest.mark.xfail(strict=True, reason="DEFECT: a >256-char id with no analyzer token is never found "
-                                "in OpenSearch, and the verification count reports 0 (verified=True)"),
+        LONG_PUNCT,
+        1,
+        id="300-chars-punctuation-only",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="DEFECT: a >256-char id with no analyzer token is never found "
+            "in OpenSearch, and the verification count reports 0 (verified=True)",
+        ),
     ),
     pytest.param(KB, 1, id="1024-chars-twin-kept"),
     pytest.param(KB_TWIN, 1, id="1024-chars-twin-b"),
@@ -393,8 +434,11 @@ def test_erasing_the_string_id_keeps_a_twin_whose_id_is_an_int(stores: Stores, i
     assert os_left == expected_left
 
 
-@pytest.mark.xfail(strict=True, reason="DEFECT: OpenSearchStore.count_remaining counts keyword hits without the exact "
-                   "_source check that list_matching applies, so a kept int twin is reported as remaining")
+@pytest.mark.xfail(
+    strict=True,
+    reason="DEFECT: OpenSearchStore.count_remaining counts keyword hits without the exact "
+    "_source check that list_matching applies, so a kept int twin is reported as remaining",
+)
 def test_the_verification_count_agrees_with_the_type_strict_erasure(stores: Stores, int_twin: m0.Memory) -> None:
     # Given the int twin; When user_id "1" is erased (exactly, as the test above shows)
     result = stores.eraser.delete_matching(Scope.of(user_id="1"))
@@ -403,8 +447,11 @@ def test_the_verification_count_agrees_with_the_type_strict_erasure(stores: Stor
     assert result.verified
 
 
-@pytest.mark.xfail(strict=True, reason="DEFECT: a >256-char id with no standard-analyzer token makes match_phrase match "
-                   "nothing, so OpenSearch keeps the memory and the verification scan counts 0")
+@pytest.mark.xfail(
+    strict=True,
+    reason="DEFECT: a >256-char id with no standard-analyzer token makes match_phrase match "
+    "nothing, so OpenSearch keeps the memory and the verification scan counts 0",
+)
 def test_a_long_punctuation_only_id_is_erased_from_opensearch_and_not_falsely_verified(stores: Stores) -> None:
     # Given a 300-character user_id made only of "-" (mem0 stores it; OpenSearch indexes it only as text, no tokens)
     victim = next(m for m in stores.data if m.payload.get("user_id") == LONG_PUNCT)

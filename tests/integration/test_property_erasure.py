@@ -1,0 +1,119 @@
+"""Property: for any mem0 dataset and any non-empty filter, an erasure removes exactly the matching memories.
+
+Random datasets are written with mem0ai's own vector store classes into S3 Vectors (moto with AWS's limits) and
+OpenSearch (osmem); every example gets fresh, uniquely named indexes, since function-scoped fixtures are shared by all
+the examples of one test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
+from memerase.engine import Eraser
+from memerase.models import Scope
+from memerase.stores import opensearch, s3_vectors
+from memerase.stores.factory import TargetStores, entity_collection_name
+from opensearchpy import OpenSearch
+
+from tests.support import mem0_data as m0
+from tests.support.s3vectors_limits import S3VectorsLimits
+
+LONG_A = "L" * 299 + "a"  # beyond OpenSearch's keyword ignore_above (256): matched through the text field
+LONG_B = "L" * 299 + "b"
+USERS = ["u1", "u2", "U1", "u-1", "1", "01", LONG_A, LONG_B]
+AGENTS: list[str | None] = [None, "a1", "a2", "A1", "u1"]
+RUNS: list[str | None] = [None, "r1", "r2", "1", "run-\u00e9"]
+ABSENT = ["ghost", "u", "a", "r1x", "L" * 300, LONG_A[:-1]]  # present nowhere, some prefixes of present values
+
+_index_numbers = itertools.count()
+
+FILTER_VALUES = {
+    "user_id": USERS + ABSENT,
+    "agent_id": [a for a in AGENTS if a] + ABSENT,
+    "run_id": [r for r in RUNS if r] + ABSENT,
+}
+
+row = st.tuples(st.sampled_from(USERS), st.sampled_from(AGENTS), st.sampled_from(RUNS))
+memories = st.integers(0, 80).flatmap(lambda n: st.lists(row, min_size=n, max_size=n))
+filters = st.sets(st.sampled_from(sorted(FILTER_VALUES)), min_size=1).flatmap(
+    lambda keys: st.fixed_dictionaries({k: st.sampled_from(FILTER_VALUES[k]) for k in sorted(keys)})
+)
+paging = st.fixed_dictionaries({"page_size": st.integers(3, 12), "partitions": st.integers(1, 4)})
+
+
+def s3_target(index: str, name: str = "s3", page_size: int = 1000, segments: int = 4) -> TargetStores:
+    client = s3_vectors.make_client(None)
+    return TargetStores(
+        name,
+        s3_vectors.S3VectorsStore(client, m0.BUCKET, index, segments=segments, page_size=page_size),
+        s3_vectors.S3VectorsStore(client, m0.BUCKET, entity_collection_name("s3_vectors", index)),
+    )
+
+
+def os_target(url: str, index: str, name: str = "os", page_size: int = 1000, slices: int = 1) -> TargetStores:
+    client = opensearch.OpenSearch(hosts=[url])
+    return TargetStores(
+        name,
+        opensearch.OpenSearchStore(client, index, m0.DIMS, slices=slices, page_size=page_size),
+        opensearch.OpenSearchStore(client, entity_collection_name("opensearch", index), m0.DIMS),
+    )
+
+
+def matches(payload: dict[str, Any], wanted: dict[str, str]) -> bool:
+    return all(isinstance(payload.get(k), str) and payload[k] == v for k, v in wanted.items())
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rows=memories, wanted=filters, pages=paging)
+@example(rows=[], wanted={"user_id": "u1"}, pages={"page_size": 7, "partitions": 3})
+@example(rows=[("u1", None, None)] * 15, wanted={"user_id": "u1"}, pages={"page_size": 7, "partitions": 3})
+@example(
+    rows=[(LONG_A, "a1", "r1"), (LONG_B, "a1", "r1")],
+    wanted={"user_id": LONG_A, "agent_id": "a1"},
+    pages={"page_size": 3, "partitions": 2},
+)
+def test_erasure_removes_exactly_the_matching_memories_from_every_store_and_verifies(
+    s3_limits: S3VectorsLimits,
+    osmem_url: str,
+    rows: list[tuple[str, str | None, str | None]],
+    wanted: dict[str, str],
+    pages: dict[str, int],
+) -> None:
+    # Given a random dataset written by mem0 into fresh indexes of both stores
+    index = f"prop-{next(_index_numbers)}"
+    rng = random.Random(len(rows))
+    data = [m0.memory(f"memory {i}", rng, user_id=u, agent_id=a, run_id=r) for i, (u, a, r) in enumerate(rows)]
+    s3, os_ = m0.s3_store(index=index), m0.opensearch_store(osmem_url, index=index)
+    try:
+        m0.write(s3, data)
+        m0.write(os_, data)
+        size, parts = pages["page_size"], pages["partitions"]
+        eraser = Eraser(
+            [
+                s3_target(index, page_size=size, segments=parts),
+                os_target(osmem_url, index, page_size=size, slices=parts),
+            ]
+        )
+        # When the memories matching a random non-empty filter are erased
+        result = eraser.delete_matching(Scope.of(**wanted))
+        # Then in every store exactly the matching memories are gone and every other memory is intact with its payload
+        expected_left = {m.id: m.payload for m in data if not matches(m.payload, wanted)}
+        matched = len(data) - len(expected_left)
+        event("some memories match" if matched else "no memory matches")
+        assert m0.s3_contents(s3) == expected_left
+        assert m0.opensearch_contents(os_) == expected_left
+        # And the result counts exactly the matches in each store, and verifies
+        assert [(s.matched, s.deleted, s.remaining) for s in result.stores] == [(matched, matched, 0)] * 2
+        assert result.deleted == 2 * matched
+        assert result.verified
+    finally:
+        s3.delete_col()
+        OpenSearch(hosts=[osmem_url]).indices.delete(index=index, ignore_unavailable=True)

@@ -1,0 +1,80 @@
+"""template.yaml: cfn-lint clean, and consistent with the ASL and the handler folders it names."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short-form tags (!Ref, !Sub, ...) as plain values."""
+
+
+def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return {suffix: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {suffix: loader.construct_sequence(node)}
+    return {suffix: loader.construct_mapping(node)}  # type: ignore[arg-type]
+
+
+_CfnLoader.add_multi_constructor("!", _any_tag)
+
+
+def template() -> dict[str, Any]:
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+
+
+def test_cfn_lint_is_clean() -> None:
+    cfn_lint = shutil.which("cfn-lint") or str(Path(sys.executable).parent / "cfn-lint")
+    done = subprocess.run([cfn_lint, str(ROOT / "template.yaml")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_function_names_an_existing_handler_folder() -> None:
+    functions = {k: v for k, v in template()["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
+    assert functions
+    for name, resource in functions.items():
+        folder = ROOT / resource["Properties"]["CodeUri"]
+        assert (folder / "app.py").is_file(), name
+        assert "def handler(" in (folder / "app.py").read_text(), name
+
+
+def test_state_machine_substitutions_match_the_asl_placeholders() -> None:
+    machines = [v for v in template()["Resources"].values() if v["Type"] == "AWS::Serverless::StateMachine"]
+    for machine in machines:
+        props = machine["Properties"]
+        asl_text = (ROOT / props["DefinitionUri"]).read_text()
+        json.loads(asl_text)
+        assert set(re.findall(r"\$\{(\w+)\}", asl_text)) == set(props["DefinitionSubstitutions"])
+
+
+def test_every_non_trivial_state_has_a_comment() -> None:
+    asl = json.loads((ROOT / "infra" / "erasure_job.asl.json").read_text())
+
+    def states(machine: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        found = list(machine["States"].items())
+        for _, state in machine["States"].items():
+            if "ItemProcessor" in state:
+                found += states(state["ItemProcessor"])
+        return found
+
+    trivial = {"Succeed", "Fail"}
+    missing = [name for name, s in states(asl) if s["Type"] not in trivial and not s.get("Comment")]
+    assert missing == []
+
+
+def test_every_task_has_a_catch_or_sits_inside_a_map_that_does() -> None:
+    asl = json.loads((ROOT / "infra" / "erasure_job.asl.json").read_text())
+    for name, state in asl["States"].items():
+        if state["Type"] in ("Task", "Map") and name != "Record Failure":
+            assert any("States.ALL" in c["ErrorEquals"] for c in state.get("Catch", [])), name
