@@ -40,6 +40,7 @@ import logging  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
@@ -308,7 +309,32 @@ def bench_s3(data: list[m0.Memory], victim: str, history: tuple[HistoryStore, Sn
 
 def bench_opensearch(data: list[m0.Memory], victim: str,
                      history: tuple[HistoryStore, Snapshot] | None) -> StoreReport:
-    server = OsmemServer.start(japanese=False)
+    with tempfile.TemporaryFile() as server_log:
+        try:
+            with _child_stderr(server_log):  # keep osmem-server's own chatter out of the report
+                server = OsmemServer.start(japanese=False)
+        except Exception:
+            server_log.seek(0)
+            sys.stderr.write(server_log.read().decode(errors="replace"))
+            raise
+        return _bench_opensearch(server, data, victim, history)
+
+
+@contextmanager
+def _child_stderr(target: Any) -> Iterator[None]:
+    """Point file descriptor 2 at `target` while a child process is spawned (it inherits it), then restore it."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(target.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _bench_opensearch(server: OsmemServer, data: list[m0.Memory], victim: str,
+                      history: tuple[HistoryStore, Snapshot] | None) -> StoreReport:
     try:
         m0.write(m0.opensearch_store(server.url), data)  # into the base; each clone is a fresh copy of it
         with server.clone() as ours, server.clone() as theirs:
@@ -407,8 +433,8 @@ def print_store(r: StoreReport) -> None:
     print(f"  memerase erase = list {listed} + delete {deleted} + other {other} ({others})")
     print(f"  minimum scan: {r.scan_note}")
     if run.history is not None:
-        print(f"  memerase DynamoDB history (separate from the figures above): {run.history.total} requests"
-              f" ({_pretty(run.history.requests)})")
+        print(f"  memerase DynamoDB history (not in the request figures above; its time is in the wall times): "
+              f"{run.history.total} requests ({_pretty(run.history.requests)}), {run.history.seconds * 1000:.1f} ms")
     verdict = "OK" if r.same else "MISMATCH"
     print(f"  remaining data: memerase {r.left_memerase} == mem0 {r.left_mem0} == expected {r.expected_left}, "
           f"payloads identical, erased user absent: {verdict}")

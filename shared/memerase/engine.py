@@ -74,27 +74,54 @@ class Eraser:
 
     def delete_memory(self, memory_id: str, allowed: Sequence[Scope] | None = None) -> ErasureResult:
         """Erase one memory from every target. With `allowed`, refuse (before deleting anything) a memory outside."""
+        return self.delete_memories([memory_id], allowed)
+
+    def delete_memories(self, memory_ids: Sequence[str], allowed: Sequence[Scope] | None = None) -> ErasureResult:
+        """Erase memories by id from every target: all or nothing. Every id is looked up and checked against the
+        caller's scopes first; an unknown id or one outside the scopes refuses the whole request, deleting nothing."""
         started = time.monotonic()
-        memory_id = validate_memory_id(memory_id)
-        found = {name: t.memories.lookup(memory_id) for name, t in self._targets.items()}
-        if not any(found.values()):
-            raise MemoryNotFound(memory_id)
+        ids = list(dict.fromkeys(validate_memory_id(m) for m in memory_ids))
+        found = {name: [r for m in ids for r in t.memories.lookup(m)] for name, t in self._targets.items()}
+        present = {r.memory_id for records in found.values() for r in records}
+        missing = [m for m in ids if m not in present]
+        if missing:
+            raise MemoryNotFound(missing[0]) if len(ids) == 1 else MemoryNotFound(f"{len(missing)} of {len(ids)} ids")
         if allowed is not None:
             for records in found.values():
                 if not all(any(s.covers(r.payload) for s in allowed) for r in records):
-                    raise OutOfScope("This memory is outside the scope of your credentials")
-        events = self._record_history([memory_id])
+                    raise OutOfScope("A memory is outside the scope of your credentials; nothing was deleted")
+        events = self._record_history(ids)
         outcomes = []
         for name, records in found.items():
             target = self._targets[name]
-            deleted = target.memories.delete_batch([r.native_id for r in records]) if records else 0
-            self._unlink_entities(target, [memory_id])
-            remaining = len(target.memories.lookup(memory_id))
+            deleted = sum(target.memories.delete_batch([r.native_id for r in chunk])
+                          for chunk in _chunks(records, target.memories.batch_size))
+            self._unlink_entities(target, [r.memory_id for r in records])
+            remaining = sum(len(target.memories.lookup(r.memory_id)) for r in records)
             outcomes.append(StoreOutcome(target=name, store=target.memories.label, matched=len(records),
                                          deleted=deleted, remaining=remaining))
-        logger.info("memory erased", extra={"memory": fingerprint(memory_id), "stores": len(outcomes)})
+        logger.info("memories erased", extra={"count": len(ids), "stores": len(outcomes)})
         return ErasureResult(operation="delete", stores=outcomes, history_events=events,
                              duration_ms=_ms_since(started))
+
+    def find_memory(self, memory_id: str) -> list[Record]:
+        """Every stored record of one memory id, across targets (for scope checks)."""
+        memory_id = validate_memory_id(memory_id)
+        return [r for t in self._targets.values() for r in t.memories.lookup(memory_id)]
+
+    def history(self, memory_id: str) -> list[dict[str, object]]:
+        return self._history.history(validate_memory_id(memory_id)) if self._history else []
+
+    def entities(self) -> dict[str, dict[str, int]]:
+        """Distinct user/agent/run ids with their memory counts, over every target (mem0's `GET /v1/entities/`)."""
+        counts: dict[str, dict[str, int]] = {k: {} for k in ("user_id", "agent_id", "run_id")}
+        for target in self._targets.values():
+            for payload in target.memories.scan_scopes():
+                for key, seen in counts.items():
+                    value = payload.get(key)
+                    if isinstance(value, str) and value:
+                        seen[value] = seen.get(value, 0) + 1
+        return counts
 
     # ---- filtered bulk delete ------------------------------------------------------------------------------------
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
+
+from memerase.api.keys import ApiKeyStore
 
 from memerase.engine import Eraser
 from memerase.errors import ConfigError
@@ -12,6 +15,8 @@ from memerase.jobs.repository import JobsTable
 from memerase.jobs.steps import JobSteps
 from memerase.service import build_eraser
 from memerase.settings import JobsConfig, Settings, load_settings
+
+ADMIN_KEY_ENV = "MEMERASE_API_KEY"
 
 
 @lru_cache(maxsize=1)
@@ -45,7 +50,13 @@ def launcher() -> JobLauncher:
                        config.state_machine_arn)
 
 
+@lru_cache(maxsize=1)
+def api_keys() -> ApiKeyStore:
+    config = settings().api
+    return ApiKeyStore(config.keys_table_name, config.region_name, admin_key=os.environ.get(ADMIN_KEY_ENV) or None)
+
+
 def reset() -> None:
     """Forget every cached service (tests, and `memerase serve` after a configuration change)."""
-    for cached in (settings, eraser, job_steps, launcher):
+    for cached in (settings, eraser, job_steps, launcher, api_keys):
         cached.cache_clear()

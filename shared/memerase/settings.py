@@ -95,10 +95,18 @@ class JobsConfig(_Strict):
     inline_threshold: int = Field(1000, ge=0, description="scopes with at most this many matches may run inline")
 
 
+class ApiConfig(_Strict):
+    """The HTTP API: where API key hashes live. `MEMERASE_API_KEY` (a secret, so not in this file) adds an admin key."""
+
+    keys_table_name: str | None = None
+    region_name: str | None = None
+
+
 class Settings(_Strict):
     targets: list[Target] = Field(min_length=1)
     history: HistoryConfig | None = None
     jobs: JobsConfig | None = None
+    api: ApiConfig = ApiConfig()
     allow_reset: bool = False
 
     @field_validator("targets")

@@ -97,6 +97,10 @@ class MemoryStore(ABC):
         """Entity records whose `linked_memory_ids` hold any of `memory_ids`, with their full payloads."""
 
     @abstractmethod
+    def scan_scopes(self) -> Iterator[Mapping[str, Any]]:
+        """The user/agent/run fields of every record (for listing entities; never used to select deletions)."""
+
+    @abstractmethod
     def replace_payload(self, record: Record, payload: Mapping[str, Any]) -> None:
         """Rewrite one record's payload, keeping its vector (used to unlink entity records)."""
 

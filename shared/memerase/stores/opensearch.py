@@ -9,7 +9,7 @@ query that over-matches can never widen a deletion.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import boto3
@@ -189,6 +189,23 @@ class OpenSearchStore(MemoryStore):
         hits = self._call(self._client.search, index=self.index, body=body)["hits"]["hits"]
         records = [self._record(h) for h in hits]
         return [r for r in records if links_any(r.payload, set(wanted))]
+
+    def scan_scopes(self) -> Iterator[Mapping[str, Any]]:
+        after: list[Any] | None = None
+        pit = self._open_pit()
+        try:
+            while True:
+                body: dict[str, Any] = {"size": self._page_size, "query": {"match_all": {}}, "_source": SCOPE_SOURCE,
+                                        "pit": {"id": pit, "keep_alive": PIT_KEEP_ALIVE}, "sort": [{"_shard_doc": "asc"}]}
+                if after is not None:
+                    body["search_after"] = after
+                hits = self._call(self._client.search, body=body)["hits"]["hits"]
+                yield from ((h["_source"].get("payload") or {}) for h in hits)
+                if len(hits) < self._page_size:
+                    return
+                after = hits[-1]["sort"]
+        finally:
+            self._close_pit(pit)
 
     def replace_payload(self, record: Record, payload: Mapping[str, Any]) -> None:
         self._call(self._client.update, index=self.index, id=record.native_id, body={"doc": {"payload": dict(payload)}})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import boto3
@@ -91,6 +91,15 @@ class S3VectorsStore(MemoryStore):
             found.extend(page.records)
             if page.cursor is None:
                 return found
+            cursor = page.cursor
+
+    def scan_scopes(self) -> Iterator[Mapping[str, Any]]:
+        cursor: str | None = None
+        while True:
+            page = self._list(lambda _payload: True, Partition(), cursor)
+            yield from (r.payload for r in page.records)
+            if page.cursor is None:
+                return
             cursor = page.cursor
 
     def replace_payload(self, record: Record, payload: Mapping[str, Any]) -> None:

@@ -1,0 +1,17 @@
+"""API function: mem0's client handshake, single memory delete, memory history, and the OpenAPI document."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from memerase.api.resolver import docs_router, make_resolver
+from memerase.api.routes import memories
+from memerase.observability import logger
+
+app = make_resolver(memories.router, docs_router())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,17 @@
+"""API function: reset (admin key, explicit confirmation, off unless enabled)."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from memerase.api.resolver import make_resolver
+from memerase.api.routes import admin
+from memerase.observability import logger
+
+app = make_resolver(admin.router)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

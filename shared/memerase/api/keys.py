@@ -1,0 +1,102 @@
+"""API keys, stored only as SHA-256 hashes in DynamoDB, each with a scope: admin, or bound to user/agent/run ids."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Attr
+from botocore.config import Config
+
+from memerase.api.principal import Principal, Unauthorized
+from memerase.models import Scope
+
+KEY_PREFIX = "mek_"
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def table_schema(table_name: str) -> dict[str, Any]:
+    return {
+        "TableName": table_name,
+        "KeySchema": [{"AttributeName": "key_hash", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "key_hash", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def parse_authorization(header: str | None) -> str:
+    """mem0's client sends `Authorization: Token <key>`; `Bearer <key>` is accepted too."""
+    if not header:
+        raise Unauthorized("Missing API key: send `Authorization: Token <key>`")
+    scheme, _, key = header.strip().partition(" ")
+    if scheme.lower() not in ("token", "bearer") or not key.strip():
+        raise Unauthorized("Malformed Authorization header: expected `Token <key>`")
+    return key.strip()
+
+
+class ApiKeyStore:
+    def __init__(self, table_name: str | None, region_name: str | None = None, admin_key: str | None = None,
+                 resource: Any = None):
+        self._table = None
+        if table_name:
+            dynamodb = resource or boto3.resource("dynamodb", region_name=region_name, config=CLIENT_CONFIG)
+            self._table = dynamodb.Table(table_name)
+        self._admin_hash = hash_key(admin_key) if admin_key else None
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        key = parse_authorization(authorization)
+        digest = hash_key(key)
+        if self._admin_hash and hmac.compare_digest(digest, self._admin_hash):
+            return Principal(key_id="env-admin", admin=True)
+        item = self._table.get_item(Key={"key_hash": digest}).get("Item") if self._table else None
+        if not item or item.get("revoked"):
+            raise Unauthorized("Invalid API key")
+        return Principal(key_id=item["key_id"], admin=bool(item.get("admin")),
+                         scopes=[Scope.of(**s) for s in item.get("scopes", [])])
+
+    def create(self, name: str, admin: bool = False, scopes: list[Scope] | None = None) -> tuple[str, dict[str, Any]]:
+        """A new key; the key itself is returned once and never stored."""
+        if not admin and not scopes:
+            raise ValueError("a non-admin key needs at least one scope")
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        digest = hash_key(key)
+        item = {"key_hash": digest, "key_id": "key_" + digest[:12], "name": name, "admin": admin,
+                "scopes": [s.filters() for s in scopes or []], "created_at": datetime.now(UTC).isoformat(),
+                "revoked": False}
+        self._require_table().put_item(Item=item, ConditionExpression=Attr("key_hash").not_exists())
+        return key, _public(item)
+
+    def list(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            response = self._require_table().scan(**kwargs)
+            items += response.get("Items", [])
+            if "LastEvaluatedKey" not in response:
+                return sorted((_public(i) for i in items), key=lambda i: i["created_at"])
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def revoke(self, key_id: str) -> bool:
+        table = self._require_table()
+        for item in table.scan(FilterExpression=Attr("key_id").eq(key_id)).get("Items", []):
+            table.update_item(Key={"key_hash": item["key_hash"]}, UpdateExpression="SET revoked = :t",
+                              ExpressionAttributeValues={":t": True})
+            return True
+        return False
+
+    def _require_table(self) -> Any:
+        if self._table is None:
+            raise ValueError("no API keys table configured (api.keys_table_name)")
+        return self._table
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: item[k] for k in ("key_id", "name", "admin", "scopes", "created_at", "revoked") if k in item}

@@ -1,0 +1,79 @@
+"""Builds the Powertools resolver each API function uses: validation on, domain errors mapped to typed bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.router import Router
+
+from memerase import __version__
+from memerase.api.schemas import ErrorBody
+from memerase.errors import MemeraseError
+from memerase.observability import logger
+
+TITLE = "memerase"
+DESCRIPTION = ("Erases mem0 memories from S3 Vectors and OpenSearch. The /v1 deletion routes are compatible with "
+               "mem0's MemoryClient; /v1/erasures are memerase's own jobs.")
+
+
+def _error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
+    return Response(status_code=status, content_type="application/json", headers=headers,
+                    body=ErrorBody(code=code, detail=detail).model_dump_json())
+
+
+def make_resolver(*routers: Router) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+    for router in routers:
+        app.include_router(router)
+
+    @app.exception_handler(MemeraseError)
+    def domain_error(exc: MemeraseError) -> Response[ErrorBody]:
+        headers = {"Retry-After": "2"} if exc.status in (429, 503) else None
+        if exc.status >= 500:
+            logger.warning("store failure", extra={"code": exc.code})
+        return _error(exc.status, exc.code, str(exc), headers)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(exc: RequestValidationError) -> Response[ErrorBody]:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(400, "invalid_request", f"{where}: {first.get('msg', first.get('type', 'invalid'))}")
+
+    @app.not_found
+    def not_found(_exc: NotFoundError) -> Response[ErrorBody]:
+        return _error(404, "no_route", f"no route for {app.current_event.http_method} {app.current_event.path}")
+
+    @app.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response[ErrorBody]:
+        logger.exception("unhandled error")
+        return _error(500, "internal_error", "internal error; the request may be retried")
+
+    return app
+
+
+def full_api() -> APIGatewayRestResolver:
+    """Every route of every function, for the OpenAPI document and the local server."""
+    from memerase.api.routes import admin, erasures, memories
+
+    return make_resolver(memories.router, erasures.router, admin.router, docs_router())
+
+
+def openapi_document() -> dict[str, Any]:
+    schema: dict[str, Any] = full_api().get_openapi_schema(title=TITLE, version=__version__,
+                                                           description=DESCRIPTION).model_dump(
+        mode="json", by_alias=True, exclude_none=True)
+    return schema
+
+
+def docs_router() -> Router:
+    router = Router()
+
+    @router.get("/openapi.json", include_in_schema=False)
+    def openapi() -> dict[str, Any]:
+        return openapi_document()
+
+    return router

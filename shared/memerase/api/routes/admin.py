@@ -1,0 +1,20 @@
+"""Admin routes: reset (off unless enabled, admin key, explicit confirmation)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.router import Router
+
+from memerase import runtime
+from memerase.api.context import caller
+from memerase.api.routes.memories import ERRORS
+from memerase.api.schemas import ResetDone, ResetRequest, StoreCount
+
+router = Router()
+
+
+@router.post("/v1/reset", summary="Wipe and recreate one target's collections", responses=ERRORS)
+def reset(body: ResetRequest) -> ResetDone:
+    caller(router).require_admin()
+    result = runtime.eraser().reset(body.target, body.confirm)
+    return ResetDone(message=f"target {body.target} reset", target=body.target,
+                     stores=[StoreCount(**s.model_dump()) for s in result.stores])

@@ -1,0 +1,126 @@
+"""Bulk routes: mem0's filtered delete, batch delete and entity deletes, and memerase's erasure jobs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.router import Router
+
+from memerase import runtime
+from memerase.api.context import base_path, caller
+from memerase.api.principal import Forbidden, Principal
+from memerase.api.routes.memories import ERRORS
+from memerase.api.schemas import (
+    MAX_BATCH,
+    BatchDelete,
+    Entity,
+    EntityList,
+    ErasureRequest,
+    JobAccepted,
+    JobView,
+    MemoryDeleted,
+    StoreCount,
+)
+from memerase.errors import InvalidRequest, MemeraseError
+from memerase.jobs.models import JobRecord
+from memerase.models import Scope
+
+router = Router()
+ENTITY_TYPES = {"user": "user_id", "agent": "agent_id", "run": "run_id"}
+JOB_ERRORS = {**ERRORS, 404: {**ERRORS[404], "description": "unknown job"}, 409: {**ERRORS[400], "description":
+                                                                                    "conflicting job"}}
+IdParam = Annotated[str | None, Query(max_length=1024)]
+
+
+class PayloadTooLarge(MemeraseError):
+    code = "too_large"
+    status = 413
+
+
+def _start(principal: Principal, scope: Scope, *, reason: str | None = None, dry_run: bool = False,
+           key: str | None = None, source: str = "api") -> JobRecord:
+    principal.require(scope)
+    job, _ = runtime.launcher().start(scope, requester=principal.key_id, source=source, reason=reason,
+                                      idempotency_key=key, dry_run=dry_run)
+    return job
+
+
+def _accepted(job: JobRecord, message: str) -> Response[JobAccepted]:
+    body = JobAccepted(message=message, job_id=job.job_id, status=job.status.value,
+                       status_url=f"{base_path(router)}/v1/erasures/{job.job_id}")
+    return Response(status_code=202, content_type="application/json", body=body.model_dump_json())
+
+
+@router.delete("/v1/memories/", summary="Delete all memories matching the filters (starts or reuses a job)",
+               responses={**JOB_ERRORS, 202: {"description": "job started or reused"}})
+def delete_all(user_id: IdParam = None, agent_id: IdParam = None, run_id: IdParam = None,
+               app_id: IdParam = None) -> Response[JobAccepted]:
+    if app_id is not None:
+        raise InvalidRequest("app_id is not a mem0 open-source filter; use user_id, agent_id or run_id")
+    scope = Scope.of(user_id=user_id, agent_id=agent_id, run_id=run_id)
+    return _accepted(_start(caller(router), scope), "Memories deleted successfully!")
+
+
+@router.delete("/v1/batch/", summary=f"Delete up to {MAX_BATCH} memories by id (all or nothing)",
+               responses={**ERRORS, 413: {"description": "too many memories"}})
+def batch_delete(body: BatchDelete) -> MemoryDeleted:
+    if len(body.memories) > MAX_BATCH:
+        raise PayloadTooLarge(f"at most {MAX_BATCH} memories per batch; got {len(body.memories)}")
+    principal = caller(router)
+    result = runtime.eraser().delete_memories([m.memory_id for m in body.memories], allowed=principal.memory_scopes)
+    return MemoryDeleted(message=f"Successfully deleted {len(body.memories)} memories", deleted=result.deleted,
+                         stores=[StoreCount(**s.model_dump()) for s in result.stores])
+
+
+@router.get("/v1/entities/", summary="Users, agents and runs that have memories (within the key's scope)",
+            responses=ERRORS)
+def entities() -> EntityList:
+    principal = caller(router)
+    found = []
+    for key, counts in runtime.eraser().entities().items():
+        kind = key.removesuffix("_id")
+        for name, total in sorted(counts.items()):
+            if principal.allows(Scope.of(**{key: name})):
+                found.append(Entity(id=name, name=name, type=kind, total_memories=total))
+    return EntityList(count=len(found), results=found)
+
+
+@router.delete("/v2/entities/<entity_type>/<entity_id>/", summary="Delete an entity's memories (starts a job)",
+               responses={**JOB_ERRORS, 202: {"description": "job started or reused"}})
+def delete_entity(entity_type: Annotated[str, Path(max_length=16)],
+                  entity_id: Annotated[str, Path(min_length=1, max_length=1024)]) -> Response[JobAccepted]:
+    if entity_type not in ENTITY_TYPES:
+        raise InvalidRequest(f"unknown entity type {entity_type!r}; use one of: {', '.join(ENTITY_TYPES)}")
+    job = _start(caller(router), Scope.of(**{ENTITY_TYPES[entity_type]: entity_id}))
+    return _accepted(job, "Entity deleted successfully.")
+
+
+@router.post("/v1/erasures", summary="Start an erasure job", responses={**JOB_ERRORS, 202: {"description": "queued"}})
+def start_erasure(body: ErasureRequest,
+                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=256)] = None,
+                  ) -> Response[JobAccepted]:
+    scope = Scope.of(user_id=body.user_id, agent_id=body.agent_id, run_id=body.run_id)
+    job = _start(caller(router), scope, reason=body.reason, dry_run=body.dry_run, key=idempotency_key)
+    return _accepted(job, "Erasure accepted")
+
+
+@router.get("/v1/erasures/<job_id>", summary="An erasure job's status, progress and receipt", responses=JOB_ERRORS)
+def get_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> JobView:
+    return JobView(**_visible(job_id).public())
+
+
+@router.post("/v1/erasures/<job_id>/cancel", summary="Cancel an erasure job", responses=JOB_ERRORS)
+def cancel_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> JobView:
+    _visible(job_id)
+    return JobView(**runtime.launcher().cancel(job_id).public())
+
+
+def _visible(job_id: str) -> JobRecord:
+    principal = caller(router)
+    job = runtime.launcher().get(job_id)
+    if not principal.admin and job.requester != principal.key_id:
+        raise Forbidden("This job was started by another API key")
+    return job
+

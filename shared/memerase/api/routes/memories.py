@@ -1,0 +1,46 @@
+"""Single-memory routes (mem0-compatible): the client handshake, delete one memory, its history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.router import Router
+
+from memerase import runtime
+from memerase.api.context import caller
+from memerase.api.principal import Forbidden
+from memerase.api.schemas import ErrorBody, HistoryRow, MemoryDeleted, Ping, StoreCount
+from memerase.errors import MemoryNotFound
+
+router = Router()
+ERRORS = {code: {"description": text, "content": {"application/json": {"schema": ErrorBody.model_json_schema()}}}
+          for code, text in ((400, "bad input"), (401, "no or wrong API key"), (403, "outside the key's scope"),
+                             (404, "unknown memory"), (429, "throttled"))}
+MemoryId = Annotated[str, Path(min_length=1, max_length=1024, description="mem0 memory id")]
+
+
+@router.get("/v1/ping/", summary="mem0 client handshake", responses={401: ERRORS[401]})
+def ping() -> Ping:
+    caller(router)
+    return Ping(org_id="memerase", project_id="memerase")
+
+
+@router.delete("/v1/memories/<memory_id>/", summary="Delete one memory from every store", responses=ERRORS)
+def delete_memory(memory_id: MemoryId) -> MemoryDeleted:
+    principal = caller(router)
+    result = runtime.eraser().delete_memory(memory_id, allowed=principal.memory_scopes)
+    return MemoryDeleted(deleted=result.deleted, stores=[StoreCount(**s.model_dump()) for s in result.stores])
+
+
+@router.get("/v1/memories/<memory_id>/history/", summary="A memory's history (content-free after erasure)",
+            responses=ERRORS)
+def history(memory_id: MemoryId) -> list[HistoryRow]:
+    principal = caller(router)
+    if not principal.admin:
+        records = runtime.eraser().find_memory(memory_id)
+        if not records:
+            raise MemoryNotFound(memory_id)
+        if not all(any(s.covers(r.payload) for s in principal.scopes) for r in records):
+            raise Forbidden("This memory is outside the scope of your API key")
+    return [HistoryRow(**row) for row in runtime.eraser().history(memory_id)]

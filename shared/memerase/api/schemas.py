@@ -1,0 +1,123 @@
+"""Request and response models of the HTTP API (the OpenAPI document is generated from these)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_BATCH = 1000
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="machine-readable error code")
+    detail: str = Field(description="human-readable message (mem0's client reads `detail`)")
+
+
+class Ping(BaseModel):
+    status: str = "ok"
+    org_id: str
+    project_id: str
+    user_email: str | None = None
+
+
+class Message(BaseModel):
+    message: str
+
+
+class StoreCount(BaseModel):
+    target: str
+    store: str
+    matched: int = 0
+    deleted: int = 0
+    remaining: int | None = None
+
+
+class MemoryDeleted(BaseModel):
+    message: str = "Memory deleted successfully!"
+    deleted: int
+    stores: list[StoreCount]
+
+
+class BatchItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    memory_id: str = Field(min_length=1, max_length=1024)
+
+
+class BatchDelete(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    memories: list[BatchItem] = Field(min_length=1, description=f"at most {MAX_BATCH} memories")
+
+
+class ErasureRequest(BaseModel):
+    """memerase's own erasure request: a flat body like mem0's filters."""
+
+    model_config = ConfigDict(extra="forbid")
+    user_id: str | None = Field(None, max_length=1024)
+    agent_id: str | None = Field(None, max_length=1024)
+    run_id: str | None = Field(None, max_length=1024)
+    reason: str | None = Field(None, max_length=500)
+    dry_run: bool = False
+
+
+class JobAccepted(BaseModel):
+    message: str
+    job_id: str
+    status: str
+    status_url: str
+
+
+class JobView(BaseModel):
+    """A job as callers see it: status, per-store progress, the receipt once there is one. Never raw ids."""
+
+    job_id: str
+    status: str
+    scope_hash: str
+    source: str
+    reason: str | None = None
+    dry_run: bool = False
+    created_at: str
+    updated_at: str
+    started_at: str | None = None
+    completed_at: str | None = None
+    pass_no: int = 0
+    progress: list[dict[str, Any]] = Field(default_factory=list)
+    error: dict[str, Any] | None = None
+    receipt: dict[str, Any] | None = None
+
+
+class Entity(BaseModel):
+    id: str
+    name: str
+    type: str
+    total_memories: int
+
+
+class EntityList(BaseModel):
+    count: int
+    results: list[Entity]
+
+
+class HistoryRow(BaseModel):
+    id: str | None = None
+    memory_id: str | None = None
+    old_memory: str | None = None
+    new_memory: str | None = None
+    event: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    is_deleted: int | None = None
+    actor_id: str | None = None
+    role: str | None = None
+
+
+class ResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target: str = Field(min_length=1, max_length=63)
+    confirm: str = Field(min_length=1, max_length=63, description="must equal the target's name")
+
+
+class ResetDone(BaseModel):
+    message: str
+    target: str
+    stores: list[StoreCount]
