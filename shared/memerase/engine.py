@@ -139,10 +139,8 @@ class Eraser:
                 outcomes.append(StoreOutcome(target=ref.target, store=store.label,
                                              matched=store.count_remaining(filters)))
                 continue
-            tally = Tally()
-            count = store.partitions()
-            for index in range(count):
-                self.erase_partition(ref, filters, Partition(index, count), PartitionProgress(), _never, progress, tally)
+            tally = Tally()  # inline: one sequential scan; parallel partitions are the job's business
+            self.erase_partition(ref, filters, Partition(), PartitionProgress(), _never, progress, tally)
             events += tally.history
             outcomes.append(StoreOutcome(target=ref.target, store=store.label, matched=tally.matched,
                                          deleted=tally.deleted, remaining=store.count_remaining(filters)))
@@ -172,33 +170,46 @@ class Eraser:
                         checkpoint: Callable[[PartitionProgress], None] | None = None) -> PartitionProgress:
         """Process pages of one partition until it is done or `out_of_time()`; returns where it stands.
 
-        Resumable from any returned state: pages are re-listed from the cursor, so a crash between listing and
-        deleting loses nothing, and deleting an already deleted id is harmless.
+        Matches are buffered across pages so every delete request is full (the store's maximum batch). The cursor
+        only moves (and is checkpointed) once everything listed before it is deleted, so a crash between listing
+        and deleting loses nothing: the pages are listed again, and deleting an already deleted id is harmless.
         """
         store = self.store(ref)
         tally = tally if tally is not None else Tally()
+        pending: list[Record] = []
+        listing = state.cursor
         while not state.done:
-            page = store.list_matching(filters, partition, state.cursor)
-            deleted = 0
-            for chunk in _chunks(page.records, store.batch_size):
-                memory_ids = [r.memory_id for r in chunk]
-                if ref.role == MEMORIES:
-                    tally.history += self._record_history(memory_ids)
-                deleted += store.delete_batch([r.native_id for r in chunk])
-                if ref.role == MEMORIES:
-                    self._unlink_entities(self._target(ref.target), memory_ids)
+            page = store.list_matching(filters, partition, listing)
+            listing = page.cursor
+            pending += page.records
             for counter in (state, tally):
                 counter.scanned += page.scanned
                 counter.matched += len(page.records)
-                counter.deleted += deleted
-            state.cursor, state.done = page.cursor, page.cursor is None
-            if checkpoint:
-                checkpoint(state)
+            stop = listing is None or out_of_time()
+            while len(pending) >= store.batch_size or (stop and pending):
+                chunk, pending = pending[: store.batch_size], pending[store.batch_size :]
+                deleted = self._erase_chunk(ref, store, chunk, tally)
+                state.deleted += deleted
+                tally.deleted += deleted
+            if not pending:
+                state.cursor, state.done = listing, listing is None
+                if checkpoint:
+                    checkpoint(state)
             if progress:
                 progress(store.label, tally.scanned, tally.deleted)
-            if out_of_time():
+            if stop:
                 break
         return state
+
+    def _erase_chunk(self, ref: StoreRef, store: MemoryStore, chunk: list[Record], tally: Tally) -> int:
+        """History first (content-free, idempotent), then the delete, then entity links of what was deleted."""
+        memory_ids = [r.memory_id for r in chunk]
+        if ref.role == MEMORIES:
+            tally.history += self._record_history(memory_ids)
+        deleted = store.delete_batch([r.native_id for r in chunk])
+        if ref.role == MEMORIES:
+            self._unlink_entities(self._target(ref.target), memory_ids)
+        return deleted
 
     def count_remaining(self, scope: Scope) -> list[StoreOutcome]:
         filters = scope.filters()

@@ -80,6 +80,14 @@ def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
     return clauses
 
 
+def _total(response: Mapping[str, Any]) -> int:
+    """The exact hit count of a search, or a huge number when the server only gives a lower bound."""
+    total = response["hits"].get("total")
+    if isinstance(total, dict):
+        return int(total["value"]) if total.get("relation", "eq") == "eq" else 1 << 62
+    return int(total) if total is not None else 1 << 62
+
+
 def mem0_index_body(dims: int) -> dict[str, Any]:
     """The index mem0's `OpenSearchDB.create_col` creates."""
     return {
@@ -120,31 +128,52 @@ class OpenSearchStore(MemoryStore):
         return self._slices
 
     def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
+        """One page of exact matches. A scope that fits one page is answered by one plain search; anything larger
+        is paged under a point in time with `search_after` (never a deep `from`), optionally sliced."""
         require_filters(filters)
-        state = json.loads(cursor) if cursor else {"pit": self._open_pit(), "after": None}
+        query = {"bool": {"filter": filter_clauses(filters)}}
+        if cursor is None and partition.count == 1:
+            body = {"size": self._page_size, "query": query, "_source": SCOPE_SOURCE, "track_total_hits": True}
+            response = self._call(self._client.search, index=self.index, body=body)
+            hits = response["hits"]["hits"]
+            if _total(response) == len(hits):
+                return Page(records=self._matching(hits, filters), scanned=len(hits), cursor=None)
+        return self._pit_page(query, filters, partition, json.loads(cursor) if cursor else None)
+
+    def _pit_page(self, query: dict[str, Any], filters: Filters, partition: Partition,
+                  state: dict[str, Any] | None) -> Page:
+        state = state or {"pit": self._open_pit(), "after": None, "left": None}
+        sliced = partition.count > 1  # a slice's total is not trusted for stopping: page until a short page
         body: dict[str, Any] = {
             "size": self._page_size,
-            "query": {"bool": {"filter": filter_clauses(filters)}},
+            "query": query,
             "_source": SCOPE_SOURCE,
             "pit": {"id": state["pit"], "keep_alive": PIT_KEEP_ALIVE},
             "sort": [{"_shard_doc": "asc"}],
+            "track_total_hits": not sliced and state.get("left") is None,
         }
-        if partition.count > 1:
+        if sliced:
             body["slice"] = {"id": partition.index, "max": partition.count}
         if state["after"] is not None:
             body["search_after"] = state["after"]
         try:
-            hits = self._call(self._client.search, body=body)["hits"]["hits"]
+            response = self._call(self._client.search, body=body)
         except StoreError as exc:
-            if cursor and isinstance(exc.__cause__, NotFoundError):
-                return Page(cursor=json.dumps({"pit": self._open_pit(), "after": None}))  # PIT expired: rescan
+            if state["after"] is not None and isinstance(exc.__cause__, NotFoundError):  # the PIT expired: rescan
+                return Page(cursor=json.dumps({"pit": self._open_pit(), "after": None, "left": None}))
             raise
-        records = [self._record(h) for h in hits if payload_matches(h["_source"].get("payload"), filters)]
-        if len(hits) < self._page_size:
+        hits = response["hits"]["hits"]
+        left = state.get("left")
+        left = (1 << 62 if sliced else _total(response) if left is None else left) - len(hits)
+        records = self._matching(hits, filters)
+        if len(hits) < self._page_size or left <= 0:
             self._close_pit(state["pit"])
             return Page(records=records, scanned=len(hits), cursor=None)
-        next_state = {"pit": state["pit"], "after": hits[-1]["sort"]}
+        next_state = {"pit": state["pit"], "after": hits[-1]["sort"], "left": left}
         return Page(records=records, scanned=len(hits), cursor=json.dumps(next_state))
+
+    def _matching(self, hits: Sequence[Mapping[str, Any]], filters: Filters) -> list[Record]:
+        return [self._record(h) for h in hits if payload_matches((h.get("_source") or {}).get("payload"), filters)]
 
     def delete_batch(self, native_ids: Sequence[str]) -> int:
         if not native_ids:
