@@ -8,6 +8,7 @@ boto3's `batch_writer`, which resends unprocessed items by itself.
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,8 @@ COLUMNS = ("id", "memory_id", "old_memory", "new_memory", "event", "created_at",
            "actor_id", "role")
 TEXT_COLUMNS = ("old_memory", "new_memory")
 EVENT_NAMESPACE = uuid.UUID("6f1d6b8e-6b0e-4c36-9d4f-1f3f8f0c5e21")
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, max_pool_connections=16)
+QUERY_THREADS = 8
 
 
 def delete_event_id(memory_id: str) -> str:
@@ -52,18 +54,39 @@ class HistoryStore:
     def record_deletions(self, memory_ids: Iterable[str]) -> int:
         """Purge text-bearing rows of these memories and write one content-free DELETE event each."""
         now = datetime.now(UTC).isoformat()
-        written = 0
+        ids = list(dict.fromkeys(memory_ids))
         try:
+            with ThreadPoolExecutor(max_workers=QUERY_THREADS) as pool:
+                texts = list(pool.map(self._text_rows, ids))
             with self._table.batch_writer(overwrite_by_pkeys=["memory_id", "id"]) as batch:
-                for memory_id in dict.fromkeys(memory_ids):
-                    for row in self._rows(memory_id):
-                        if any(row.get(c) is not None for c in TEXT_COLUMNS):
-                            batch.delete_item(Key={"memory_id": memory_id, "id": row["id"]})
+                for memory_id, rows in zip(ids, texts, strict=True):
+                    for row_id in rows:
+                        batch.delete_item(Key={"memory_id": memory_id, "id": row_id})
                     batch.put_item(Item=_delete_event(memory_id, now))
-                    written += 1
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, "write history") from exc
-        return written
+        return len(ids)
+
+    def _text_rows(self, memory_id: str) -> list[str]:
+        """Ids of the rows of one memory that hold text (one Query; the resource's client is thread-safe and, like
+        the resource, takes and returns plain Python values)."""
+        client = self._table.meta.client
+        kwargs: dict[str, Any] = {
+            "TableName": self._table.name,
+            "KeyConditionExpression": "#m = :m",
+            "ProjectionExpression": "#i, old_memory, new_memory",
+            "ExpressionAttributeNames": {"#m": "memory_id", "#i": "id"},
+            "ExpressionAttributeValues": {":m": memory_id},
+        }
+        found: list[str] = []
+        while True:
+            response = client.query(**kwargs)
+            for item in response.get("Items", []):
+                if any(item.get(c) is not None for c in TEXT_COLUMNS):
+                    found.append(str(item["id"]))
+            if "LastEvaluatedKey" not in response:
+                return found
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def history(self, memory_id: str) -> list[dict[str, Any]]:
         """One memory's rows, oldest first, in mem0's columns."""
