@@ -208,11 +208,6 @@ CASES = [
         LONG_PUNCT,
         1,
         id="300-chars-punctuation-only",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="DEFECT: a >256-char id with no analyzer token is never found "
-            "in OpenSearch, and the verification count reports 0 (verified=True)",
-        ),
     ),
     pytest.param(KB, 1, id="1024-chars-twin-kept"),
     pytest.param(KB_TWIN, 1, id="1024-chars-twin-b"),
@@ -434,11 +429,6 @@ def test_erasing_the_string_id_keeps_a_twin_whose_id_is_an_int(stores: Stores, i
     assert os_left == expected_left
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT: OpenSearchStore.count_remaining counts keyword hits without the exact "
-    "_source check that list_matching applies, so a kept int twin is reported as remaining",
-)
 def test_the_verification_count_agrees_with_the_type_strict_erasure(stores: Stores, int_twin: m0.Memory) -> None:
     # Given the int twin; When user_id "1" is erased (exactly, as the test above shows)
     result = stores.eraser.delete_matching(Scope.of(user_id="1"))
@@ -447,11 +437,6 @@ def test_the_verification_count_agrees_with_the_type_strict_erasure(stores: Stor
     assert result.verified
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT: a >256-char id with no standard-analyzer token makes match_phrase match "
-    "nothing, so OpenSearch keeps the memory and the verification scan counts 0",
-)
 def test_a_long_punctuation_only_id_is_erased_from_opensearch_and_not_falsely_verified(stores: Stores) -> None:
     # Given a 300-character user_id made only of "-" (mem0 stores it; OpenSearch indexes it only as text, no tokens)
     victim = next(m for m in stores.data if m.payload.get("user_id") == LONG_PUNCT)

@@ -37,11 +37,26 @@ FILTER_VALUES = {
     "run_id": [r for r in RUNS if r] + ABSENT,
 }
 
+Row = tuple[str, str | None, str | None]  # (user_id, agent_id, run_id) of one memory
+
 row = st.tuples(st.sampled_from(USERS), st.sampled_from(AGENTS), st.sampled_from(RUNS))
 memories = st.integers(0, 80).flatmap(lambda n: st.lists(row, min_size=n, max_size=n))
-filters = st.sets(st.sampled_from(sorted(FILTER_VALUES)), min_size=1).flatmap(
+any_filter = st.sets(st.sampled_from(sorted(FILTER_VALUES)), min_size=1).flatmap(
     lambda keys: st.fixed_dictionaries({k: st.sampled_from(FILTER_VALUES[k]) for k in sorted(keys)})
 )
+
+
+@st.composite
+def datasets_and_filters(draw: st.DrawFn) -> tuple[list[Row], dict[str, str]]:
+    """A dataset, and either an arbitrary filter or one built from a stored memory's ids (so that something matches)."""
+    rows = draw(memories)
+    if rows and draw(st.booleans()):
+        held = {k: v for k, v in zip(("user_id", "agent_id", "run_id"), draw(st.sampled_from(rows)), strict=True) if v}
+        keys = draw(st.sets(st.sampled_from(sorted(held)), min_size=1))
+        return rows, {k: held[k] for k in sorted(keys)}
+    return rows, draw(any_filter)
+
+
 paging = st.fixed_dictionaries({"page_size": st.integers(3, 12), "partitions": st.integers(1, 4)})
 
 
@@ -72,22 +87,21 @@ def matches(payload: dict[str, Any], wanted: dict[str, str]) -> bool:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(rows=memories, wanted=filters, pages=paging)
-@example(rows=[], wanted={"user_id": "u1"}, pages={"page_size": 7, "partitions": 3})
-@example(rows=[("u1", None, None)] * 15, wanted={"user_id": "u1"}, pages={"page_size": 7, "partitions": 3})
+@given(scenario=datasets_and_filters(), pages=paging)
+@example(scenario=([], {"user_id": "u1"}), pages={"page_size": 7, "partitions": 3})
+@example(scenario=([("u1", None, None)] * 15, {"user_id": "u1"}), pages={"page_size": 7, "partitions": 3})
 @example(
-    rows=[(LONG_A, "a1", "r1"), (LONG_B, "a1", "r1")],
-    wanted={"user_id": LONG_A, "agent_id": "a1"},
+    scenario=([(LONG_A, "a1", "r1"), (LONG_B, "a1", "r1")], {"user_id": LONG_A, "agent_id": "a1"}),
     pages={"page_size": 3, "partitions": 2},
 )
 def test_erasure_removes_exactly_the_matching_memories_from_every_store_and_verifies(
     s3_limits: S3VectorsLimits,
     osmem_url: str,
-    rows: list[tuple[str, str | None, str | None]],
-    wanted: dict[str, str],
+    scenario: tuple[list[Row], dict[str, str]],
     pages: dict[str, int],
 ) -> None:
     # Given a random dataset written by mem0 into fresh indexes of both stores
+    rows, wanted = scenario
     index = f"prop-{next(_index_numbers)}"
     rng = random.Random(len(rows))
     data = [m0.memory(f"memory {i}", rng, user_id=u, agent_id=a, run_id=r) for i, (u, a, r) in enumerate(rows)]

@@ -7,12 +7,19 @@ from typing import Any
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase.api.principal import Principal
+from memerase.observability import fingerprint
 
 
 def caller(router: Router) -> Principal:
-    """The principal the authorizer established (API Gateway puts its context in requestContext.authorizer)."""
+    """The principal API Gateway established: the API key authorizer's context (requestContext.authorizer), or, on
+    the IAM-authenticated service API, the SigV4 caller (IAM policy already decided it may call: full scope)."""
     raw: dict[str, Any] = router.current_event.raw_event
-    return Principal.from_context((raw.get("requestContext") or {}).get("authorizer"))
+    request_context = raw.get("requestContext") or {}
+    authorizer = request_context.get("authorizer")
+    user_arn = (request_context.get("identity") or {}).get("userArn")
+    if not (authorizer and "key_id" in authorizer) and user_arn:
+        return Principal(key_id=f"iam:{fingerprint(user_arn)}", admin=True)
+    return Principal.from_context(authorizer)
 
 
 def base_path(router: Router) -> str:

@@ -73,11 +73,16 @@ def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
     """Query clauses selecting (a superset of) the exact matches; never `exists`, never wildcards."""
     clauses: list[dict[str, Any]] = []
     for key, value in filters.items():
-        if len(value) <= KEYWORD_IGNORE_ABOVE:
+        if in_keyword_field(value):
             clauses.append({"term": {f"payload.{key}.keyword": value}})
-        else:
-            clauses.append({"match_phrase": {f"payload.{key}": value}})
+        else:  # absent from the keyword field; a phrase with no terms (punctuation only) must still find it
+            clauses.append({"match_phrase": {f"payload.{key}": {"query": value, "zero_terms_query": "all"}}})
     return clauses
+
+
+def in_keyword_field(value: str) -> bool:
+    """Whether dynamic mapping indexed the value in `.keyword`: `ignore_above` counts UTF-16 code units."""
+    return len(value.encode("utf-16-le")) // 2 <= KEYWORD_IGNORE_ABOVE
 
 
 def _total(response: Mapping[str, Any]) -> int:
@@ -196,9 +201,7 @@ class OpenSearchStore(MemoryStore):
     def count_remaining(self, filters: Filters) -> int:
         require_filters(filters)
         self.refresh()
-        if all(len(v) <= KEYWORD_IGNORE_ABOVE for v in filters.values()):
-            body = {"query": {"bool": {"filter": filter_clauses(filters)}}}
-            return int(self._call(self._client.count, index=self.index, body=body)["count"])
+        # The same query and the same exact check as the erasure (a `_count` would also count non-string values).
         return sum(len(page.records) for page in self.scan(filters))
 
     def lookup(self, memory_id: str) -> list[Record]:

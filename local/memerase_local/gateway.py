@@ -1,0 +1,175 @@
+"""A local stand-in for API Gateway: each HTTP request becomes a REST proxy event for the very Lambda handler that
+template.yaml maps its route to, after the same Lambda authorizer has run. Routes are read from template.yaml."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGE = "local"
+UNAUTHORIZED = {"code": "unauthorized", "detail": "Missing or invalid API key"}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    pattern: re.Pattern[str]
+    function: str  # folder under functions/
+    public: bool
+
+
+class _Loader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags as {"Ref": value}-style mappings."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node)
+    else:
+        value = loader.construct_mapping(node)  # type: ignore[arg-type]
+    return {suffix: value}
+
+
+_Loader.add_multi_constructor("!", _tag)
+
+
+def load_routes(template: Path = ROOT / "template.yaml", api: str = "MemeraseApi") -> list[Route]:
+    """The routes of one API in template.yaml: (method, path) -> the function folder that owns it."""
+    resources = yaml.load(template.read_text(), Loader=_Loader)["Resources"]  # noqa: S506
+    routes = []
+    for resource in resources.values():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        folder = Path(resource["Properties"]["CodeUri"]).name
+        for event in (resource["Properties"].get("Events") or {}).values():
+            props = event["Properties"]
+            if event["Type"] != "Api" or props.get("RestApiId") != {"Ref": api}:
+                continue
+            path = props["Path"]
+            regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", re.escape(path).replace("\\{", "{").replace("\\}", "}")) + "/?$"
+            public = (props.get("Auth") or {}).get("Authorizer") == "NONE"
+            routes.append(Route(props["Method"].upper(), path, re.compile(regex), folder, public))
+    return routes
+
+
+class LambdaContext:
+    def __init__(self, name: str):
+        self.function_name = name
+        self.memory_limit_in_mb = 1024
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+def handler_of(folder: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    module = importlib.import_module(f"functions.{folder}.app")
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]] = module.handler
+    return handler
+
+
+class Gateway:
+    def __init__(self, routes: list[Route] | None = None):
+        self.routes = routes if routes is not None else load_routes()
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes | None) -> tuple[int, dict[str, str], bytes]:
+        split = urlsplit(raw_path)
+        path = unquote(split.path)
+        for route in self.routes:
+            match = route.pattern.match(split.path)
+            if route.method == method and match:
+                break
+        else:
+            return _json(404, {"code": "no_route", "detail": f"no route for {method} {path}"})
+        context: dict[str, Any] | None = None
+        if not route.public:
+            context = self._authorize(method, route, headers)
+            if context is None:
+                return _json(401, UNAUTHORIZED)
+        event = _proxy_event(method, split.path, route, {k: unquote(v) for k, v in match.groupdict().items()},
+                             split.query, headers, body, context)
+        response = handler_of(route.function)(event, LambdaContext(route.function))
+        out_headers = {k: ", ".join(v) for k, v in (response.get("multiValueHeaders") or {}).items()}
+        out_headers.update(response.get("headers") or {})
+        return int(response["statusCode"]), out_headers, (response.get("body") or "").encode()
+
+    def _authorize(self, method: str, route: Route, headers: dict[str, str]) -> dict[str, Any] | None:
+        event = {"type": "REQUEST", "methodArn": f"arn:aws:execute-api:us-east-1:123456789012:local/{STAGE}/{method}"
+                                                 f"{route.template}",
+                 "resource": route.template, "path": route.template, "httpMethod": method, "headers": headers,
+                 "queryStringParameters": {}, "pathParameters": {}, "stageVariables": {},
+                 "requestContext": {"stage": STAGE}}
+        try:
+            policy = handler_of("authorizer")(event, LambdaContext("authorizer"))
+        except Exception:  # the authorizer's "Unauthorized"
+            return None
+        return {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
+
+
+def _proxy_event(method: str, path: str, route: Route, params: dict[str, str], query: str, headers: dict[str, str],
+                 body: bytes | None, authorizer: dict[str, Any] | None) -> dict[str, Any]:
+    multi = parse_qs(query, keep_blank_values=True)
+    return {
+        "resource": route.template,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in multi.items()} or None,
+        "multiValueQueryStringParameters": multi or None,
+        "pathParameters": params or None,
+        "stageVariables": None,
+        "body": body.decode("utf-8", errors="replace") if body else None,
+        "isBase64Encoded": False,
+        "requestContext": {
+            "resourcePath": route.template, "httpMethod": method, "path": f"/{STAGE}{path}", "stage": STAGE,
+            "requestId": str(uuid.uuid4()), "identity": {"sourceIp": "127.0.0.1"},
+            **({"authorizer": authorizer} if authorizer else {}),
+        },
+    }
+
+
+def _json(status: int, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+
+def serve_http(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _any(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            try:
+                status, headers, payload = gateway.handle(self.command, self.path, dict(self.headers.items()), body)
+            except Exception:  # never a stack trace to the caller
+                status, headers, payload = _json(502, {"code": "bad_gateway", "detail": "the handler failed"})
+            self.send_response(status)
+            for key, value in headers.items():
+                if key.lower() not in ("content-length", "connection"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = _any  # noqa: N815
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    return ThreadingHTTPServer((host, port), Handler)
