@@ -57,6 +57,11 @@ import osmem_server  # noqa: E402
 from mem0 import Memory  # noqa: E402
 from mem0.configs.base import MemoryConfig  # noqa: E402
 from mem0.memory.storage import SQLiteManager  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
+from opensearchpy import OpenSearch  # noqa: E402
+from opensearchpy.connection import RequestsHttpConnection, Urllib3HttpConnection  # noqa: E402
+from osmem_server import OsmemServer  # noqa: E402
+
 from memerase.engine import Eraser  # noqa: E402
 from memerase.history import HistoryStore, table_schema  # noqa: E402
 from memerase.models import Scope  # noqa: E402
@@ -64,11 +69,6 @@ from memerase.settings import Target  # noqa: E402
 from memerase.stores import opensearch as os_adapter  # noqa: E402
 from memerase.stores import s3_vectors as s3_adapter  # noqa: E402
 from memerase.stores.factory import TargetStores, build_target  # noqa: E402
-from moto.server import ThreadedMotoServer  # noqa: E402
-from opensearchpy import OpenSearch  # noqa: E402
-from opensearchpy.connection import RequestsHttpConnection, Urllib3HttpConnection  # noqa: E402
-from osmem_server import OsmemServer  # noqa: E402
-
 from tests.support import mem0_data as m0  # noqa: E402
 from tests.support.s3vectors_limits import S3VectorsLimits  # noqa: E402
 

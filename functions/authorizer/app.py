@@ -18,13 +18,19 @@ from memerase.observability import logger
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
     try:
-        principal = runtime.api_keys().authenticate(event.headers.get("Authorization")
-                                                    or event.headers.get("authorization"))
+        principal = runtime.api_keys().authenticate(
+            event.headers.get("Authorization") or event.headers.get("authorization")
+        )
     except Unauthorized:
         raise Exception("Unauthorized") from None  # API Gateway's contract for a 401  # noqa: TRY002
     arn = event.parsed_arn
-    policy = APIGatewayAuthorizerResponse(principal_id=principal.key_id, region=arn.region,
-                                          aws_account_id=arn.aws_account_id, api_id=arn.api_id, stage=arn.stage,
-                                          context=principal.context())
+    policy = APIGatewayAuthorizerResponse(
+        principal_id=principal.key_id,
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        context=principal.context(),
+    )
     policy.allow_all_routes()
     return policy.asdict()

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 from rich.console import Console
 from rich.table import Table
 
-from memerase_local.standins import Standins, running_standins
+from memerase_local.standins import running_standins
 
 DIMS = 8
 BUCKET = "mem0-demo"
@@ -23,8 +23,10 @@ console = Console()
 
 def run_demo(users: int = 4, per_user: int = 25) -> int:
     with running_standins() as standins:
-        s3, opensearch = _seed(standins, users, per_user)
-        os.environ["MEMERASE_CONFIG"] = json.dumps(_config(standins))
+        s3, opensearch = seed_demo_memories(standins.opensearch_url, users, per_user)
+        os.environ["MEMERASE_CONFIG"] = json.dumps(
+            {"targets": demo_targets(standins.opensearch_url), "history": {"table_name": HISTORY_TABLE}}
+        )
         _create_history_table()
         before = _counts(s3, opensearch)
         victim = "user-1"
@@ -36,40 +38,66 @@ def run_demo(users: int = 4, per_user: int = 25) -> int:
         return code
 
 
-def _seed(standins: Standins, users: int, per_user: int) -> tuple[object, object]:
+def seed_demo_memories(opensearch_url: str, users: int = 4, per_user: int = 25) -> tuple[object, object]:
     """Write sample memories with mem0ai's own vector store classes, in mem0's payload layout."""
     from mem0.vector_stores.opensearch import OpenSearchDB
     from mem0.vector_stores.s3_vectors import S3Vectors
 
-    url = urlparse(standins.opensearch_url)
+    url = urlparse(opensearch_url)
     s3 = S3Vectors(vector_bucket_name=BUCKET, collection_name=INDEX, embedding_model_dims=DIMS)
-    opensearch = OpenSearchDB(host=url.hostname, port=url.port, collection_name=INDEX, embedding_model_dims=DIMS,
-                              auto_refresh=True)
+    opensearch = OpenSearchDB(
+        host=url.hostname, port=url.port, collection_name=INDEX, embedding_model_dims=DIMS, auto_refresh=True
+    )
     rng = random.Random(1)
     ids, vectors, payloads = [], [], []
     for u in range(users):
         for i in range(per_user):
             ids.append(str(uuid.UUID(int=rng.getrandbits(128), version=4)))
             vectors.append([rng.random() for _ in range(DIMS)])
-            payloads.append({"data": f"sample memory {i}", "user_id": f"user-{u}", "agent_id": "demo-agent",
-                             "hash": uuid.uuid4().hex, "created_at": "2026-11-24T00:00:00+00:00"})
+            payloads.append(
+                {
+                    "data": f"sample memory {i}",
+                    "user_id": f"user-{u}",
+                    "agent_id": "demo-agent",
+                    "hash": uuid.uuid4().hex,
+                    "created_at": "2026-11-24T00:00:00+00:00",
+                }
+            )
     for store in (s3, opensearch):
         store.insert(vectors=vectors, payloads=payloads, ids=ids)  # type: ignore[attr-defined]
+    opensearch.client.indices.refresh(index=INDEX)  # type: ignore[attr-defined]
     console.print(f"seeded {len(ids)} mem0 memories for {users} users into S3 Vectors (moto) and OpenSearch (osmem)")
     return s3, opensearch
 
 
-def _config(standins: Standins) -> dict[str, object]:
-    url = urlparse(standins.opensearch_url)
-    return {
-        "targets": [
-            {"name": "s3", "vector_store": {"provider": "s3_vectors", "config": {
-                "vector_bucket_name": BUCKET, "collection_name": INDEX, "embedding_model_dims": DIMS}}},
-            {"name": "os", "vector_store": {"provider": "opensearch", "config": {
-                "host": url.hostname, "port": url.port, "collection_name": INDEX, "embedding_model_dims": DIMS}}},
-        ],
-        "history": {"table_name": HISTORY_TABLE},
-    }
+def demo_targets(opensearch_url: str) -> list[dict[str, object]]:
+    url = urlparse(opensearch_url)
+    return [
+        {
+            "name": "s3",
+            "partitions": 1,
+            "vector_store": {
+                "provider": "s3_vectors",
+                "config": {  # moto: no segments
+                    "vector_bucket_name": BUCKET,
+                    "collection_name": INDEX,
+                    "embedding_model_dims": DIMS,
+                },
+            },
+        },
+        {
+            "name": "os",
+            "vector_store": {
+                "provider": "opensearch",
+                "config": {
+                    "host": url.hostname,
+                    "port": url.port,
+                    "collection_name": INDEX,
+                    "embedding_model_dims": DIMS,
+                },
+            },
+        },
+    ]
 
 
 def _create_history_table() -> None:

@@ -60,7 +60,11 @@ def load_routes(template: Path = ROOT / "template.yaml", api: str = "MemeraseApi
             if event["Type"] != "Api" or props.get("RestApiId") != {"Ref": api}:
                 continue
             path = props["Path"]
-            regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", re.escape(path).replace("\\{", "{").replace("\\}", "}")) + "/?$"
+            regex = (
+                "^"
+                + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", re.escape(path).replace("\\{", "{").replace("\\}", "}"))
+                + "/?$"
+            )
             public = (props.get("Auth") or {}).get("Authorizer") == "NONE"
             routes.append(Route(props["Method"].upper(), path, re.compile(regex), folder, public))
     return routes
@@ -87,7 +91,9 @@ class Gateway:
     def __init__(self, routes: list[Route] | None = None):
         self.routes = routes if routes is not None else load_routes()
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes | None) -> tuple[int, dict[str, str], bytes]:
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes | None
+    ) -> tuple[int, dict[str, str], bytes]:
         split = urlsplit(raw_path)
         path = unquote(split.path)
         for route in self.routes:
@@ -101,19 +107,34 @@ class Gateway:
             context = self._authorize(method, route, headers)
             if context is None:
                 return _json(401, UNAUTHORIZED)
-        event = _proxy_event(method, split.path, route, {k: unquote(v) for k, v in match.groupdict().items()},
-                             split.query, headers, body, context)
+        event = _proxy_event(
+            method,
+            split.path,
+            route,
+            {k: unquote(v) for k, v in match.groupdict().items()},
+            split.query,
+            headers,
+            body,
+            context,
+        )
         response = handler_of(route.function)(event, LambdaContext(route.function))
         out_headers = {k: ", ".join(v) for k, v in (response.get("multiValueHeaders") or {}).items()}
         out_headers.update(response.get("headers") or {})
         return int(response["statusCode"]), out_headers, (response.get("body") or "").encode()
 
     def _authorize(self, method: str, route: Route, headers: dict[str, str]) -> dict[str, Any] | None:
-        event = {"type": "REQUEST", "methodArn": f"arn:aws:execute-api:us-east-1:123456789012:local/{STAGE}/{method}"
-                                                 f"{route.template}",
-                 "resource": route.template, "path": route.template, "httpMethod": method, "headers": headers,
-                 "queryStringParameters": {}, "pathParameters": {}, "stageVariables": {},
-                 "requestContext": {"stage": STAGE}}
+        event = {
+            "type": "REQUEST",
+            "methodArn": f"arn:aws:execute-api:us-east-1:123456789012:local/{STAGE}/{method}{route.template}",
+            "resource": route.template,
+            "path": route.template,
+            "httpMethod": method,
+            "headers": headers,
+            "queryStringParameters": {},
+            "pathParameters": {},
+            "stageVariables": {},
+            "requestContext": {"stage": STAGE},
+        }
         try:
             policy = handler_of("authorizer")(event, LambdaContext("authorizer"))
         except Exception:  # the authorizer's "Unauthorized"
@@ -121,8 +142,16 @@ class Gateway:
         return {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
 
 
-def _proxy_event(method: str, path: str, route: Route, params: dict[str, str], query: str, headers: dict[str, str],
-                 body: bytes | None, authorizer: dict[str, Any] | None) -> dict[str, Any]:
+def _proxy_event(
+    method: str,
+    path: str,
+    route: Route,
+    params: dict[str, str],
+    query: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    authorizer: dict[str, Any] | None,
+) -> dict[str, Any]:
     multi = parse_qs(query, keep_blank_values=True)
     return {
         "resource": route.template,
@@ -137,8 +166,12 @@ def _proxy_event(method: str, path: str, route: Route, params: dict[str, str], q
         "body": body.decode("utf-8", errors="replace") if body else None,
         "isBase64Encoded": False,
         "requestContext": {
-            "resourcePath": route.template, "httpMethod": method, "path": f"/{STAGE}{path}", "stage": STAGE,
-            "requestId": str(uuid.uuid4()), "identity": {"sourceIp": "127.0.0.1"},
+            "resourcePath": route.template,
+            "httpMethod": method,
+            "path": f"/{STAGE}{path}",
+            "stage": STAGE,
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "127.0.0.1"},
             **({"authorizer": authorizer} if authorizer else {}),
         },
     }

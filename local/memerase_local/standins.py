@@ -22,14 +22,19 @@ def running_standins() -> Iterator[Standins]:
     from moto.server import ThreadedMotoServer
     from osmem_server import OsmemServer
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-                       "AWS_DEFAULT_REGION": "us-east-1", "MEM0_TELEMETRY": "False"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "MEM0_TELEMETRY": "False",
+    }.items():
         os.environ.setdefault(key, value)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
     os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+    os.environ["MOTO_PORT"] = str(port)  # where moto's Step Functions interpreter sends its own service calls
     opensearch = OsmemServer.start(japanese=False)
     try:
         yield Standins(aws_url=f"http://{host}:{port}", opensearch_url=opensearch.url)

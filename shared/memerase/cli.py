@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     bulk.add_argument("--dry-run", action="store_true", help="count what would be erased, erase nothing")
     reset = sub.add_parser("reset", help="wipe and recreate one target's collections (needs allow_reset)")
     reset.add_argument("--confirm", required=True, metavar="NAME", help="the name of the target to reset")
+    serve = sub.add_parser("serve", help="run the HTTP API locally (embedded stand-ins unless MEMERASE_CONFIG)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-seed", action="store_true", help="do not write sample mem0 memories")
     demo = sub.add_parser("demo", help="run a demo on embedded stand-ins (moto, osmem-server)")
     demo.add_argument("--users", type=int, default=4)
     demo.add_argument("--per-user", type=int, default=25)
@@ -42,6 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logger.setLevel(os.environ.get("MEMERASE_LOG_LEVEL", "WARNING"))
     try:
+        if args.command == "serve":
+            from memerase_local.serve import run_serve
+
+            return run_serve(port=args.port, seed=not args.no_seed)
         if args.command == "demo":
             from memerase_local.demo import run_demo
 
@@ -85,8 +92,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} scanned"),
-                    TimeElapsedColumn(), console=err, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed} scanned"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 def _summary(result: ErasureResult) -> None:
@@ -95,7 +108,9 @@ def _summary(result: ErasureResult) -> None:
     for column in ("target", "store", "matched", "deleted", "remaining"):
         table.add_column(column, justify="left" if column in ("target", "store") else "right")
     for s in result.stores:
-        table.add_row(s.target, s.store, str(s.matched), str(s.deleted), "-" if s.remaining is None else str(s.remaining))
+        table.add_row(
+            s.target, s.store, str(s.matched), str(s.deleted), "-" if s.remaining is None else str(s.remaining)
+        )
     out.print(table)
     if result.history_events:
         out.print(f"history: {result.history_events} content-free DELETE events written")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from memerase.errors import InvalidRequest, MemoryNotFound, OutOfScope, ResetNotAllowed, UnknownTarget
 from memerase.history import HistoryStore
 from memerase.models import MAX_ID_LENGTH, ErasureResult, Scope, StoreOutcome
-from memerase.observability import fingerprint, logger
+from memerase.observability import logger
 from memerase.stores.base import Filters, MemoryStore, Partition, Record
 from memerase.stores.factory import TargetStores
 
@@ -94,15 +94,19 @@ class Eraser:
         outcomes = []
         for name, records in found.items():
             target = self._targets[name]
-            deleted = sum(target.memories.delete_batch([r.native_id for r in chunk])
-                          for chunk in _chunks(records, target.memories.batch_size))
+            deleted = sum(
+                target.memories.delete_batch([r.native_id for r in chunk])
+                for chunk in _chunks(records, target.memories.batch_size)
+            )
             self._unlink_entities(target, [r.memory_id for r in records])
             remaining = sum(len(target.memories.lookup(r.memory_id)) for r in records)
-            outcomes.append(StoreOutcome(target=name, store=target.memories.label, matched=len(records),
-                                         deleted=deleted, remaining=remaining))
+            outcomes.append(
+                StoreOutcome(
+                    target=name, store=target.memories.label, matched=len(records), deleted=deleted, remaining=remaining
+                )
+            )
         logger.info("memories erased", extra={"count": len(ids), "stores": len(outcomes)})
-        return ErasureResult(operation="delete", stores=outcomes, history_events=events,
-                             duration_ms=_ms_since(started))
+        return ErasureResult(operation="delete", stores=outcomes, history_events=events, duration_ms=_ms_since(started))
 
     def find_memory(self, memory_id: str) -> list[Record]:
         """Every stored record of one memory id, across targets (for scope checks)."""
@@ -125,8 +129,9 @@ class Eraser:
 
     # ---- filtered bulk delete ------------------------------------------------------------------------------------
 
-    def delete_matching(self, scope: Scope, dry_run: bool = False,
-                        progress: ProgressCallback | None = None) -> ErasureResult:
+    def delete_matching(
+        self, scope: Scope, dry_run: bool = False, progress: ProgressCallback | None = None
+    ) -> ErasureResult:
         """Erase every memory matching the scope (AND of its ids) from every target, then verify."""
         started = time.monotonic()
         filters = scope.filters()
@@ -136,18 +141,38 @@ class Eraser:
         events = 0
         for ref, store in self.stores():
             if dry_run:
-                outcomes.append(StoreOutcome(target=ref.target, store=store.label,
-                                             matched=store.count_remaining(filters)))
+                outcomes.append(
+                    StoreOutcome(target=ref.target, store=store.label, matched=store.count_remaining(filters))
+                )
                 continue
             tally = Tally()  # inline: one sequential scan; parallel partitions are the job's business
             self.erase_partition(ref, filters, Partition(), PartitionProgress(), _never, progress, tally)
             events += tally.history
-            outcomes.append(StoreOutcome(target=ref.target, store=store.label, matched=tally.matched,
-                                         deleted=tally.deleted, remaining=store.count_remaining(filters)))
-        result = ErasureResult(operation="delete_matching", scope_hash=scope.fingerprint(), dry_run=dry_run,
-                               stores=outcomes, history_events=events, duration_ms=_ms_since(started))
-        logger.info("scope erased", extra={"scope": result.scope_hash[:16] if result.scope_hash else None,
-                                           "deleted": result.deleted, "verified": result.verified})
+            outcomes.append(
+                StoreOutcome(
+                    target=ref.target,
+                    store=store.label,
+                    matched=tally.matched,
+                    deleted=tally.deleted,
+                    remaining=store.count_remaining(filters),
+                )
+            )
+        result = ErasureResult(
+            operation="delete_matching",
+            scope_hash=scope.fingerprint(),
+            dry_run=dry_run,
+            stores=outcomes,
+            history_events=events,
+            duration_ms=_ms_since(started),
+        )
+        logger.info(
+            "scope erased",
+            extra={
+                "scope": result.scope_hash[:16] if result.scope_hash else None,
+                "deleted": result.deleted,
+                "verified": result.verified,
+            },
+        )
         return result
 
     def stores(self) -> Iterable[tuple[StoreRef, MemoryStore]]:
@@ -164,10 +189,17 @@ class Eraser:
             raise InvalidRequest(f"target {ref.target!r} has no {ref.role} collection")
         return store
 
-    def erase_partition(self, ref: StoreRef, filters: Filters, partition: Partition, state: PartitionProgress,
-                        out_of_time: Callable[[], bool] = _never, progress: ProgressCallback | None = None,
-                        tally: Tally | None = None,
-                        checkpoint: Callable[[PartitionProgress], None] | None = None) -> PartitionProgress:
+    def erase_partition(
+        self,
+        ref: StoreRef,
+        filters: Filters,
+        partition: Partition,
+        state: PartitionProgress,
+        out_of_time: Callable[[], bool] = _never,
+        progress: ProgressCallback | None = None,
+        tally: Tally | None = None,
+        checkpoint: Callable[[PartitionProgress], None] | None = None,
+    ) -> PartitionProgress:
         """Process pages of one partition until it is done or `out_of_time()`; returns where it stands.
 
         Matches are buffered across pages so every delete request is full (the store's maximum batch). The cursor
@@ -213,8 +245,10 @@ class Eraser:
 
     def count_remaining(self, scope: Scope) -> list[StoreOutcome]:
         filters = scope.filters()
-        return [StoreOutcome(target=ref.target, store=store.label, remaining=store.count_remaining(filters))
-                for ref, store in self.stores()]
+        return [
+            StoreOutcome(target=ref.target, store=store.label, remaining=store.count_remaining(filters))
+            for ref, store in self.stores()
+        ]
 
     # ---- reset ---------------------------------------------------------------------------------------------------
 

@@ -8,8 +8,8 @@ boto3's `batch_writer`, which resends unprocessed items by itself.
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,8 +20,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from memerase.errors import RetryableStoreError, StoreError
 
-COLUMNS = ("id", "memory_id", "old_memory", "new_memory", "event", "created_at", "updated_at", "is_deleted",
-           "actor_id", "role")
+COLUMNS = (
+    "id",
+    "memory_id",
+    "old_memory",
+    "new_memory",
+    "event",
+    "created_at",
+    "updated_at",
+    "is_deleted",
+    "actor_id",
+    "role",
+)
 TEXT_COLUMNS = ("old_memory", "new_memory")
 EVENT_NAMESPACE = uuid.UUID("6f1d6b8e-6b0e-4c36-9d4f-1f3f8f0c5e21")
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, max_pool_connections=16)
@@ -129,6 +139,10 @@ def _plain(value: Any) -> Any:
 
 def _translate(exc: Exception, what: str) -> StoreError:
     code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
-    retryable = code in {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-                         "InternalServerError"} or isinstance(exc, BotoCoreError)
+    retryable = code in {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    } or isinstance(exc, BotoCoreError)
     return (RetryableStoreError if retryable else StoreError)(f"history: could not {what}: {code}")

@@ -6,7 +6,6 @@ import os
 from functools import lru_cache
 
 from memerase.api.keys import ApiKeyStore
-
 from memerase.engine import Eraser
 from memerase.errors import ConfigError
 from memerase.jobs.events import EventPublisher
@@ -39,15 +38,20 @@ def jobs_config() -> JobsConfig:
 @lru_cache(maxsize=1)
 def job_steps() -> JobSteps:
     config = jobs_config()
-    return JobSteps(eraser(), JobsTable(config.table_name, config.region_name),
-                    EventPublisher(config.event_bus_name, config.region_name), config)
+    return JobSteps(
+        eraser(),
+        JobsTable(config.table_name, config.region_name),
+        EventPublisher(config.event_bus_name, config.region_name),
+        config,
+    )
 
 
 @lru_cache(maxsize=1)
 def launcher() -> JobLauncher:
     config = jobs_config()
-    return JobLauncher(eraser(), JobsTable(config.table_name, config.region_name), job_steps(),
-                       config.state_machine_arn)
+    return JobLauncher(
+        eraser(), JobsTable(config.table_name, config.region_name), job_steps(), config.state_machine_arn
+    )
 
 
 @lru_cache(maxsize=1)

@@ -76,6 +76,13 @@ class Target(_Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
     vector_store: VectorStoreConfig
+    partitions: int | None = Field(
+        None,
+        ge=1,
+        le=16,
+        description="parallel scan partitions of a job: ListVectors "
+        "segments (default 4) or OpenSearch PIT slices (default 2)",
+    )
 
 
 class HistoryConfig(_Strict):
@@ -91,7 +98,9 @@ class JobsConfig(_Strict):
     event_bus_name: str = "default"
     region_name: str | None = None
     time_margin_ms: int = Field(60_000, ge=0, description="stop a worker's page loop when less time than this is left")
-    max_verify_passes: int = Field(3, ge=1, le=10)
+    max_passes: int = Field(
+        3, ge=2, le=10, description="erase passes per job: the first erases, each later one re-scans (the verification) "
+        "and erases what raced in; a pass that finds nothing proves the job clean")
     inline_threshold: int = Field(1000, ge=0, description="scopes with at most this many matches may run inline")
 
 

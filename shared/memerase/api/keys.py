@@ -43,8 +43,9 @@ def parse_authorization(header: str | None) -> str:
 
 
 class ApiKeyStore:
-    def __init__(self, table_name: str | None, region_name: str | None = None, admin_key: str | None = None,
-                 resource: Any = None):
+    def __init__(
+        self, table_name: str | None, region_name: str | None = None, admin_key: str | None = None, resource: Any = None
+    ):
         self._table = None
         if table_name:
             dynamodb = resource or boto3.resource("dynamodb", region_name=region_name, config=CLIENT_CONFIG)
@@ -59,8 +60,9 @@ class ApiKeyStore:
         item = self._table.get_item(Key={"key_hash": digest}).get("Item") if self._table else None
         if not item or item.get("revoked"):
             raise Unauthorized("Invalid API key")
-        return Principal(key_id=item["key_id"], admin=bool(item.get("admin")),
-                         scopes=[Scope.of(**s) for s in item.get("scopes", [])])
+        return Principal(
+            key_id=item["key_id"], admin=bool(item.get("admin")), scopes=[Scope.of(**s) for s in item.get("scopes", [])]
+        )
 
     def create(self, name: str, admin: bool = False, scopes: list[Scope] | None = None) -> tuple[str, dict[str, Any]]:
         """A new key; the key itself is returned once and never stored."""
@@ -68,9 +70,15 @@ class ApiKeyStore:
             raise ValueError("a non-admin key needs at least one scope")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         digest = hash_key(key)
-        item = {"key_hash": digest, "key_id": "key_" + digest[:12], "name": name, "admin": admin,
-                "scopes": [s.filters() for s in scopes or []], "created_at": datetime.now(UTC).isoformat(),
-                "revoked": False}
+        item = {
+            "key_hash": digest,
+            "key_id": "key_" + digest[:12],
+            "name": name,
+            "admin": admin,
+            "scopes": [s.filters() for s in scopes or []],
+            "created_at": datetime.now(UTC).isoformat(),
+            "revoked": False,
+        }
         self._require_table().put_item(Item=item, ConditionExpression=Attr("key_hash").not_exists())
         return key, _public(item)
 
@@ -87,8 +95,11 @@ class ApiKeyStore:
     def revoke(self, key_id: str) -> bool:
         table = self._require_table()
         for item in table.scan(FilterExpression=Attr("key_id").eq(key_id)).get("Items", []):
-            table.update_item(Key={"key_hash": item["key_hash"]}, UpdateExpression="SET revoked = :t",
-                              ExpressionAttributeValues={":t": True})
+            table.update_item(
+                Key={"key_hash": item["key_hash"]},
+                UpdateExpression="SET revoked = :t",
+                ExpressionAttributeValues={":t": True},
+            )
             return True
         return False
 

@@ -49,8 +49,11 @@ class Principal(BaseModel):
 
     def context(self) -> dict[str, str]:
         """The authorizer context API Gateway hands to handlers: string values only."""
-        return {"key_id": self.key_id, "admin": "true" if self.admin else "false",
-                "scopes": json.dumps([s.filters() for s in self.scopes])}
+        return {
+            "key_id": self.key_id,
+            "admin": "true" if self.admin else "false",
+            "scopes": json.dumps([s.filters() for s in self.scopes]),
+        }
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any] | None) -> Principal:
@@ -58,5 +61,8 @@ class Principal(BaseModel):
             raise Unauthorized("Missing or invalid API key")
         scopes = context.get("scopes") or "[]"
         raw = json.loads(scopes) if isinstance(scopes, str) else scopes
-        return cls(key_id=str(context["key_id"]), admin=str(context.get("admin")).lower() == "true",
-                   scopes=[Scope.of(**s) for s in raw])
+        return cls(
+            key_id=str(context["key_id"]),
+            admin=str(context.get("admin")).lower() == "true",
+            scopes=[Scope.of(**s) for s in raw],
+        )

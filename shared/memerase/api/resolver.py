@@ -15,17 +15,23 @@ from memerase.errors import MemeraseError
 from memerase.observability import logger
 
 TITLE = "memerase"
-DESCRIPTION = ("Erases mem0 memories from S3 Vectors and OpenSearch. The /v1 deletion routes are compatible with "
-               "mem0's MemoryClient; /v1/erasures are memerase's own jobs.")
+DESCRIPTION = (
+    "Erases mem0 memories from S3 Vectors and OpenSearch. The /v1 deletion routes are compatible with "
+    "mem0's MemoryClient; /v1/erasures are memerase's own jobs."
+)
 
 
 def _error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
-    return Response(status_code=status, content_type="application/json", headers=headers,
-                    body=ErrorBody(code=code, detail=detail).model_dump_json())
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        headers=headers,
+        body=ErrorBody(code=code, detail=detail).model_dump_json(),
+    )
 
 
 def make_resolver(*routers: Router) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
     for router in routers:
         app.include_router(router)
 
@@ -63,9 +69,11 @@ def full_api() -> APIGatewayRestResolver:
 
 
 def openapi_document() -> dict[str, Any]:
-    schema: dict[str, Any] = full_api().get_openapi_schema(title=TITLE, version=__version__,
-                                                           description=DESCRIPTION).model_dump(
-        mode="json", by_alias=True, exclude_none=True)
+    schema: dict[str, Any] = (
+        full_api()
+        .get_openapi_schema(title=TITLE, version=__version__, description=DESCRIPTION)
+        .model_dump(mode="json", by_alias=True, exclude_none=True)
+    )
     return schema
 
 

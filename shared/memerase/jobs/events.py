@@ -19,8 +19,9 @@ FAILED = "ErasureFailed"
 class EventPublisher:
     def __init__(self, bus_name: str = "default", region_name: str | None = None, client: Any = None):
         self._bus = bus_name
-        self._client = client or boto3.client("events", region_name=region_name,
-                                              config=Config(retries={"mode": "standard", "max_attempts": 5}))
+        self._client = client or boto3.client(
+            "events", region_name=region_name, config=Config(retries={"mode": "standard", "max_attempts": 5})
+        )
 
     def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
         entry = {"Source": SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": self._bus}

@@ -26,16 +26,26 @@ class JobConflict(MemeraseError):
 
 
 class JobLauncher:
-    def __init__(self, eraser: Eraser, jobs: JobsTable, steps: JobSteps, state_machine_arn: str | None,
-                 sfn_client: Any = None):
+    def __init__(
+        self, eraser: Eraser, jobs: JobsTable, steps: JobSteps, state_machine_arn: str | None, sfn_client: Any = None
+    ):
         self._eraser = eraser
         self._jobs = jobs
         self._steps = steps
         self._state_machine = state_machine_arn
         self._sfn = sfn_client or (boto3.client("stepfunctions") if state_machine_arn else None)
 
-    def start(self, scope: Scope, *, requester: str = "unknown", source: str = "api", reason: str | None = None,
-              idempotency_key: str | None = None, dry_run: bool = False, inline: bool = False) -> tuple[JobRecord, bool]:
+    def start(
+        self,
+        scope: Scope,
+        *,
+        requester: str = "unknown",
+        source: str = "api",
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+        dry_run: bool = False,
+        inline: bool = False,
+    ) -> tuple[JobRecord, bool]:
         """Start (or find) the job erasing `scope`. Returns the job and whether this call created it.
 
         A repeated request maps to the same job: the same idempotency key always does (a different scope under a used
@@ -50,8 +60,17 @@ class JobLauncher:
         if not dry_run and (active := self._jobs.claim_scope(scope_hash, job_id)):
             return self._jobs.get(active), False
         stamp = now()
-        job = JobRecord(job_id=job_id, scope_hash=scope_hash, scope=scope, requester=requester, source=source,
-                        reason=reason, dry_run=dry_run, created_at=stamp, updated_at=stamp)
+        job = JobRecord(
+            job_id=job_id,
+            scope_hash=scope_hash,
+            scope=scope,
+            requester=requester,
+            source=source,
+            reason=reason,
+            dry_run=dry_run,
+            created_at=stamp,
+            updated_at=stamp,
+        )
         self._jobs.create(job)
         logger.info("job created", extra={"job_id": job_id, "source": source, "dry_run": dry_run})
         if dry_run:
@@ -68,8 +87,9 @@ class JobLauncher:
         if not job.status.active:
             raise JobConflict(f"job {job_id} is {job.status.value} and cannot be cancelled")
         if job.execution_arn and self._sfn:
-            self._sfn.stop_execution(executionArn=job.execution_arn, error="memerase.Cancelled",
-                                     cause="cancelled on request")
+            self._sfn.stop_execution(
+                executionArn=job.execution_arn, error="memerase.Cancelled", cause="cancelled on request"
+            )
         job = job.model_copy(update={"status": JobStatus.CANCELLED, "completed_at": now()})
         if not self._jobs.save(job, expect=(JobStatus.QUEUED, JobStatus.RUNNING)):
             return self._jobs.get(job_id)
@@ -100,7 +120,7 @@ class JobLauncher:
                 if verdict["clean"]:
                     break
                 if not verdict["retry"]:
-                    raise VerificationFailed(f"{verdict['remaining']} matching memories left after the last pass")
+                    raise VerificationFailed(f"the last pass still found {verdict['remaining']} matching memories")
             self._steps.finalize(job_id)
         except Exception as exc:
             self._steps.fail(job_id, type(exc).__name__, str(exc))
@@ -110,8 +130,11 @@ class JobLauncher:
     def _execute(self, job: JobRecord, name: str) -> JobRecord:
         assert self._sfn is not None and self._state_machine is not None
         try:
-            arn = self._sfn.start_execution(stateMachineArn=self._state_machine, name=name[:MAX_EXECUTION_NAME],
-                                            input=json.dumps({"job_id": job.job_id}))["executionArn"]
+            arn = self._sfn.start_execution(
+                stateMachineArn=self._state_machine,
+                name=name[:MAX_EXECUTION_NAME],
+                input=json.dumps({"job_id": job.job_id}),
+            )["executionArn"]
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
                 raise
@@ -124,8 +147,9 @@ class JobLauncher:
         assert job.scope is not None
         outcomes = self._eraser.count_remaining(job.scope)
         progress = [StoreProgress(target=o.target, store=o.store, remaining=o.remaining) for o in outcomes]
-        job = job.model_copy(update={"status": JobStatus.COMPLETED, "completed_at": now(), "scope": None,
-                                     "progress": progress})
+        job = job.model_copy(
+            update={"status": JobStatus.COMPLETED, "completed_at": now(), "scope": None, "progress": progress}
+        )
         self._jobs.save(job)
         return job
 

@@ -86,8 +86,11 @@ class JobsTable:
     # ---- work item progress --------------------------------------------------------------------------------------
 
     def save_progress(self, job_id: str, progress: ItemProgress) -> None:
-        item = {"pk": f"job#{job_id}", "sk": f"part#{progress.item.key}",
-                **progress.model_dump(mode="json", by_alias=True)}
+        item = {
+            "pk": f"job#{job_id}",
+            "sk": f"part#{progress.item.key}",
+            **progress.model_dump(mode="json", by_alias=True),
+        }
         self._call(self._table.put_item, Item=item)
 
     def get_progress(self, job_id: str, item: WorkItem) -> ItemProgress | None:
@@ -117,8 +120,9 @@ class JobsTable:
 
     def release_scope(self, scope_hash: str, job_id: str) -> None:
         try:
-            self._table.delete_item(Key={"pk": f"scope#{scope_hash}", "sk": "lock"},
-                                    ConditionExpression=Attr("job_id").eq(job_id))
+            self._table.delete_item(
+                Key={"pk": f"scope#{scope_hash}", "sk": "lock"}, ConditionExpression=Attr("job_id").eq(job_id)
+            )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise _translate(exc) from exc
@@ -165,6 +169,7 @@ def _doc(job: JobRecord) -> dict[str, Any]:
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
     """Decimals back to ints, keys dropped."""
+
     def convert(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: convert(v) for k, v in value.items()}
@@ -179,6 +184,11 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
 
 def _translate(exc: Exception) -> StoreError:
     code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
-    retryable = code in {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-                         "InternalServerError", "TransactionConflictException"} or isinstance(exc, BotoCoreError)
+    retryable = code in {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "TransactionConflictException",
+    } or isinstance(exc, BotoCoreError)
     return (RetryableStoreError if retryable else StoreError)(f"jobs table: {code}")

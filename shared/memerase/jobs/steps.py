@@ -34,13 +34,22 @@ class JobSteps:
         if not job.status.active or job.scope is None:
             return []
         pass_no = max(job.pass_no, 1)
-        self._jobs.save(job.model_copy(update={"status": JobStatus.RUNNING, "pass_no": pass_no,
-                                               "started_at": job.started_at or now()}), expect=(job.status,))
+        if pass_no > 1:
+            for _, store in self._eraser.stores():
+                store.refresh()  # the previous pass's deletions must be visible to this pass's scan
+        self._jobs.save(
+            job.model_copy(
+                update={"status": JobStatus.RUNNING, "pass_no": pass_no, "started_at": job.started_at or now()}
+            ),
+            expect=(job.status,),
+        )
         items = []
         for ref, store in self._eraser.stores():
             count = store.partitions()
-            items += [WorkItem(target=ref.target, role=ref.role, index=i, count=count, **{"pass": pass_no})
-                      for i in range(count)]
+            items += [
+                WorkItem(target=ref.target, role=ref.role, index=i, count=count, **{"pass": pass_no})
+                for i in range(count)
+            ]
         logger.info("job planned", extra={"job_id": job_id, "pass": pass_no, "items": len(items)})
         return [i.model_dump(by_alias=True) for i in items]
 
@@ -53,33 +62,55 @@ class JobSteps:
         progress = self._jobs.get_progress(job_id, item) or ItemProgress(item=item)
         if progress.done:
             return {"done": True}
-        state = PartitionProgress(cursor=progress.cursor, scanned=progress.scanned, matched=progress.matched,
-                                  deleted=progress.deleted)
+        state = PartitionProgress(
+            cursor=progress.cursor, scanned=progress.scanned, matched=progress.matched, deleted=progress.deleted
+        )
         invocations = progress.invocations + 1
 
         def checkpoint(s: PartitionProgress) -> None:
-            self._jobs.save_progress(job_id, ItemProgress(item=item, cursor=s.cursor, done=s.done, scanned=s.scanned,
-                                                          matched=s.matched, deleted=s.deleted,
-                                                          invocations=invocations))
+            self._jobs.save_progress(
+                job_id,
+                ItemProgress(
+                    item=item,
+                    cursor=s.cursor,
+                    done=s.done,
+                    scanned=s.scanned,
+                    matched=s.matched,
+                    deleted=s.deleted,
+                    invocations=invocations,
+                ),
+            )
 
-        self._eraser.erase_partition(StoreRef(item.target, item.role), job.scope.filters(),
-                                     Partition(item.index, item.count), state,
-                                     out_of_time=lambda: remaining_ms() < self._config.time_margin_ms,
-                                     checkpoint=checkpoint)
+        self._eraser.erase_partition(
+            StoreRef(item.target, item.role),
+            job.scope.filters(),
+            Partition(item.index, item.count),
+            state,
+            out_of_time=lambda: remaining_ms() < self._config.time_margin_ms,
+            checkpoint=checkpoint,
+        )
         return {"done": state.done}
 
     def verify(self, job_id: str) -> dict[str, Any]:
-        """Count what still matches everywhere. Not clean and passes left: schedule another pass."""
+        """Decide from the pass that just ran. The verification is itself a full scan, partitioned and resumable like
+        the erasure: a pass that found nothing of the scope in any store proves it clean. A pass that still found
+        (and erased) something, say a memory written while the job ran, asks for one more pass, bounded."""
         job = self._jobs.get(job_id)
         if job.scope is None:
-            return {"clean": True, "retry": False}
-        remaining = {(o.target, o.store): o.remaining or 0 for o in self._eraser.count_remaining(job.scope)}
-        left = sum(remaining.values())
-        progress = self._progress(job_id, remaining)
-        retry = left > 0 and job.pass_no < self._config.max_verify_passes
-        update: dict[str, Any] = {"progress": progress, "pass_no": job.pass_no + 1 if retry else job.pass_no}
+            return {"clean": True, "retry": False, "remaining": 0}
+        found: dict[tuple[str, str], int] = {}
+        for p in self._jobs.list_progress(job_id):
+            if p.item.pass_no == job.pass_no:
+                label = self._eraser.store(StoreRef(p.item.target, p.item.role)).label
+                found[(p.item.target, label)] = found.get((p.item.target, label), 0) + p.matched
+        left = sum(found.values())
+        retry = left > 0 and job.pass_no < self._config.max_passes
+        update: dict[str, Any] = {
+            "progress": self._progress(job_id, found),
+            "pass_no": job.pass_no + 1 if retry else job.pass_no,
+        }
         self._jobs.save(job.model_copy(update=update), expect=(JobStatus.RUNNING,))
-        logger.info("job verified", extra={"job_id": job_id, "remaining": left, "pass": job.pass_no})
+        logger.info("job verified", extra={"job_id": job_id, "found": left, "pass": job.pass_no})
         return {"clean": left == 0, "retry": retry, "remaining": left}
 
     def finalize(self, job_id: str) -> dict[str, Any]:
@@ -88,12 +119,25 @@ class JobSteps:
         if job.status == JobStatus.RUNNING:
             progress = self._progress(job_id, {(p.target, p.store): p.remaining or 0 for p in job.progress})
             finished = now()
-            receipt = Receipt(job_id=job_id, scope_hash=job.scope_hash, stores=progress,
-                              erased=sum(p.deleted for p in progress),
-                              verified_remaining=sum(p.remaining or 0 for p in progress), passes=job.pass_no,
-                              requested_at=job.created_at, completed_at=finished).sealed()
-            job = job.model_copy(update={"status": JobStatus.COMPLETED, "completed_at": finished, "scope": None,
-                                         "progress": progress, "receipt": receipt})
+            receipt = Receipt(
+                job_id=job_id,
+                scope_hash=job.scope_hash,
+                stores=progress,
+                erased=sum(p.deleted for p in progress),
+                verified_remaining=sum(p.remaining or 0 for p in progress),
+                passes=job.pass_no,
+                requested_at=job.created_at,
+                completed_at=finished,
+            ).sealed()
+            job = job.model_copy(
+                update={
+                    "status": JobStatus.COMPLETED,
+                    "completed_at": finished,
+                    "scope": None,
+                    "progress": progress,
+                    "receipt": receipt,
+                }
+            )
             self._jobs.save(job, expect=(JobStatus.RUNNING,))
             self._jobs.release_scope(job.scope_hash, job_id)
         if job.status == JobStatus.COMPLETED and job.receipt is not None:
@@ -104,9 +148,14 @@ class JobSteps:
         """FAILED with the error (no ids, no text); the scope stays so the job can be resumed; ErasureFailed."""
         job = self._jobs.get(job_id)
         if job.status.active:
-            job = job.model_copy(update={"status": JobStatus.FAILED, "completed_at": now(),
-                                         "progress": self._progress(job_id, {}),
-                                         "error": JobError(error=error[:200], cause=cause[:1000])})
+            job = job.model_copy(
+                update={
+                    "status": JobStatus.FAILED,
+                    "completed_at": now(),
+                    "progress": self._progress(job_id, {}),
+                    "error": JobError(error=error[:200], cause=cause[:1000]),
+                }
+            )
             self._jobs.save(job, expect=(JobStatus.QUEUED, JobStatus.RUNNING))
             self._jobs.release_scope(job.scope_hash, job_id)
             self._publish(FAILED, job)
@@ -119,8 +168,9 @@ class JobSteps:
         out: dict[tuple[str, str], StoreProgress] = {}
         for ref, store in self._eraser.stores():
             key = (ref.target, store.label)
-            out[key] = StoreProgress(target=ref.target, store=store.label, remaining=remaining.get(key),
-                                     items_total=store.partitions())
+            out[key] = StoreProgress(
+                target=ref.target, store=store.label, remaining=remaining.get(key), items_total=store.partitions()
+            )
             for p in items:
                 if (p.item.target, p.item.role) == (ref.target, ref.role):
                     out[key].scanned += p.scanned
@@ -132,9 +182,14 @@ class JobSteps:
     def _publish(self, detail_type: str, job: JobRecord) -> None:
         if self._events is None:
             return
-        self._events.publish(detail_type, {
-            "job_id": job.job_id, "status": job.status.value, "scope_hash": job.scope_hash,
-            "erased": job.receipt.erased if job.receipt else sum(p.deleted for p in job.progress),
-            "receipt_digest": job.receipt.digest if job.receipt else None,
-            "error": job.error.error if job.error else None,
-        })
+        self._events.publish(
+            detail_type,
+            {
+                "job_id": job.job_id,
+                "status": job.status.value,
+                "scope_hash": job.scope_hash,
+                "erased": job.receipt.erased if job.receipt else sum(p.deleted for p in job.progress),
+                "receipt_digest": job.receipt.digest if job.receipt else None,
+                "error": job.error.error if job.error else None,
+            },
+        )

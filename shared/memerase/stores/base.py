@@ -108,6 +108,9 @@ class MemoryStore(ABC):
     def reset(self) -> None:
         """Delete and recreate the collection exactly as mem0 creates it."""
 
+    def refresh(self) -> None:
+        """Make earlier deletions visible to the next scan (near-real-time stores override this)."""
+
     def scan(self, filters: Filters, partition: Partition = Partition()) -> Iterator[Page]:
         """Every page of one partition."""
         cursor: str | None = None

@@ -33,21 +33,21 @@ class TargetStores:
 def build_target(target: Target) -> TargetStores:
     store = target.vector_store
     if isinstance(store, S3VectorsTargetConfig):
-        return _s3_vectors(target.name, store.config)
-    return _opensearch(target.name, store.config)
+        return _s3_vectors(target.name, store.config, target.partitions or 4)
+    return _opensearch(target.name, store.config, target.partitions or 2)
 
 
-def _s3_vectors(name: str, config: S3VectorsConfig) -> TargetStores:
+def _s3_vectors(name: str, config: S3VectorsConfig, segments: int) -> TargetStores:
     client = s3_vectors.make_client(config.region_name)
     entities = entity_collection_name("s3_vectors", config.collection_name)
     return TargetStores(
         name=name,
-        memories=s3_vectors.S3VectorsStore(client, config.vector_bucket_name, config.collection_name),
+        memories=s3_vectors.S3VectorsStore(client, config.vector_bucket_name, config.collection_name, segments),
         entity_collection=s3_vectors.S3VectorsStore(client, config.vector_bucket_name, entities),
     )
 
 
-def _opensearch(name: str, config: OpenSearchConfig) -> TargetStores:
+def _opensearch(name: str, config: OpenSearchConfig, slices: int) -> TargetStores:
     client = opensearch.make_client(
         config.host,
         config.port,
@@ -62,6 +62,6 @@ def _opensearch(name: str, config: OpenSearchConfig) -> TargetStores:
     entities = entity_collection_name("opensearch", config.collection_name)
     return TargetStores(
         name=name,
-        memories=opensearch.OpenSearchStore(client, config.collection_name, config.embedding_model_dims),
+        memories=opensearch.OpenSearchStore(client, config.collection_name, config.embedding_model_dims, slices),
         entity_collection=opensearch.OpenSearchStore(client, entities, config.embedding_model_dims),
     )

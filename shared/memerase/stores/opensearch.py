@@ -8,6 +8,7 @@ query that over-matches can never widen a deletion.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
@@ -145,8 +146,9 @@ class OpenSearchStore(MemoryStore):
                 return Page(records=self._matching(hits, filters), scanned=len(hits), cursor=None)
         return self._pit_page(query, filters, partition, json.loads(cursor) if cursor else None)
 
-    def _pit_page(self, query: dict[str, Any], filters: Filters, partition: Partition,
-                  state: dict[str, Any] | None) -> Page:
+    def _pit_page(
+        self, query: dict[str, Any], filters: Filters, partition: Partition, state: dict[str, Any] | None
+    ) -> Page:
         state = state or {"pit": self._open_pit(), "after": None, "left": None}
         sliced = partition.count > 1  # a slice's total is not trusted for stopping: page until a short page
         body: dict[str, Any] = {
@@ -227,8 +229,13 @@ class OpenSearchStore(MemoryStore):
         pit = self._open_pit()
         try:
             while True:
-                body: dict[str, Any] = {"size": self._page_size, "query": {"match_all": {}}, "_source": SCOPE_SOURCE,
-                                        "pit": {"id": pit, "keep_alive": PIT_KEEP_ALIVE}, "sort": [{"_shard_doc": "asc"}]}
+                body: dict[str, Any] = {
+                    "size": self._page_size,
+                    "query": {"match_all": {}},
+                    "_source": SCOPE_SOURCE,
+                    "pit": {"id": pit, "keep_alive": PIT_KEEP_ALIVE},
+                    "sort": [{"_shard_doc": "asc"}],
+                }
                 if after is not None:
                     body["search_after"] = after
                 hits = self._call(self._client.search, body=body)["hits"]["hits"]
@@ -249,10 +256,8 @@ class OpenSearchStore(MemoryStore):
 
     def refresh(self) -> None:
         """Make deletions visible to counts. OpenSearch Serverless has no refresh API: tolerate its refusal."""
-        try:
+        with contextlib.suppress(TransportError):
             self._client.indices.refresh(index=self.index)
-        except TransportError:
-            pass
 
     def _record(self, hit: Mapping[str, Any]) -> Record:
         source = hit.get("_source") or {}
@@ -263,10 +268,8 @@ class OpenSearchStore(MemoryStore):
         return str(response["pit_id"])
 
     def _close_pit(self, pit_id: str) -> None:
-        try:
+        with contextlib.suppress(TransportError):  # it expires by itself
             self._client.delete_pit(body={"pit_id": [pit_id]})
-        except TransportError:
-            pass  # it expires by itself
 
     def _call(self, method: Any, **kwargs: Any) -> Any:
         try:

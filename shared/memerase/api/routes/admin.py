@@ -16,5 +16,8 @@ router = Router()
 def reset(body: ResetRequest) -> ResetDone:
     caller(router).require_admin()
     result = runtime.eraser().reset(body.target, body.confirm)
-    return ResetDone(message=f"target {body.target} reset", target=body.target,
-                     stores=[StoreCount(**s.model_dump()) for s in result.stores])
+    return ResetDone(
+        message=f"target {body.target} reset",
+        target=body.target,
+        stores=[StoreCount(**s.model_dump()) for s in result.stores],
+    )

@@ -29,8 +29,11 @@ from memerase.models import Scope
 
 router = Router()
 ENTITY_TYPES = {"user": "user_id", "agent": "agent_id", "run": "run_id"}
-JOB_ERRORS = {**ERRORS, 404: {**ERRORS[404], "description": "unknown job"}, 409: {**ERRORS[400], "description":
-                                                                                    "conflicting job"}}
+JOB_ERRORS = {
+    **ERRORS,
+    404: {**ERRORS[404], "description": "unknown job"},
+    409: {**ERRORS[400], "description": "conflicting job"},
+}
 IdParam = Annotated[str | None, Query(max_length=1024)]
 
 
@@ -39,43 +42,66 @@ class PayloadTooLarge(MemeraseError):
     status = 413
 
 
-def _start(principal: Principal, scope: Scope, *, reason: str | None = None, dry_run: bool = False,
-           key: str | None = None, source: str = "api") -> JobRecord:
+def _start(
+    principal: Principal,
+    scope: Scope,
+    *,
+    reason: str | None = None,
+    dry_run: bool = False,
+    key: str | None = None,
+    source: str = "api",
+) -> JobRecord:
     principal.require(scope)
-    job, _ = runtime.launcher().start(scope, requester=principal.key_id, source=source, reason=reason,
-                                      idempotency_key=key, dry_run=dry_run)
+    job, _ = runtime.launcher().start(
+        scope, requester=principal.key_id, source=source, reason=reason, idempotency_key=key, dry_run=dry_run
+    )
     return job
 
 
 def _accepted(job: JobRecord, message: str) -> Response[JobAccepted]:
-    body = JobAccepted(message=message, job_id=job.job_id, status=job.status.value,
-                       status_url=f"{base_path(router)}/v1/erasures/{job.job_id}")
-    return Response(status_code=202, content_type="application/json", body=body.model_dump_json())
+    body = JobAccepted(
+        message=message,
+        job_id=job.job_id,
+        status=job.status.value,
+        status_url=f"{base_path(router)}/v1/erasures/{job.job_id}",
+    )
+    return Response(status_code=202, content_type="application/json", body=body)
 
 
-@router.delete("/v1/memories/", summary="Delete all memories matching the filters (starts or reuses a job)",
-               responses={**JOB_ERRORS, 202: {"description": "job started or reused"}})
-def delete_all(user_id: IdParam = None, agent_id: IdParam = None, run_id: IdParam = None,
-               app_id: IdParam = None) -> Response[JobAccepted]:
+@router.delete(
+    "/v1/memories/",
+    summary="Delete all memories matching the filters (starts or reuses a job)",
+    responses={**JOB_ERRORS, 202: {"description": "job started or reused"}},
+)
+def delete_all(
+    user_id: IdParam = None, agent_id: IdParam = None, run_id: IdParam = None, app_id: IdParam = None
+) -> Response[JobAccepted]:
     if app_id is not None:
         raise InvalidRequest("app_id is not a mem0 open-source filter; use user_id, agent_id or run_id")
     scope = Scope.of(user_id=user_id, agent_id=agent_id, run_id=run_id)
     return _accepted(_start(caller(router), scope), "Memories deleted successfully!")
 
 
-@router.delete("/v1/batch/", summary=f"Delete up to {MAX_BATCH} memories by id (all or nothing)",
-               responses={**ERRORS, 413: {"description": "too many memories"}})
+@router.delete(
+    "/v1/batch/",
+    summary=f"Delete up to {MAX_BATCH} memories by id (all or nothing)",
+    responses={**ERRORS, 413: {"description": "too many memories"}},
+)
 def batch_delete(body: BatchDelete) -> MemoryDeleted:
     if len(body.memories) > MAX_BATCH:
         raise PayloadTooLarge(f"at most {MAX_BATCH} memories per batch; got {len(body.memories)}")
     principal = caller(router)
     result = runtime.eraser().delete_memories([m.memory_id for m in body.memories], allowed=principal.memory_scopes)
-    return MemoryDeleted(message=f"Successfully deleted {len(body.memories)} memories", deleted=result.deleted,
-                         stores=[StoreCount(**s.model_dump()) for s in result.stores])
+    return MemoryDeleted(
+        message=f"Successfully deleted {len(body.memories)} memories",
+        deleted=result.deleted,
+        stores=[StoreCount(**s.model_dump()) for s in result.stores],
+    )
 
 
-@router.get("/v1/entities/", summary="Users, agents and runs that have memories (within the key's scope)",
-            responses=ERRORS)
+@router.get(
+    "/v1/entities/", summary="Users, agents and runs that have memories (within the key's scope)", responses=ERRORS
+)
 def entities() -> EntityList:
     principal = caller(router)
     found = []
@@ -87,10 +113,14 @@ def entities() -> EntityList:
     return EntityList(count=len(found), results=found)
 
 
-@router.delete("/v2/entities/<entity_type>/<entity_id>/", summary="Delete an entity's memories (starts a job)",
-               responses={**JOB_ERRORS, 202: {"description": "job started or reused"}})
-def delete_entity(entity_type: Annotated[str, Path(max_length=16)],
-                  entity_id: Annotated[str, Path(min_length=1, max_length=1024)]) -> Response[JobAccepted]:
+@router.delete(
+    "/v2/entities/<entity_type>/<entity_id>/",
+    summary="Delete an entity's memories (starts a job)",
+    responses={**JOB_ERRORS, 202: {"description": "job started or reused"}},
+)
+def delete_entity(
+    entity_type: Annotated[str, Path(max_length=16)], entity_id: Annotated[str, Path(min_length=1, max_length=1024)]
+) -> Response[JobAccepted]:
     if entity_type not in ENTITY_TYPES:
         raise InvalidRequest(f"unknown entity type {entity_type!r}; use one of: {', '.join(ENTITY_TYPES)}")
     job = _start(caller(router), Scope.of(**{ENTITY_TYPES[entity_type]: entity_id}))
@@ -98,9 +128,10 @@ def delete_entity(entity_type: Annotated[str, Path(max_length=16)],
 
 
 @router.post("/v1/erasures", summary="Start an erasure job", responses={**JOB_ERRORS, 202: {"description": "queued"}})
-def start_erasure(body: ErasureRequest,
-                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=256)] = None,
-                  ) -> Response[JobAccepted]:
+def start_erasure(
+    body: ErasureRequest,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=256)] = None,
+) -> Response[JobAccepted]:
     scope = Scope.of(user_id=body.user_id, agent_id=body.agent_id, run_id=body.run_id)
     job = _start(caller(router), scope, reason=body.reason, dry_run=body.dry_run, key=idempotency_key)
     return _accepted(job, "Erasure accepted")
@@ -123,4 +154,3 @@ def _visible(job_id: str) -> JobRecord:
     if not principal.admin and job.requester != principal.key_id:
         raise Forbidden("This job was started by another API key")
     return job
-

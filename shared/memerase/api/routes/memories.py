@@ -14,9 +14,16 @@ from memerase.api.schemas import ErrorBody, HistoryRow, MemoryDeleted, Ping, Sto
 from memerase.errors import MemoryNotFound
 
 router = Router()
-ERRORS = {code: {"description": text, "content": {"application/json": {"schema": ErrorBody.model_json_schema()}}}
-          for code, text in ((400, "bad input"), (401, "no or wrong API key"), (403, "outside the key's scope"),
-                             (404, "unknown memory"), (429, "throttled"))}
+ERRORS = {
+    code: {"description": text, "content": {"application/json": {"schema": ErrorBody.model_json_schema()}}}
+    for code, text in (
+        (400, "bad input"),
+        (401, "no or wrong API key"),
+        (403, "outside the key's scope"),
+        (404, "unknown memory"),
+        (429, "throttled"),
+    )
+}
 MemoryId = Annotated[str, Path(min_length=1, max_length=1024, description="mem0 memory id")]
 
 
@@ -33,8 +40,9 @@ def delete_memory(memory_id: MemoryId) -> MemoryDeleted:
     return MemoryDeleted(deleted=result.deleted, stores=[StoreCount(**s.model_dump()) for s in result.stores])
 
 
-@router.get("/v1/memories/<memory_id>/history/", summary="A memory's history (content-free after erasure)",
-            responses=ERRORS)
+@router.get(
+    "/v1/memories/<memory_id>/history/", summary="A memory's history (content-free after erasure)", responses=ERRORS
+)
 def history(memory_id: MemoryId) -> list[HistoryRow]:
     principal = caller(router)
     if not principal.admin:

@@ -1,0 +1,95 @@
+"""The erasure job's Lambda tasks, created in moto and executed in-process by the project's own handlers.
+
+moto's Step Functions interpreter invokes Lambda through moto's Lambda, which would start Docker; patching
+`LambdaFunction.invoke` routes each invocation to `functions/<name>/app.py` instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import boto3
+
+ROOT = Path(__file__).resolve().parents[2]
+ASL = ROOT / "infra" / "erasure_job.asl.json"
+TASKS = {  # the ASL's DefinitionSubstitutions key -> handler folder, as template.yaml maps them
+    "PlanFunctionArn": "job_plan",
+    "EraseFunctionArn": "job_erase",
+    "VerifyFunctionArn": "job_verify",
+    "FinalizeFunctionArn": "job_finalize",
+    "FailFunctionArn": "job_fail",
+}
+STATE_MACHINE = "memerase-erasure"
+
+
+class _Context:
+    def __init__(self, name: str):
+        self.function_name = name
+        self.memory_limit_in_mb = 1024
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+        self.aws_request_id = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+def _invoke(function: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+    name = function.function_name
+    event = json.loads(body.decode() if isinstance(body, bytes | bytearray) else body or "{}")
+    try:
+        result = importlib.import_module(f"functions.{name}.app").handler(event, _Context(name))
+    except Exception as exc:  # reported as Lambda reports an unhandled error: errorType = the class name
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)[:500]}).encode()
+    return json.dumps(result).encode()
+
+
+@contextmanager
+def in_process_lambdas() -> Iterator[None]:
+    from moto.awslambda.models import LambdaFunction
+
+    with mock.patch.object(LambdaFunction, "invoke", _invoke):
+        yield
+
+
+def definition(arns: dict[str, str]) -> str:
+    """The ASL with its DefinitionSubstitutions applied, as SAM does."""
+    text = ASL.read_text()
+    for key, arn in arns.items():
+        text = text.replace("${" + key + "}", arn)
+    return text
+
+
+def create_state_machine() -> str:
+    """Create the task functions and the state machine in the AWS endpoint in use (moto); returns its ARN."""
+    sfn = boto3.client("stepfunctions")
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        if machine["name"] == STATE_MACHINE:
+            return str(machine["stateMachineArn"])
+    iam = boto3.client("iam")
+    role = iam.create_role(RoleName="memerase-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = boto3.client("lambda")
+    arns = {
+        key: lam.create_function(
+            FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler", Code={"ZipFile": _zip()}
+        )["FunctionArn"]
+        for key, name in TASKS.items()
+    }
+    return str(
+        sfn.create_state_machine(name=STATE_MACHINE, definition=definition(arns), roleArn=role)["stateMachineArn"]
+    )
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()

@@ -1,0 +1,131 @@
+"""`memerase serve`: the HTTP API on localhost, each request routed as an API Gateway event to the very Lambda
+handlers template.yaml names, jobs run by moto's Step Functions interpreter on the project's real ASL.
+
+Without MEMERASE_CONFIG it starts embedded stand-ins (moto server, osmem-server), creates the resources, seeds
+sample mem0 memories and prints an admin key. With MEMERASE_CONFIG it serves against those stores, creating its
+missing tables in the AWS endpoint it uses; without a state machine ARN there, jobs run inline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from contextlib import ExitStack
+from typing import Any
+
+import boto3
+import requests
+from botocore.exceptions import ClientError
+from rich.console import Console
+
+from memerase import runtime
+from memerase.api.keys import table_schema as keys_schema
+from memerase.history import table_schema as history_schema
+from memerase.jobs.repository import table_schema as jobs_schema
+from memerase.settings import CONFIG_ENV, load_settings
+from memerase_local.demo import seed_demo_memories
+from memerase_local.gateway import Gateway, serve_http
+from memerase_local.lambdas import create_state_machine, in_process_lambdas
+from memerase_local.standins import running_standins
+
+console = Console(soft_wrap=True)
+TABLES = {"history": "memerase-history", "jobs": "memerase-jobs", "keys": "memerase-api-keys"}
+
+
+def run_serve(
+    port: int = 8000,
+    seed: bool = True,
+    host: str = "127.0.0.1",
+    ready: threading.Event | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    with ExitStack() as stack:
+        if os.environ.get(CONFIG_ENV):
+            config = _configured()
+        else:
+            standins = stack.enter_context(running_standins())
+            requests.post(
+                f"{standins.aws_url}/moto-api/config",
+                json={"stepfunctions": {"execute_state_machine": True}},
+                timeout=10,
+            )
+            stack.enter_context(in_process_lambdas())
+            config = _embedded(standins.opensearch_url)
+            if seed:
+                seed_demo_memories(standins.opensearch_url)
+        os.environ[CONFIG_ENV] = json.dumps(config)
+        runtime.reset()
+        admin_key = _admin_key()
+        server = serve_http(Gateway(), host, port)
+        url = f"http://{host}:{server.server_address[1]}"
+        _banner(url, admin_key)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        if ready:
+            ready.url = url  # type: ignore[attr-defined]
+            ready.admin_key = admin_key  # type: ignore[attr-defined]
+            ready.set()
+        try:
+            (stop or threading.Event()).wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.shutdown()
+    return 0
+
+
+def _embedded(opensearch_url: str) -> dict[str, Any]:
+    from memerase_local.demo import demo_targets
+
+    _ensure_tables(TABLES["history"], TABLES["jobs"], TABLES["keys"])
+    return {
+        "targets": demo_targets(opensearch_url),
+        "history": {"table_name": TABLES["history"]},
+        "jobs": {"table_name": TABLES["jobs"], "state_machine_arn": create_state_machine(), "time_margin_ms": 5_000},
+        "api": {"keys_table_name": TABLES["keys"]},
+    }
+
+
+def _configured() -> dict[str, Any]:
+    """The user's configuration, completed with the tables serve needs; they are created where missing."""
+    config: dict[str, Any] = json.loads(load_settings().model_dump_json(exclude_none=True))
+    config.setdefault("history", {"table_name": TABLES["history"]})
+    config.setdefault("jobs", {"table_name": TABLES["jobs"]})
+    config.setdefault("api", {}).setdefault("keys_table_name", TABLES["keys"])
+    _ensure_tables(config["history"]["table_name"], config["jobs"]["table_name"], config["api"]["keys_table_name"])
+    return config
+
+
+def _ensure_tables(history: str, jobs: str, keys: str) -> None:
+    dynamodb = boto3.client("dynamodb")
+    for schema in (history_schema(history), jobs_schema(jobs), keys_schema(keys)):
+        try:
+            dynamodb.create_table(**schema)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceInUseException":
+                raise
+
+
+def _admin_key() -> str:
+    given = os.environ.get(runtime.ADMIN_KEY_ENV)
+    if given:
+        return given
+    key, _ = runtime.api_keys().create("local-admin", admin=True)
+    return key
+
+
+def _banner(url: str, key: str) -> None:
+    console.print(f"\n[bold]memerase[/bold] API on [cyan]{url}[/cyan]   admin key: [green]{key}[/green]\n")
+    console.print("try:")
+    console.print(f'  curl -s -H "Authorization: Token {key}" {url}/v1/entities/')
+    console.print(f'  curl -s -X DELETE -H "Authorization: Token {key}" "{url}/v1/memories/?user_id=user-1"')
+    console.print(
+        f'  curl -s -X POST -H "Authorization: Token {key}" -d \'{{"agent_id": "demo-agent", '
+        f'"dry_run": true}}\' {url}/v1/erasures'
+    )
+    console.print(
+        f"  python -c \"from mem0 import MemoryClient; c = MemoryClient(api_key='{key}', host='{url}'); "
+        f"print(c.delete_all(user_id='user-2'))\""
+    )
+    console.print(f"  OpenAPI: {url}/openapi.json      (Ctrl-C stops)\n")

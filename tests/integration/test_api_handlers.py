@@ -1,0 +1,875 @@
+"""The HTTP API's Lambda handlers, invoked with real API Gateway REST proxy events whose `requestContext.authorizer`
+comes from the project's own REQUEST authorizer, over moto server (S3 Vectors, DynamoDB) and osmem-server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+import pytest
+
+from functions.api_erasures import app as erasures_fn
+from functions.api_memories import app as memories_fn
+from functions.api_reset import app as reset_fn
+from functions.authorizer import app as authorizer_fn
+from memerase import runtime
+from memerase.api.keys import ApiKeyStore
+from memerase.api.keys import table_schema as keys_schema
+from memerase.engine import Eraser
+from memerase.errors import MissingFilter
+from memerase.history import table_schema as history_schema
+from memerase.jobs.repository import table_schema as jobs_schema
+from memerase.models import Scope
+from tests.support import mem0_data as m0
+
+API_ID = "abcdef"
+STAGE = "prod"
+HOST = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
+METHOD_ARN = f"arn:aws:execute-api:us-east-1:123456789012:{API_ID}/{STAGE}/DELETE/v1/memories"
+KEYS_TABLE, JOBS_TABLE, HISTORY_TABLE = "memerase-keys", "memerase-jobs", "memerase-history"
+
+
+# ---- Lambda and API Gateway plumbing -------------------------------------------------------------------------------
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "memerase-api"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:memerase-api"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return LambdaContext()
+
+
+def _multi(values: dict[str, str] | None) -> dict[str, list[str]] | None:
+    return {k: [v] for k, v in values.items()} if values else None
+
+
+def authorizer_event(headers: dict[str, str]) -> dict[str, Any]:
+    """What API Gateway sends a REQUEST authorizer."""
+    return {
+        "type": "REQUEST",
+        "methodArn": METHOD_ARN,
+        "resource": "/v1/memories",
+        "path": "/v1/memories",
+        "httpMethod": "DELETE",
+        "headers": headers,
+        "multiValueHeaders": _multi(headers) or {},
+        "queryStringParameters": {},
+        "multiValueQueryStringParameters": {},
+        "pathParameters": {},
+        "stageVariables": {},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": API_ID,
+            "stage": STAGE,
+            "httpMethod": "DELETE",
+            "requestId": str(uuid.uuid4()),
+            "resourcePath": "/v1/memories",
+            "identity": {"sourceIp": "203.0.113.7", "userAgent": "python-httpx/0.28.1"},
+        },
+    }
+
+
+def authorize(key: str, context: LambdaContext) -> dict[str, Any]:
+    """Run the authorizer and build `requestContext.authorizer` from its answer, exactly as API Gateway does."""
+    policy = authorizer_fn.handler(authorizer_event({"Authorization": f"Token {key}", "Host": HOST}), context)
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    return {**policy["context"], "principalId": policy["principalId"], "integrationLatency": 41}
+
+
+def rest_event(
+    method: str,
+    path: str,
+    resource: str,
+    *,
+    key: str | None,
+    authorizer: dict[str, Any] | None,
+    path_parameters: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST (v1) Lambda proxy event, as mem0's MemoryClient's requests arrive."""
+    all_headers = {
+        "Accept": "*/*",
+        "Accept-Encoding": "gzip, deflate",
+        "Content-Type": "application/json",
+        "Host": HOST,
+        "User-Agent": "python-httpx/0.28.1",
+        "X-Forwarded-For": "203.0.113.7",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+        **(headers or {}),
+    }
+    if key is not None:
+        all_headers["Authorization"] = f"Token {key}"
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": _multi(all_headers),
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": _multi(query),
+        "pathParameters": path_parameters or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "a1b2c3",
+            "resourcePath": resource,
+            "httpMethod": method,
+            "extendedRequestId": request_id,
+            "requestTime": "09/Apr/2025:12:34:56 +0000",
+            "path": f"/{STAGE}{path}",
+            "accountId": "123456789012",
+            "protocol": "HTTP/1.1",
+            "stage": STAGE,
+            "domainPrefix": API_ID,
+            "requestTimeEpoch": 1744202096000,
+            "requestId": request_id,
+            "domainName": HOST,
+            "apiId": API_ID,
+            "identity": {
+                "sourceIp": "203.0.113.7",
+                "userAgent": "python-httpx/0.28.1",
+                "accountId": None,
+                "caller": None,
+                "user": None,
+                "userArn": None,
+                "cognitoIdentityId": None,
+            },
+            **({"authorizer": authorizer} if authorizer is not None else {}),
+        },
+        "body": None if body is None else body if isinstance(body, str) else json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, Any]
+    text: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+def error_of(reply: Reply, status: int, code: str | None = None) -> dict[str, Any]:
+    """Every error is a JSON {"code", "detail"} body with the right status and no stack trace."""
+    assert reply.status == status, reply.text
+    assert "Traceback" not in reply.text and 'File "' not in reply.text
+    assert reply.headers.get("Content-Type", "").startswith("application/json")
+    body = reply.json
+    assert set(body) == {"code", "detail"} and body["detail"]
+    if code is not None:
+        assert body["code"] == code, body
+    return body
+
+
+# ---- the deployment under test -------------------------------------------------------------------------------------
+
+
+def config(osmem_url: str, allow_reset: bool = False) -> dict[str, Any]:
+    url = urlparse(osmem_url)
+    return {
+        "targets": [
+            {
+                "name": "s3",
+                "vector_store": {
+                    "provider": "s3_vectors",
+                    "config": {
+                        "vector_bucket_name": m0.BUCKET,
+                        "collection_name": m0.INDEX,
+                        "embedding_model_dims": m0.DIMS,
+                    },
+                },
+            },
+            {
+                "name": "os",
+                "vector_store": {
+                    "provider": "opensearch",
+                    "config": {
+                        "host": url.hostname,
+                        "port": url.port,
+                        "collection_name": m0.INDEX,
+                        "embedding_model_dims": m0.DIMS,
+                    },
+                },
+            },
+        ],
+        "history": {"table_name": HISTORY_TABLE},
+        "jobs": {"table_name": JOBS_TABLE},
+        "api": {"keys_table_name": KEYS_TABLE},
+        "allow_reset": allow_reset,
+    }
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, conf: dict[str, Any]) -> None:
+    monkeypatch.setenv("MEMERASE_CONFIG", json.dumps(conf))
+    runtime.reset()
+
+
+@dataclass
+class World:
+    s3: Any
+    os: Any
+    data: list[m0.Memory]
+    keys: ApiKeyStore
+    admin_key: str
+    user1_key: str
+    user2_key: str
+    ctx: LambdaContext
+    monkeypatch: pytest.MonkeyPatch
+    osmem_url: str
+
+    def call(self, fn: Any, method: str, path: str, resource: str, key: str | None = "admin", **kwargs: Any) -> Reply:
+        """Authorize `key` ("admin", "user1", "user2" or a raw key), then invoke the API function."""
+        raw = {"admin": self.admin_key, "user1": self.user1_key, "user2": self.user2_key}.get(key or "", key)
+        authorizer = authorize(raw, self.ctx) if raw else None
+        response = fn.handler(rest_event(method, path, resource, key=raw, authorizer=authorizer, **kwargs), self.ctx)
+        assert response.get("isBase64Encoded") is False
+        headers = {
+            **(response.get("headers") or {}),
+            **{k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items() if v},
+        }
+        return Reply(response["statusCode"], headers, response.get("body") or "")
+
+    def contents(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        return m0.s3_contents(self.s3), m0.opensearch_contents(self.os)
+
+    def expect_intact(self) -> None:
+        everything = {m.id: m.payload for m in self.data}
+        assert self.contents() == (everything, everything)
+
+    def expect_only(self, kept: dict[str, Any]) -> None:
+        assert self.contents() == (kept, kept)
+
+    def of(self, user_id: str) -> list[m0.Memory]:
+        return [m for m in self.data if m.payload["user_id"] == user_id]
+
+    def without(self, predicate: Any) -> dict[str, Any]:
+        return {m.id: m.payload for m in self.data if not predicate(m)}
+
+
+@pytest.fixture
+def world(aws: str, osmem_url: str, monkeypatch: pytest.MonkeyPatch, lambda_context: LambdaContext) -> Iterator[World]:
+    # 3 users x 4 memories, written by mem0's own S3Vectors and OpenSearchDB, and three API keys
+    dynamodb = boto3.client("dynamodb")
+    for schema in (keys_schema(KEYS_TABLE), jobs_schema(JOBS_TABLE), history_schema(HISTORY_TABLE)):
+        dynamodb.create_table(**schema)
+    data = m0.dataset(users=3, per_user=4, seed=11)
+    s3, os_ = m0.s3_store(), m0.opensearch_store(osmem_url)
+    m0.write(s3, data)
+    m0.write(os_, data)
+    keys = ApiKeyStore(KEYS_TABLE)
+    admin_key, _ = keys.create("ops", admin=True)
+    user1_key, _ = keys.create("tenant-1", scopes=[Scope.of(user_id="user-1")])
+    user2_key, _ = keys.create("tenant-2", scopes=[Scope.of(user_id="user-2")])
+    monkeypatch.delenv("MEMERASE_API_KEY", raising=False)
+    configure(monkeypatch, config(osmem_url))
+    yield World(s3, os_, data, keys, admin_key, user1_key, user2_key, lambda_context, monkeypatch, osmem_url)
+    runtime.reset()
+
+
+def memory_path(memory_id: str, suffix: str = "") -> tuple[str, str, dict[str, str]]:
+    return (f"/v1/memories/{memory_id}/{suffix}", f"/v1/memories/{{memory_id}}/{suffix}", {"memory_id": memory_id})
+
+
+def delete_memory(world: World, memory_id: str, key: str = "admin") -> Reply:
+    path, resource, params = memory_path(memory_id)
+    return world.call(memories_fn, "DELETE", path, resource, key, path_parameters=params)
+
+
+def delete_all(world: World, key: str = "admin", **filters: str) -> Reply:
+    return world.call(erasures_fn, "DELETE", "/v1/memories/", "/v1/memories", key, query=filters or None)
+
+
+def batch(world: World, body: Any, key: str = "admin") -> Reply:
+    return world.call(erasures_fn, "DELETE", "/v1/batch/", "/v1/batch", key, body=body)
+
+
+def start_erasure(world: World, body: dict[str, Any], key: str = "admin", idempotency_key: str | None = None) -> Reply:
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+    return world.call(erasures_fn, "POST", "/v1/erasures", "/v1/erasures", key, body=body, headers=headers)
+
+
+def get_erasure(world: World, job_id: str, key: str = "admin") -> Reply:
+    return world.call(
+        erasures_fn, "GET", f"/v1/erasures/{job_id}", "/v1/erasures/{job_id}", key, path_parameters={"job_id": job_id}
+    )
+
+
+def reset(world: World, body: Any, key: str = "admin") -> Reply:
+    return world.call(reset_fn, "POST", "/v1/reset", "/v1/reset", key, body=body)
+
+
+# ---- authorizer ----------------------------------------------------------------------------------------------------
+
+
+def test_authorizer_allows_a_valid_key_and_hands_its_scope_to_the_handlers(world: World) -> None:
+    # Given a key scoped to user-1
+    # When API Gateway runs the authorizer with mem0's `Authorization: Token <key>` header
+    policy = authorizer_fn.handler(authorizer_event({"Authorization": f"Token {world.user1_key}"}), world.ctx)
+    # Then the policy allows the API and the context carries the key id and scope, as strings only
+    statement = policy["policyDocument"]["Statement"][0]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "execute-api:Invoke"
+    assert policy["principalId"].startswith("key_")
+    assert policy["context"]["admin"] == "false"
+    assert json.loads(policy["context"]["scopes"]) == [{"user_id": "user-1"}]
+    assert all(isinstance(v, str) for v in policy["context"].values())
+
+
+def test_authorizer_accepts_bearer_scheme_and_lowercase_header(world: World) -> None:
+    # Given an HTTP/2 client that lower-cases header names and uses the Bearer scheme
+    # When the authorizer runs
+    policy = authorizer_fn.handler(authorizer_event({"authorization": f"Bearer {world.admin_key}"}), world.ctx)
+    # Then the admin key is recognised
+    assert policy["context"]["admin"] == "true"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": ""},
+        {"Authorization": "Token"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Token mek_wrong"},
+    ],
+    ids=["no-header", "empty", "no-key", "other-scheme", "unknown-key"],
+)
+def test_authorizer_rejects_missing_or_wrong_keys_with_api_gateways_unauthorized(
+    world: World, headers: dict[str, str]
+) -> None:
+    # Given a request without a valid key
+    # When the authorizer runs
+    # Then it raises Exception("Unauthorized"), which API Gateway turns into a 401
+    with pytest.raises(Exception, match="^Unauthorized$") as raised:
+        authorizer_fn.handler(authorizer_event(headers), world.ctx)
+    assert type(raised.value) is Exception
+
+
+def test_authorizer_rejects_a_revoked_key(world: World) -> None:
+    # Given user-1's key, which worked, is revoked
+    authorize(world.user1_key, world.ctx)
+    key_id = next(k["key_id"] for k in world.keys.list() if k["name"] == "tenant-1")
+    assert world.keys.revoke(key_id)
+    # When the authorizer runs with it
+    # Then it is refused with API Gateway's 401 contract
+    with pytest.raises(Exception, match="^Unauthorized$"):
+        authorizer_fn.handler(authorizer_event({"Authorization": f"Token {world.user1_key}"}), world.ctx)
+
+
+def test_memerase_api_key_env_is_accepted_as_an_admin_key(world: World) -> None:
+    # Given MEMERASE_API_KEY is set (the deployment's bootstrap admin secret)
+    world.monkeypatch.setenv("MEMERASE_API_KEY", "mek_bootstrap-secret")
+    runtime.reset()
+    # When a request presents it
+    context = authorize("mek_bootstrap-secret", world.ctx)
+    # Then it is an admin principal, and handlers accept it
+    assert context["admin"] == "true" and context["principalId"] == "env-admin"
+    reply = world.call(erasures_fn, "GET", "/v1/entities/", "/v1/entities", "mek_bootstrap-secret")
+    assert reply.status == 200 and reply.json["count"] > 0
+
+
+def test_handler_without_authorizer_context_is_401(world: World) -> None:
+    # Given an event that did not pass through the authorizer (no requestContext.authorizer)
+    # When the memories function handles it
+    reply = world.call(memories_fn, "GET", "/v1/ping/", "/v1/ping", key=None)
+    # Then it is a JSON 401, not a crash
+    error_of(reply, 401, "unauthorized")
+
+
+# ---- memories function: ping, delete one, history -------------------------------------------------------------------
+
+
+def test_ping_returns_the_org_and_project_ids_mem0s_client_needs(world: World) -> None:
+    # Given a scoped key
+    # When mem0's client performs its handshake
+    reply = world.call(memories_fn, "GET", "/v1/ping/", "/v1/ping", "user1")
+    # Then both org_id and project_id are present
+    assert reply.status == 200
+    assert reply.json["status"] == "ok" and reply.json["org_id"] and reply.json["project_id"]
+
+
+def test_delete_memory_erases_it_from_both_stores_and_leaves_the_others(world: World) -> None:
+    target = world.data[0]
+    # When mem0's client deletes one memory by id (with the trailing slash it sends)
+    reply = delete_memory(world, target.id)
+    # Then 200 with mem0's message, one deletion per store, and only that memory is gone
+    assert reply.status == 200, reply.text
+    assert reply.json["message"] == "Memory deleted successfully!" and reply.json["deleted"] == 2
+    assert {(s["target"], s["deleted"], s["remaining"]) for s in reply.json["stores"]} == {("s3", 1, 0), ("os", 1, 0)}
+    world.expect_only(world.without(lambda m: m.id == target.id))
+
+
+def test_delete_unknown_memory_is_404_not_found(world: World) -> None:
+    # When a memory id no store holds is deleted
+    reply = delete_memory(world, str(uuid.uuid4()))
+    # Then 404 with a JSON code/detail saying "not found", and nothing was touched
+    body = error_of(reply, 404, "not_found")
+    assert "not found" in body["detail"].lower()
+    world.expect_intact()
+
+
+def test_scoped_key_cannot_delete_another_users_memory(world: World) -> None:
+    victim = world.of("user-2")[0]
+    # When user-1's key deletes a memory of user-2
+    reply = delete_memory(world, victim.id, key="user1")
+    # Then 403 and nothing was deleted
+    error_of(reply, 403)
+    world.expect_intact()
+
+
+def test_scoped_key_can_delete_its_own_users_memory(world: World) -> None:
+    own = world.of("user-1")[0]
+    # When user-1's key deletes one of user-1's memories
+    reply = delete_memory(world, own.id, key="user1")
+    # Then it is erased
+    assert reply.status == 200, reply.text
+    world.expect_only(world.without(lambda m: m.id == own.id))
+
+
+def test_history_after_delete_is_a_delete_row_without_the_erased_text(world: World) -> None:
+    target = world.data[1]
+    # Given a memory was deleted through the API
+    assert delete_memory(world, target.id).status == 200
+    # When its history is read
+    path, resource, params = memory_path(target.id, "history/")
+    reply = world.call(memories_fn, "GET", path, resource, path_parameters=params)
+    # Then there is a DELETE row whose old_memory is null, and the text appears nowhere
+    assert reply.status == 200, reply.text
+    rows = reply.json
+    deletes = [r for r in rows if r["event"] == "DELETE"]
+    assert len(deletes) == 1 and deletes[0]["memory_id"] == target.id
+    assert deletes[0]["old_memory"] is None and deletes[0]["new_memory"] is None
+    assert target.payload["data"] not in reply.text
+
+
+def test_scoped_key_cannot_read_another_users_memory_history(world: World) -> None:
+    other = world.of("user-2")[0]
+    # When user-1's key reads the history of a user-2 memory
+    path, resource, params = memory_path(other.id, "history/")
+    reply = world.call(memories_fn, "GET", path, resource, "user1", path_parameters=params)
+    # Then 403
+    error_of(reply, 403)
+
+
+def test_unknown_route_is_a_json_404(world: World) -> None:
+    # When a path no route serves is requested
+    reply = world.call(memories_fn, "GET", "/v1/nothing-here/", "/{proxy+}", path_parameters={"proxy": "x"})
+    # Then 404 with the JSON error shape
+    error_of(reply, 404, "no_route")
+
+
+def test_unexpected_failure_is_a_generic_500_without_internals(world: World) -> None:
+    # Given the engine fails with an unexpected exception carrying internal details
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("boom at /var/task/secret.py")
+
+    world.monkeypatch.setattr(Eraser, "delete_memories", broken)
+    # When a delete is requested
+    reply = delete_memory(world, world.data[0].id)
+    # Then 500 internal_error, and neither the message nor a traceback leaks
+    error_of(reply, 500, "internal_error")
+    assert "secret" not in reply.text and "boom" not in reply.text
+
+
+def test_unreachable_store_is_503_with_retry_after(world: World) -> None:
+    # Given the OpenSearch target is unreachable
+    conf = config(world.osmem_url)
+    conf["targets"][1]["vector_store"]["config"].update(host="127.0.0.1", port=9)
+    configure(world.monkeypatch, conf)
+    # When a memory is deleted
+    reply = delete_memory(world, world.data[0].id)
+    # Then 503 with Retry-After (the caller should retry), and S3 was not touched either
+    error_of(reply, 503)
+    assert reply.headers.get("Retry-After") == "2"
+    assert len(m0.s3_contents(world.s3)) == len(world.data)
+
+
+# ---- erasures function: filtered delete --------------------------------------------------------------------------
+
+
+def test_delete_all_for_a_user_is_202_and_the_stores_are_already_clean(world: World) -> None:
+    # When mem0's client deletes all of user-1's memories (no state machine: the job runs inline)
+    reply = delete_all(world, user_id="user-1")
+    # Then 202 with mem0's message and a job id, and only user-1 is gone from both stores
+    assert reply.status == 202, reply.text
+    assert reply.json["message"] == "Memories deleted successfully!"
+    assert reply.json["job_id"].startswith("job-") and reply.json["status"] == "COMPLETED"
+    assert reply.json["status_url"] == f"/{STAGE}/v1/erasures/{reply.json['job_id']}"
+    world.expect_only(world.without(lambda m: m.payload["user_id"] == "user-1"))
+
+
+def test_delete_all_never_answers_an_error_after_erasing(world: World) -> None:
+    # When mem0's client deletes all of user-0's memories
+    reply = delete_all(world, user_id="user-0")
+    erased = world.contents() == (world.without(lambda m: m.payload["user_id"] == "user-0"),) * 2
+    # Then the answer matches what happened: an erasure is never reported to the client as a failed request
+    assert (reply.status, erased) == (202, True), reply.text
+
+
+def test_delete_all_without_filters_is_400_with_mem0s_message(world: World) -> None:
+    # When delete_all is called with no filter
+    reply = delete_all(world)
+    # Then 400 with mem0's exact wording, and nothing was deleted
+    body = error_of(reply, 400)
+    assert body["detail"] == (
+        "At least one filter is required to delete all memories. If you want to delete all "
+        "memories, use the `reset()` method."
+    )
+    assert body["detail"] == MissingFilter.MESSAGE
+    world.expect_intact()
+
+
+def test_delete_all_with_wildcard_user_is_400_and_deletes_nothing(world: World) -> None:
+    # When user_id="*" is sent (mem0's OpenSearch adapter would match everything)
+    reply = delete_all(world, user_id="*")
+    # Then 400 and nothing was deleted
+    body = error_of(reply, 400, "invalid_request")
+    assert "wildcard" in body["detail"]
+    world.expect_intact()
+
+
+def test_delete_all_with_app_id_is_400(world: World) -> None:
+    # When the platform-only app_id filter is sent
+    reply = delete_all(world, app_id="app-1")
+    # Then 400 and nothing was deleted
+    error_of(reply, 400, "invalid_request")
+    world.expect_intact()
+
+
+def test_scoped_key_cannot_delete_all_of_another_user(world: World) -> None:
+    # When user-1's key asks to delete all of user-2's memories
+    reply = delete_all(world, key="user1", user_id="user-2")
+    # Then 403 and nothing was deleted
+    error_of(reply, 403, "forbidden")
+    world.expect_intact()
+
+
+def test_scoped_key_may_narrow_its_scope_with_agent_id(world: World) -> None:
+    # When user-1's key deletes user-1's memories of agent-a only
+    reply = delete_all(world, key="user1", user_id="user-1", agent_id="agent-a")
+    # Then it is allowed and erases exactly that intersection
+    assert reply.status == 202, reply.text
+    world.expect_only(
+        world.without(lambda m: m.payload["user_id"] == "user-1" and m.payload.get("agent_id") == "agent-a")
+    )
+
+
+# ---- erasures function: batch ------------------------------------------------------------------------------------
+
+
+def test_batch_delete_erases_the_listed_memories(world: World) -> None:
+    chosen = [world.data[0].id, world.data[5].id, world.data[9].id]
+    # When mem0's client batch-deletes three memories
+    reply = batch(world, {"memories": [{"memory_id": m} for m in chosen]})
+    # Then 200, six deletions (three per store), and exactly those are gone
+    assert reply.status == 200, reply.text
+    assert reply.json["message"] == "Successfully deleted 3 memories" and reply.json["deleted"] == 6
+    world.expect_only(world.without(lambda m: m.id in chosen))
+
+
+def test_batch_of_more_than_1000_is_413(world: World) -> None:
+    # When 1001 memories are sent in one batch
+    reply = batch(world, {"memories": [{"memory_id": str(uuid.UUID(int=i))} for i in range(1001)]})
+    # Then 413 and nothing was deleted
+    error_of(reply, 413, "too_large")
+    world.expect_intact()
+
+
+def test_batch_with_one_unknown_id_is_404_and_deletes_nothing(world: World) -> None:
+    # When a batch holds two known ids and one unknown
+    body = {
+        "memories": [{"memory_id": world.data[0].id}, {"memory_id": str(uuid.uuid4())}, {"memory_id": world.data[1].id}]
+    }
+    reply = batch(world, body)
+    # Then 404 and the known memories are still there (all or nothing)
+    error_of(reply, 404, "not_found")
+    world.expect_intact()
+
+
+def test_scoped_batch_touching_another_user_is_403_and_deletes_nothing(world: World) -> None:
+    # When user-1's key batch-deletes one own memory and one of user-2
+    body = {"memories": [{"memory_id": world.of("user-1")[0].id}, {"memory_id": world.of("user-2")[0].id}]}
+    reply = batch(world, body, key="user1")
+    # Then 403 and nothing was deleted
+    error_of(reply, 403)
+    world.expect_intact()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{not json",
+        "[]",
+        json.dumps({"memories": []}),
+        json.dumps({"memories": "x"}),
+        json.dumps({"memories": [{"id": "x"}]}),
+        json.dumps({"ids": ["x"]}),
+        json.dumps({"memories": [{"memory_id": ""}]}),
+    ],
+    ids=["not-json", "array", "empty-list", "not-a-list", "wrong-item-key", "wrong-key", "empty-id"],
+)
+def test_malformed_batch_body_is_400_not_422(world: World, body: str) -> None:
+    # When the batch body is malformed
+    reply = batch(world, body)
+    # Then 400 (mem0's client expects 400 for bad input, not FastAPI-style 422), and nothing was deleted
+    error_of(reply, 400)
+    world.expect_intact()
+
+
+# ---- erasures function: entities ---------------------------------------------------------------------------------
+
+
+def test_entities_lists_users_agents_and_runs_with_counts(world: World) -> None:
+    # When an admin lists entities
+    reply = world.call(erasures_fn, "GET", "/v1/entities/", "/v1/entities")
+    # Then every user, agent and run appears with its memory count summed over both stores
+    assert reply.status == 200, reply.text
+    found = {(e["type"], e["id"]): e["total_memories"] for e in reply.json["results"]}
+    expected: dict[tuple[str, str], int] = {}
+    for m in world.data:
+        for kind in ("user", "agent", "run"):
+            if value := m.payload.get(f"{kind}_id"):
+                expected[(kind, value)] = expected.get((kind, value), 0) + 2  # one record per store
+    assert found == expected and reply.json["count"] == len(expected)
+
+
+def test_scoped_key_sees_only_its_own_entity(world: World) -> None:
+    # When user-1's key lists entities
+    reply = world.call(erasures_fn, "GET", "/v1/entities/", "/v1/entities", "user1")
+    # Then only user-1 is listed: no other users, and no agents or runs (which span users)
+    assert reply.status == 200, reply.text
+    assert [(e["type"], e["id"]) for e in reply.json["results"]] == [("user", "user-1")]
+    assert reply.json["results"][0]["total_memories"] == 2 * len(world.of("user-1"))
+
+
+def test_delete_user_entity_is_202_and_erases_the_user(world: World) -> None:
+    # When mem0's client deletes the user entity user-2
+    reply = world.call(
+        erasures_fn,
+        "DELETE",
+        "/v2/entities/user/user-2/",
+        "/v2/entities/{entity_type}/{entity_id}",
+        path_parameters={"entity_type": "user", "entity_id": "user-2"},
+    )
+    # Then 202 with a job id and user-2 is gone from both stores
+    assert reply.status == 202, reply.text
+    assert reply.json["job_id"] and reply.json["message"] == "Entity deleted successfully."
+    world.expect_only(world.without(lambda m: m.payload["user_id"] == "user-2"))
+
+
+def test_delete_entity_of_unknown_type_is_400(world: World) -> None:
+    # When the entity type is not user/agent/run
+    reply = world.call(
+        erasures_fn,
+        "DELETE",
+        "/v2/entities/app/user-2/",
+        "/v2/entities/{entity_type}/{entity_id}",
+        path_parameters={"entity_type": "app", "entity_id": "user-2"},
+    )
+    # Then 400 and nothing was deleted
+    error_of(reply, 400, "invalid_request")
+    world.expect_intact()
+
+
+def test_scoped_key_cannot_delete_another_user_entity(world: World) -> None:
+    # When user-1's key deletes the user entity user-2
+    reply = world.call(
+        erasures_fn,
+        "DELETE",
+        "/v2/entities/user/user-2/",
+        "/v2/entities/{entity_type}/{entity_id}",
+        "user1",
+        path_parameters={"entity_type": "user", "entity_id": "user-2"},
+    )
+    # Then 403 and nothing was deleted
+    error_of(reply, 403)
+    world.expect_intact()
+
+
+# ---- erasures function: jobs ---------------------------------------------------------------------------------------
+
+
+def test_erasure_with_the_same_idempotency_key_returns_the_same_job(world: World) -> None:
+    # When the same erasure is posted twice with one Idempotency-Key
+    first = start_erasure(world, {"user_id": "user-1", "reason": "GDPR art. 17"}, idempotency_key="req-42")
+    second = start_erasure(world, {"user_id": "user-1", "reason": "GDPR art. 17"}, idempotency_key="req-42")
+    # Then both are 202 with the same job id, and user-1 is erased
+    assert first.status == 202 and second.status == 202, (first.text, second.text)
+    assert first.json["job_id"] == second.json["job_id"]
+    world.expect_only(world.without(lambda m: m.payload["user_id"] == "user-1"))
+
+
+def test_idempotency_key_reused_for_a_different_scope_is_409(world: World) -> None:
+    # Given an erasure of user-1 under key req-7
+    assert start_erasure(world, {"user_id": "user-1"}, idempotency_key="req-7").status == 202
+    # When the same key is used to erase user-2
+    reply = start_erasure(world, {"user_id": "user-2"}, idempotency_key="req-7")
+    # Then 409 and user-2 is untouched
+    error_of(reply, 409, "job_conflict")
+    assert {m.id for m in world.of("user-2")} <= set(m0.s3_contents(world.s3))
+
+
+def test_dry_run_counts_matches_and_deletes_nothing(world: World) -> None:
+    # When a dry-run erasure of user-0 is posted
+    reply = start_erasure(world, {"user_id": "user-0", "dry_run": True})
+    assert reply.status == 202, reply.text
+    # Then the job reports how many memories each store holds for user-0, and nothing was deleted
+    job = get_erasure(world, reply.json["job_id"]).json
+    assert job["dry_run"] is True and job["status"] == "COMPLETED"
+    assert {(p["target"], p["remaining"]) for p in job["progress"]} == {("s3", 4), ("os", 4)}
+    world.expect_intact()
+
+
+def test_completed_job_shows_a_receipt_and_no_raw_ids(world: World) -> None:
+    # Given an erasure of user-1, completed
+    job_id = start_erasure(world, {"user_id": "user-1"}).json["job_id"]
+    # When its status is read
+    reply = get_erasure(world, job_id)
+    # Then it is COMPLETED with a sealed receipt of the erased count, and user-1's id appears nowhere
+    assert reply.status == 200, reply.text
+    job = reply.json
+    assert job["status"] == "COMPLETED" and job["job_id"] == job_id
+    assert job["receipt"]["erased"] == 2 * len(world.of("user-1")) and job["receipt"]["verified_remaining"] == 0
+    assert len(job["receipt"]["digest"]) == 64 and job["scope_hash"] == Scope.of(user_id="user-1").fingerprint()
+    assert "user-1" not in reply.text and 'scope"' not in reply.text
+
+
+def test_scoped_key_reads_its_own_job(world: World) -> None:
+    # Given user-1's key started a job
+    job_id = start_erasure(world, {"user_id": "user-1"}, key="user1").json["job_id"]
+    # When the same key reads it
+    reply = get_erasure(world, job_id, key="user1")
+    # Then it sees it
+    assert reply.status == 200 and reply.json["status"] == "COMPLETED"
+
+
+def test_unknown_job_is_404(world: World) -> None:
+    # When a job id that does not exist is read
+    reply = get_erasure(world, "job-00000000000000000000000000000000")
+    # Then 404
+    error_of(reply, 404, "job_not_found")
+
+
+def test_another_keys_job_is_403(world: World) -> None:
+    # Given user-1's key started a job
+    job_id = start_erasure(world, {"user_id": "user-1"}, key="user1").json["job_id"]
+    # When user-2's key reads it
+    reply = get_erasure(world, job_id, key="user2")
+    # Then 403
+    error_of(reply, 403, "forbidden")
+
+
+def test_cancelling_a_completed_job_is_409(world: World) -> None:
+    # Given a completed job
+    job_id = start_erasure(world, {"user_id": "user-1"}).json["job_id"]
+    # When it is cancelled
+    reply = world.call(
+        erasures_fn,
+        "POST",
+        f"/v1/erasures/{job_id}/cancel",
+        "/v1/erasures/{job_id}/cancel",
+        path_parameters={"job_id": job_id},
+    )
+    # Then 409, and it stays COMPLETED
+    error_of(reply, 409, "job_conflict")
+    assert get_erasure(world, job_id).json["status"] == "COMPLETED"
+
+
+def test_scoped_erasure_of_another_user_is_403(world: World) -> None:
+    # When user-1's key posts an erasure of user-2
+    reply = start_erasure(world, {"user_id": "user-2"}, key="user1")
+    # Then 403 and nothing was deleted
+    error_of(reply, 403)
+    world.expect_intact()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"user_id": "user-1", "extra": 1}, {"user_id": "user-1", "dry_run": "maybe"}],
+    ids=["no-filter", "unknown-field", "bad-type"],
+)
+def test_invalid_erasure_request_is_400(world: World, body: dict[str, Any]) -> None:
+    # When an erasure request is invalid
+    reply = start_erasure(world, body)
+    # Then 400 and nothing was deleted
+    error_of(reply, 400)
+    world.expect_intact()
+
+
+# ---- reset function ----------------------------------------------------------------------------------------------
+
+
+def test_reset_with_a_scoped_key_is_403(world: World) -> None:
+    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    # When a non-admin key asks for a reset
+    reply = reset(world, {"target": "s3", "confirm": "s3"}, key="user1")
+    # Then 403 and nothing was deleted
+    error_of(reply, 403, "forbidden")
+    world.expect_intact()
+
+
+def test_reset_while_disabled_is_403_even_for_admin(world: World) -> None:
+    # Given allow_reset is false (the default)
+    # When an admin asks for a reset
+    reply = reset(world, {"target": "s3", "confirm": "s3"})
+    # Then 403 and nothing was deleted
+    body = error_of(reply, 403, "reset_not_allowed")
+    assert "allow_reset" in body["detail"]
+    world.expect_intact()
+
+
+def test_reset_with_a_mismatched_confirmation_is_403(world: World) -> None:
+    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    # When the confirmation does not name the target
+    reply = reset(world, {"target": "s3", "confirm": "os"})
+    # Then 403 and nothing was deleted
+    error_of(reply, 403, "reset_not_allowed")
+    world.expect_intact()
+
+
+def test_reset_of_an_unknown_target_is_400(world: World) -> None:
+    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    # When the target is not configured
+    reply = reset(world, {"target": "nope", "confirm": "nope"})
+    # Then 400
+    error_of(reply, 400, "unknown_target")
+    world.expect_intact()
+
+
+def test_reset_with_a_malformed_body_is_400(world: World) -> None:
+    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    # When the body lacks the confirmation
+    reply = reset(world, {"target": "s3"})
+    # Then 400 and nothing was deleted
+    error_of(reply, 400, "invalid_request")
+    world.expect_intact()
+
+
+def test_reset_enabled_confirmed_by_admin_empties_only_that_target(world: World) -> None:
+    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    # When an admin resets target s3, confirming with its name
+    reply = reset(world, {"target": "s3", "confirm": "s3"})
+    # Then 200, S3 Vectors is empty and OpenSearch is untouched
+    assert reply.status == 200, reply.text
+    assert reply.json["target"] == "s3"
+    s3, os_ = world.contents()
+    assert s3 == {} and os_ == {m.id: m.payload for m in world.data}
