@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup run serve test unit integration e2e lint format mypy cfn-lint bench clean
+.PHONY: setup run serve test unit integration e2e lint format mypy cfn-lint bench clean openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,6 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+openapi: setup       ## regenerate docs/openapi.json from the code
+	$(PY) -m memerase.api > docs/openapi.json

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from memerase.errors import MemeraseError
+from memerase.errors import InvalidRequest, MemeraseError
 from memerase.models import ErasureResult, Scope
 from memerase.observability import logger
 from memerase.settings import load_settings
@@ -32,6 +32,17 @@ def _parser() -> argparse.ArgumentParser:
     bulk.add_argument("--dry-run", action="store_true", help="count what would be erased, erase nothing")
     reset = sub.add_parser("reset", help="wipe and recreate one target's collections (needs allow_reset)")
     reset.add_argument("--confirm", required=True, metavar="NAME", help="the name of the target to reset")
+    keys = sub.add_parser("keys", help="manage API keys (stored only as hashes)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key; it is printed once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--admin", action="store_true", help="everything, reset included")
+    create.add_argument("--user-id", action="append", default=[], help="bind to this user (repeatable)")
+    create.add_argument("--agent-id", action="append", default=[], help="bind to this agent (repeatable)")
+    create.add_argument("--run-id", action="append", default=[], help="bind to this run (repeatable)")
+    keys_sub.add_parser("list", help="list keys (never the keys themselves)")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by its key_id")
+    revoke.add_argument("key_id")
     serve = sub.add_parser("serve", help="run the HTTP API locally (embedded stand-ins unless MEMERASE_CONFIG)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-seed", action="store_true", help="do not write sample mem0 memories")
@@ -62,8 +73,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
 
 
+def _keys(args: argparse.Namespace) -> int:
+    from memerase import runtime
+
+    store = runtime.api_keys()
+    if args.keys_command == "create":
+        scopes = [Scope.of(**{k: v}) for k in ("user_id", "agent_id", "run_id") for v in getattr(args, k)]
+        if not args.admin and not scopes:
+            raise InvalidRequest("a key needs --admin or at least one --user-id/--agent-id/--run-id")
+        key, info = store.create(args.name, admin=args.admin, scopes=scopes)
+        out.print(f"{info['key_id']}  {key}", highlight=False)
+        err.print("memerase: store this key now; only its hash is kept", highlight=False)
+        return 0
+    if args.keys_command == "revoke":
+        if not store.revoke(args.key_id):
+            raise InvalidRequest(f"no key {args.key_id!r}")
+        out.print(f"revoked {args.key_id}")
+        return 0
+    table = Table(title="API keys")
+    for column in ("key_id", "name", "admin", "scopes", "created_at", "revoked"):
+        table.add_column(column)
+    for item in store.list():
+        table.add_row(*(str(item.get(c)) for c in ("key_id", "name", "admin", "scopes", "created_at", "revoked")))
+    out.print(table)
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from memerase.service import build_eraser
+
+    if args.command == "keys":
+        return _keys(args)
 
     settings = load_settings()
     if settings.history is None:

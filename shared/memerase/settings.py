@@ -99,8 +99,12 @@ class JobsConfig(_Strict):
     region_name: str | None = None
     time_margin_ms: int = Field(60_000, ge=0, description="stop a worker's page loop when less time than this is left")
     max_passes: int = Field(
-        3, ge=2, le=10, description="erase passes per job: the first erases, each later one re-scans (the verification) "
-        "and erases what raced in; a pass that finds nothing proves the job clean")
+        3,
+        ge=2,
+        le=10,
+        description="erase passes per job: the first erases, each later one re-scans (the verification) "
+        "and erases what raced in; a pass that finds nothing proves the job clean",
+    )
     inline_threshold: int = Field(1000, ge=0, description="scopes with at most this many matches may run inline")
 
 

@@ -13,6 +13,7 @@ from boto3.dynamodb.conditions import Attr
 from botocore.config import Config
 
 from memerase.api.principal import Principal, Unauthorized
+from memerase.errors import ConfigError
 from memerase.models import Scope
 
 KEY_PREFIX = "mek_"
@@ -105,7 +106,7 @@ class ApiKeyStore:
 
     def _require_table(self) -> Any:
         if self._table is None:
-            raise ValueError("no API keys table configured (api.keys_table_name)")
+            raise ConfigError("no API keys table configured (api.keys_table_name)")
         return self._table
 
 

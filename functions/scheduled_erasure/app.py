@@ -1,0 +1,22 @@
+"""EventBridge trigger: a scheduled erasure (a rule or schedule whose input/detail is an erasure request)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from memerase import runtime
+from memerase.jobs.requests import ErasureMessage, start_from_message
+from memerase.observability import logger
+
+
+class ScheduledErasure(EventBridgeModel):
+    detail: ErasureMessage  # type: ignore[assignment]
+
+
+@logger.inject_lambda_context
+@event_parser(model=ScheduledErasure)
+def handler(event: ScheduledErasure, context: LambdaContext) -> dict[str, Any]:
+    job = start_from_message(runtime.launcher(), event.detail, source="schedule", default_key=f"schedule:{event.id}")
+    return {"job_id": job.job_id, "status": job.status.value}

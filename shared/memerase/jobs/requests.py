@@ -1,0 +1,35 @@
+"""Erasure requests arriving from queues and schedules, validated at the edge."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from memerase.jobs.launcher import JobLauncher
+from memerase.jobs.models import JobRecord
+from memerase.models import Scope
+
+
+class ErasureMessage(BaseModel):
+    """The body of an SQS erasure request, or the detail of a scheduled one: mem0's filters, flat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str | None = Field(None, max_length=1024)
+    agent_id: str | None = Field(None, max_length=1024)
+    run_id: str | None = Field(None, max_length=1024)
+    reason: str | None = Field(None, max_length=500)
+    requester: str = Field("queue", max_length=200)
+    idempotency_key: str | None = Field(None, max_length=256)
+
+
+def start_from_message(launcher: JobLauncher, message: ErasureMessage, source: str, default_key: str) -> JobRecord:
+    """The one library call every trigger uses, with a key that makes a redelivered message map to the same job."""
+    scope = Scope.of(user_id=message.user_id, agent_id=message.agent_id, run_id=message.run_id)
+    job, _ = launcher.start(
+        scope,
+        requester=message.requester,
+        source=source,
+        reason=message.reason,
+        idempotency_key=message.idempotency_key or default_key,
+    )
+    return job

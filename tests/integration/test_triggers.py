@@ -1,0 +1,145 @@
+"""SQS and EventBridge triggers, and `memerase keys`: real event shapes, the same library call, jobs run inline."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from memerase import runtime
+from memerase.api.keys import table_schema as keys_schema
+from memerase.history import table_schema as history_schema
+from memerase.jobs.repository import table_schema as jobs_schema
+from tests.integration.test_cli import config
+from tests.support import mem0_data as m0
+
+
+@dataclass
+class Context:
+    function_name: str = "trigger"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:trigger"
+    aws_request_id: str = "req"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@pytest.fixture
+def world(aws: str, osmem_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    data = m0.dataset(users=3, per_user=8)
+    s3, os_ = m0.s3_store(), m0.opensearch_store(osmem_url)
+    m0.write(s3, data)
+    m0.write(os_, data)
+    dynamodb = boto3.client("dynamodb")
+    for schema in (history_schema("memerase-history"), jobs_schema("jobs"), keys_schema("keys")):
+        dynamodb.create_table(**schema)
+    conf = {**config(osmem_url), "jobs": {"table_name": "jobs"}, "api": {"keys_table_name": "keys"}}
+    monkeypatch.setenv("MEMERASE_CONFIG", json.dumps(conf))
+    runtime.reset()
+    yield s3, os_, data, conf
+    runtime.reset()
+
+
+def sqs_event(*bodies: str, ids: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": (ids or [f"m-{i}" for i in range(len(bodies))])[i],
+                "receiptHandle": "rh",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1",
+                    "SenderId": "s",
+                    "ApproximateFirstReceiveTimestamp": "1",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "x",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:requests",
+                "awsRegion": "us-east-1",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def test_sqs_requests_erase_in_scope_and_report_only_bad_records_as_failed(world: Any) -> None:
+    from functions.sqs_erasure.app import handler
+
+    s3, os_, data, _ = world
+    # Given one good request, one without a filter and one that is not JSON
+    event = sqs_event(
+        json.dumps({"user_id": "user-1", "reason": "GDPR"}),
+        json.dumps({"reason": "all"}),
+        "{nope",
+        ids=["good", "nofilter", "garbage"],
+    )
+    # When the batch is processed
+    response = handler(event, Context())
+    # Then only the bad records are reported failed, and exactly user-1 is erased everywhere
+    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["garbage", "nofilter"]
+    expected = {m.id: m.payload for m in data if m.payload["user_id"] != "user-1"}
+    assert m0.s3_contents(s3) == expected and m0.opensearch_contents(os_) == expected
+
+
+def test_a_redelivered_sqs_message_maps_to_the_same_job(world: Any) -> None:
+    from functions.sqs_erasure.app import ErasureRecord, record_handler
+
+    record = ErasureRecord.model_validate(sqs_event(json.dumps({"agent_id": "agent-a"}), ids=["same"])["Records"][0])
+    first = record_handler(record)
+    second = record_handler(record)
+    assert first == second
+
+
+def test_a_scheduled_eventbridge_request_starts_a_job(world: Any) -> None:
+    from functions.scheduled_erasure.app import handler
+
+    s3, _, data, _ = world
+    event = {
+        "version": "0",
+        "id": "evt-1",
+        "detail-type": "ErasureRequested",
+        "source": "memerase.requests",
+        "account": "123456789012",
+        "time": "2026-11-24T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {"run_id": "run-2", "reason": "retention"},
+    }
+    result = handler(event, Context())
+    assert result["status"] == "COMPLETED"
+    expected = {m.id: m.payload for m in data if m.payload.get("run_id") != "run-2"}
+    assert m0.s3_contents(s3) == expected
+
+
+def test_keys_cli_creates_lists_and_revokes_without_storing_the_key(world: Any) -> None:
+    _, _, _, conf = world
+    env = {**os.environ, "MEMERASE_CONFIG": json.dumps(conf), "COLUMNS": "200"}
+
+    def memerase(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "memerase.cli", "keys", *args], env=env, capture_output=True, text=True, timeout=60
+        )
+
+    created = memerase("create", "--name", "privacy-team", "--user-id", "user-1")
+    assert created.returncode == 0, created.stderr
+    key_id, key = created.stdout.split()
+    assert key.startswith("mek_")
+    stored = json.dumps(boto3.resource("dynamodb").Table("keys").scan()["Items"], default=str)
+    assert key not in stored
+    assert runtime.api_keys().authenticate(f"Token {key}").scopes[0].user_id == "user-1"
+    assert key_id in memerase("list").stdout
+    assert memerase("revoke", key_id).returncode == 0
+    runtime.reset()
+    with pytest.raises(Exception, match="Invalid API key"):
+        runtime.api_keys().authenticate(f"Token {key}")
+    refused = memerase("create", "--name", "nobody")
+    assert refused.returncode == 1 and "needs --admin" in refused.stderr
