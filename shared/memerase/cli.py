@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from memerase.errors import InvalidRequest, MemeraseError
@@ -116,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         scope = Scope.of(**{k: v for k in ("user_id", "agent_id", "run_id") if (v := getattr(args, k)) is not None})
         with _progress() as bar:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def advance(label: str, scanned: int, deleted: int) -> None:
                 if label not in tasks:

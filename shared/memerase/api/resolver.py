@@ -21,13 +21,9 @@ DESCRIPTION = (
 )
 
 
-def _error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        headers=headers,
-        body=ErrorBody(code=code, detail=detail).model_dump_json(),
-    )
+def _error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    body: Any = ErrorBody(code=code, detail=detail).model_dump_json()
+    return Response(status_code=status, content_type="application/json", headers=headers, body=body)
 
 
 def make_resolver(*routers: Router) -> APIGatewayRestResolver:
@@ -36,25 +32,25 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
         app.include_router(router)
 
     @app.exception_handler(MemeraseError)
-    def domain_error(exc: MemeraseError) -> Response[ErrorBody]:
+    def domain_error(exc: MemeraseError) -> Response[Any]:
         headers = {"Retry-After": "2"} if exc.status in (429, 503) else None
         if exc.status >= 500:
             logger.warning("store failure", extra={"code": exc.code})
         return _error(exc.status, exc.code, str(exc), headers)
 
     @app.exception_handler(RequestValidationError)
-    def invalid(exc: RequestValidationError) -> Response[ErrorBody]:
+    def invalid(exc: RequestValidationError) -> Response[Any]:
         errors = exc.errors()
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
         return _error(400, "invalid_request", f"{where}: {first.get('msg', first.get('type', 'invalid'))}")
 
     @app.not_found
-    def not_found(_exc: NotFoundError) -> Response[ErrorBody]:
+    def not_found(_exc: NotFoundError) -> Response[Any]:
         return _error(404, "no_route", f"no route for {app.current_event.http_method} {app.current_event.path}")
 
     @app.exception_handler(Exception)
-    def unexpected(exc: Exception) -> Response[ErrorBody]:
+    def unexpected(exc: Exception) -> Response[Any]:
         logger.exception("unhandled error")
         return _error(500, "internal_error", "internal error; the request may be retried")
 

@@ -108,7 +108,7 @@ class MemoryStore(ABC):
     def reset(self) -> None:
         """Delete and recreate the collection exactly as mem0 creates it."""
 
-    def refresh(self) -> None:
+    def refresh(self) -> None:  # noqa: B027 - a deliberate no-op default: only near-real-time stores need it
         """Make earlier deletions visible to the next scan (near-real-time stores override this)."""
 
     def scan(self, filters: Filters, partition: Partition = Partition()) -> Iterator[Page]:

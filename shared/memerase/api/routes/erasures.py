@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.router import Router
 from memerase import runtime
 from memerase.api.context import base_path, caller
 from memerase.api.principal import Forbidden, Principal
-from memerase.api.routes.memories import ERRORS
+from memerase.api.responses import COMMON, accepted, errors
 from memerase.api.schemas import (
     MAX_BATCH,
     BatchDelete,
@@ -29,11 +29,8 @@ from memerase.models import Scope
 
 router = Router()
 ENTITY_TYPES = {"user": "user_id", "agent": "agent_id", "run": "run_id"}
-JOB_ERRORS = {
-    **ERRORS,
-    404: {**ERRORS[404], "description": "unknown job"},
-    409: {**ERRORS[400], "description": "conflicting job"},
-}
+JOB_ERRORS = errors(*COMMON, 409, s404="unknown job")
+ERRORS = errors(*COMMON)
 IdParam = Annotated[str | None, Query(max_length=1024)]
 
 
@@ -71,7 +68,7 @@ def _accepted(job: JobRecord, message: str) -> Response[JobAccepted]:
 @router.delete(
     "/v1/memories/",
     summary="Delete all memories matching the filters (starts or reuses a job)",
-    responses={**JOB_ERRORS, 202: {"description": "job started or reused"}},
+    responses={**JOB_ERRORS, **accepted("job started or reused")},
 )
 def delete_all(
     user_id: IdParam = None, agent_id: IdParam = None, run_id: IdParam = None, app_id: IdParam = None
@@ -85,7 +82,7 @@ def delete_all(
 @router.delete(
     "/v1/batch/",
     summary=f"Delete up to {MAX_BATCH} memories by id (all or nothing)",
-    responses={**ERRORS, 413: {"description": "too many memories"}},
+    responses=errors(*COMMON, 413),
 )
 def batch_delete(body: BatchDelete) -> MemoryDeleted:
     if len(body.memories) > MAX_BATCH:
@@ -116,7 +113,7 @@ def entities() -> EntityList:
 @router.delete(
     "/v2/entities/<entity_type>/<entity_id>/",
     summary="Delete an entity's memories (starts a job)",
-    responses={**JOB_ERRORS, 202: {"description": "job started or reused"}},
+    responses={**JOB_ERRORS, **accepted("job started or reused")},
 )
 def delete_entity(
     entity_type: Annotated[str, Path(max_length=16)], entity_id: Annotated[str, Path(min_length=1, max_length=1024)]
@@ -127,7 +124,7 @@ def delete_entity(
     return _accepted(job, "Entity deleted successfully.")
 
 
-@router.post("/v1/erasures", summary="Start an erasure job", responses={**JOB_ERRORS, 202: {"description": "queued"}})
+@router.post("/v1/erasures", summary="Start an erasure job", responses={**JOB_ERRORS, **accepted("queued")})
 def start_erasure(
     body: ErasureRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=256)] = None,

@@ -10,24 +10,16 @@ from aws_lambda_powertools.event_handler.router import Router
 from memerase import runtime
 from memerase.api.context import caller
 from memerase.api.principal import Forbidden
-from memerase.api.schemas import ErrorBody, HistoryRow, MemoryDeleted, Ping, StoreCount
+from memerase.api.responses import COMMON, errors
+from memerase.api.schemas import HistoryRow, MemoryDeleted, Ping, StoreCount
 from memerase.errors import MemoryNotFound
 
 router = Router()
-ERRORS = {
-    code: {"description": text, "content": {"application/json": {"schema": ErrorBody.model_json_schema()}}}
-    for code, text in (
-        (400, "bad input"),
-        (401, "no or wrong API key"),
-        (403, "outside the key's scope"),
-        (404, "unknown memory"),
-        (429, "throttled"),
-    )
-}
+ERRORS = errors(*COMMON)
 MemoryId = Annotated[str, Path(min_length=1, max_length=1024, description="mem0 memory id")]
 
 
-@router.get("/v1/ping/", summary="mem0 client handshake", responses={401: ERRORS[401]})
+@router.get("/v1/ping/", summary="mem0 client handshake", responses=errors(401))
 def ping() -> Ping:
     caller(router)
     return Ping(org_id="memerase", project_id="memerase")

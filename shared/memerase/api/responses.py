@@ -1,0 +1,41 @@
+"""The documented error responses of the API's routes (for the OpenAPI document)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+from memerase.api.schemas import ErrorBody
+
+DESCRIPTIONS = {
+    400: "bad input",
+    401: "no or wrong API key",
+    403: "outside the key's scope",
+    404: "unknown memory",
+    409: "conflicting job",
+    413: "too large",
+    429: "throttled",
+}
+
+
+def errors(*codes: int, **overrides: str) -> dict[int, OpenAPIResponse]:
+    """`errors(400, 404, s404="unknown job")`: error responses with the ErrorBody schema."""
+    schema = ErrorBody.model_json_schema()
+    return {
+        code: {
+            "description": overrides.get(f"s{code}", DESCRIPTIONS[code]),
+            "content": {"application/json": {"schema": schema}},
+        }
+        for code in codes
+    }
+
+
+COMMON = (400, 401, 403, 404, 429)
+
+
+def accepted(description: str) -> dict[int, OpenAPIResponse]:
+    """A 202 carrying the job that was started or reused."""
+    from memerase.api.schemas import JobAccepted
+
+    return {
+        202: {"description": description, "content": {"application/json": {"schema": JobAccepted.model_json_schema()}}}
+    }
