@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup run serve test unit integration e2e lint format mypy cfn-lint bench clean openapi
+.PHONY: setup run demo test unit integration e2e lint format mypy cfn-lint bench clean openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-run: setup           ## the local demo on embedded stand-ins
+run: setup           ## the HTTP API on embedded stand-ins (memerase serve)
+	$(VENV)/bin/memerase serve
+
+demo: setup          ## the CLI demo: erase one user on embedded stand-ins, before and after
 	$(VENV)/bin/memerase demo
 
 test: setup          ## the whole suite
@@ -45,6 +48,7 @@ cfn-lint: setup
 
 bench: setup
 	$(PY) -m bench.erase_one_user
+	$(PY) -m bench.job_throughput
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
