@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler.router import Router
 
@@ -30,3 +31,10 @@ def base_path(router: Router) -> str:
     if host and stage and "execute-api" in host:
         return f"/{stage}"
     return ""
+
+
+def path_value(value: str) -> str:
+    """A path parameter's real value. API Gateway REST APIs hand the path over still percent-encoded (mem0's client
+    quotes every segment: `carol@example.com` arrives as `carol%40example.com`), and the resolver takes route
+    parameters from that path."""
+    return unquote(value)

@@ -14,22 +14,30 @@ DESCRIPTIONS = {
     409: "conflicting job",
     413: "too large",
     429: "throttled",
+    502: "a store refused the request",
+    503: "a store is unavailable or throttling; retry after the Retry-After delay",
 }
 
 
 def errors(*codes: int, **overrides: str) -> dict[int, OpenAPIResponse]:
     """`errors(400, 404, s404="unknown job")`: error responses with the ErrorBody schema."""
     schema = ErrorBody.model_json_schema()
-    return {
+    documented: dict[int, OpenAPIResponse] = {
         code: {
             "description": overrides.get(f"s{code}", DESCRIPTIONS[code]),
             "content": {"application/json": {"schema": schema}},
         }
         for code in codes
     }
+    return documented
 
 
-COMMON = (400, 401, 403, 404, 429)
+def ok(*codes: int, **overrides: str) -> dict[int, OpenAPIResponse]:
+    """A 200 whose body is the route's return type (Powertools fills the schema in), plus `errors(*codes)`."""
+    return {200: {"description": "success"}, **errors(*codes, **overrides)}
+
+
+COMMON = (400, 401, 403, 404, 429, 502, 503)
 
 
 def accepted(description: str) -> dict[int, OpenAPIResponse]:

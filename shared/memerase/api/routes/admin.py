@@ -6,13 +6,13 @@ from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
 from memerase.api.context import caller
-from memerase.api.responses import COMMON, errors
+from memerase.api.responses import COMMON, ok
 from memerase.api.schemas import ResetDone, ResetRequest, StoreCount
 
 router = Router()
 
 
-@router.post("/v1/reset", summary="Wipe and recreate one target's collections", responses=errors(*COMMON))
+@router.post("/v1/reset", summary="Wipe and recreate one target's collections", responses=ok(*COMMON))
 def reset(body: ResetRequest) -> ResetDone:
     caller(router).require_admin()
     result = runtime.eraser().reset(body.target, body.confirm)

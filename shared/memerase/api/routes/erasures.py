@@ -9,9 +9,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
-from memerase.api.context import base_path, caller
+from memerase.api.context import base_path, caller, path_value
 from memerase.api.principal import Forbidden, Principal
-from memerase.api.responses import COMMON, accepted, errors
+from memerase.api.responses import COMMON, accepted, errors, ok
 from memerase.api.schemas import (
     MAX_BATCH,
     BatchDelete,
@@ -30,7 +30,7 @@ from memerase.models import Scope
 router = Router()
 ENTITY_TYPES = {"user": "user_id", "agent": "agent_id", "run": "run_id"}
 JOB_ERRORS = errors(*COMMON, 409, s404="unknown job")
-ERRORS = errors(*COMMON)
+JOB_OK = ok(*COMMON, 409, s404="unknown job")
 IdParam = Annotated[str | None, Query(max_length=1024)]
 
 
@@ -82,7 +82,7 @@ def delete_all(
 @router.delete(
     "/v1/batch/",
     summary=f"Delete up to {MAX_BATCH} memories by id (all or nothing)",
-    responses=errors(*COMMON, 413),
+    responses=ok(*COMMON, 413),
 )
 def batch_delete(body: BatchDelete) -> MemoryDeleted:
     if len(body.memories) > MAX_BATCH:
@@ -97,7 +97,7 @@ def batch_delete(body: BatchDelete) -> MemoryDeleted:
 
 
 @router.get(
-    "/v1/entities/", summary="Users, agents and runs that have memories (within the key's scope)", responses=ERRORS
+    "/v1/entities/", summary="Users, agents and runs that have memories (within the key's scope)", responses=ok(*COMMON)
 )
 def entities() -> EntityList:
     principal = caller(router)
@@ -118,6 +118,7 @@ def entities() -> EntityList:
 def delete_entity(
     entity_type: Annotated[str, Path(max_length=16)], entity_id: Annotated[str, Path(min_length=1, max_length=1024)]
 ) -> Response[JobAccepted]:
+    entity_type, entity_id = path_value(entity_type), path_value(entity_id)
     if entity_type not in ENTITY_TYPES:
         raise InvalidRequest(f"unknown entity type {entity_type!r}; use one of: {', '.join(ENTITY_TYPES)}")
     job = _start(caller(router), Scope.of(**{ENTITY_TYPES[entity_type]: entity_id}))
@@ -134,18 +135,19 @@ def start_erasure(
     return _accepted(job, "Erasure accepted")
 
 
-@router.get("/v1/erasures/<job_id>", summary="An erasure job's status, progress and receipt", responses=JOB_ERRORS)
+@router.get("/v1/erasures/<job_id>", summary="An erasure job's status, progress and receipt", responses=JOB_OK)
 def get_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> JobView:
     return JobView(**_visible(job_id).public())
 
 
-@router.post("/v1/erasures/<job_id>/cancel", summary="Cancel an erasure job", responses=JOB_ERRORS)
+@router.post("/v1/erasures/<job_id>/cancel", summary="Cancel an erasure job", responses=JOB_OK)
 def cancel_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> JobView:
-    _visible(job_id)
-    return JobView(**runtime.launcher().cancel(job_id).public())
+    job = _visible(job_id)
+    return JobView(**runtime.launcher().cancel(job.job_id).public())
 
 
 def _visible(job_id: str) -> JobRecord:
+    job_id = path_value(job_id)
     principal = caller(router)
     job = runtime.launcher().get(job_id)
     if not principal.admin and job.requester != principal.key_id:

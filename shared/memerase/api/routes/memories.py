@@ -8,18 +8,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
-from memerase.api.context import caller
+from memerase.api.context import caller, path_value
 from memerase.api.principal import Forbidden
-from memerase.api.responses import COMMON, errors
+from memerase.api.responses import COMMON, ok
 from memerase.api.schemas import HistoryRow, MemoryDeleted, Ping, StoreCount
 from memerase.errors import MemoryNotFound
 
 router = Router()
-ERRORS = errors(*COMMON)
+ERRORS = ok(*COMMON)
 MemoryId = Annotated[str, Path(min_length=1, max_length=1024, description="mem0 memory id")]
 
 
-@router.get("/v1/ping/", summary="mem0 client handshake", responses=errors(401))
+@router.get("/v1/ping/", summary="mem0 client handshake", responses=ok(401))
 def ping() -> Ping:
     caller(router)
     return Ping(org_id="memerase", project_id="memerase")
@@ -27,6 +27,7 @@ def ping() -> Ping:
 
 @router.delete("/v1/memories/<memory_id>/", summary="Delete one memory from every store", responses=ERRORS)
 def delete_memory(memory_id: MemoryId) -> MemoryDeleted:
+    memory_id = path_value(memory_id)
     principal = caller(router)
     result = runtime.eraser().delete_memory(memory_id, allowed=principal.memory_scopes)
     return MemoryDeleted(deleted=result.deleted, stores=[StoreCount(**s.model_dump()) for s in result.stores])
@@ -36,6 +37,7 @@ def delete_memory(memory_id: MemoryId) -> MemoryDeleted:
     "/v1/memories/<memory_id>/history/", summary="A memory's history (content-free after erasure)", responses=ERRORS
 )
 def history(memory_id: MemoryId) -> list[HistoryRow]:
+    memory_id = path_value(memory_id)
     principal = caller(router)
     if not principal.admin:
         records = runtime.eraser().find_memory(memory_id)
