@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
 from memerase.engine import Eraser
 from memerase.errors import InvalidRequest, MissingFilter
 from memerase.models import MAX_ID_LENGTH, Scope
 from memerase.stores import opensearch, s3_vectors
 from memerase.stores.factory import TargetStores, entity_collection_name
-
 from tests.support import mem0_data as m0
 from tests.support.s3vectors_limits import S3VectorsLimits
 

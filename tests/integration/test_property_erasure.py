@@ -13,12 +13,12 @@ from typing import Any
 
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
+from opensearchpy import OpenSearch
+
 from memerase.engine import Eraser
 from memerase.models import Scope
 from memerase.stores import opensearch, s3_vectors
 from memerase.stores.factory import TargetStores, entity_collection_name
-from opensearchpy import OpenSearch
-
 from tests.support import mem0_data as m0
 from tests.support.s3vectors_limits import S3VectorsLimits
 

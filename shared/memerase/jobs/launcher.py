@@ -54,9 +54,9 @@ class JobLauncher:
         scope_hash = scope.fingerprint()
         job_id = "job-" + (key_hash(idempotency_key)[:32] if idempotency_key else uuid.uuid4().hex)
         if idempotency_key and (bound := self._jobs.claim_key(idempotency_key, job_id)) and bound != job_id:
-            return self._same_scope(bound, scope_hash), False
+            return self._same_request(bound, scope_hash, dry_run), False
         if idempotency_key and self._exists(job_id):
-            return self._same_scope(job_id, scope_hash), False
+            return self._same_request(job_id, scope_hash, dry_run), False
         if not dry_run and (active := self._jobs.claim_scope(scope_hash, job_id)):
             return self._jobs.get(active), False
         stamp = now()
@@ -103,7 +103,17 @@ class JobLauncher:
             raise JobConflict(f"job {job_id} is {job.status.value} and cannot be resumed")
         if (active := self._jobs.claim_scope(job.scope_hash, job_id)) and active != job_id:
             raise JobConflict(f"job {active} is already erasing this scope")
-        job = job.model_copy(update={"status": JobStatus.QUEUED, "error": None, "completed_at": None})
+        # A pass that had finished (e.g. it failed verification) is not re-read: the resumed job scans afresh.
+        fresh = self._steps.pass_complete(job) and job.pass_no > 0
+        job = job.model_copy(
+            update={
+                "status": JobStatus.QUEUED,
+                "error": None,
+                "completed_at": None,
+                "pass_no": job.pass_no + 1 if fresh else job.pass_no,
+                "rounds": 0,
+            }
+        )
         self._jobs.save(job, expect=(JobStatus.FAILED, JobStatus.CANCELLED))
         if inline or not self._state_machine:
             return self.run_inline(job_id)
@@ -160,8 +170,8 @@ class JobLauncher:
             return False
         return True
 
-    def _same_scope(self, job_id: str, scope_hash: str) -> JobRecord:
+    def _same_request(self, job_id: str, scope_hash: str, dry_run: bool) -> JobRecord:
         job = self._jobs.get(job_id)
-        if job.scope_hash != scope_hash:
-            raise JobConflict("this idempotency key was used for a different erasure")
+        if job.scope_hash != scope_hash or job.dry_run != dry_run:
+            raise JobConflict("this idempotency key was used for a different erasure request")
         return job

@@ -101,6 +101,7 @@ class JobRecord(BaseModel):
     execution_arn: str | None = None
     executions: int = 0
     pass_no: int = 0
+    rounds: int = Field(0, description="verification decisions taken, bounding re-runs of unfinished passes")
     progress: list[StoreProgress] = Field(default_factory=list)
     error: JobError | None = None
     receipt: Receipt | None = None

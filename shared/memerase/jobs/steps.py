@@ -86,32 +86,62 @@ class JobSteps:
             job.scope.filters(),
             Partition(item.index, item.count),
             state,
-            out_of_time=lambda: remaining_ms() < self._config.time_margin_ms,
+            out_of_time=lambda: remaining_ms() < self._config.time_margin_ms or not self._running(job_id),
             checkpoint=checkpoint,
         )
-        return {"done": state.done}
+        return {"done": state.done or not self._running(job_id)}
+
+    def _running(self, job_id: str) -> bool:
+        """Checked after every page, so a cancelled job's workers already in flight stop at the next page."""
+        return self._jobs.get(job_id).status == JobStatus.RUNNING
 
     def verify(self, job_id: str) -> dict[str, Any]:
         """Decide from the pass that just ran. The verification is itself a full scan, partitioned and resumable like
-        the erasure: a pass that found nothing of the scope in any store proves it clean. A pass that still found
-        (and erased) something, say a memory written while the job ran, asks for one more pass, bounded."""
+        the erasure: a pass whose every work item finished and found nothing of the scope proves the job clean. A
+        pass that still found (and erased) something, say a memory written while the job ran, asks for one more
+        pass, bounded by `max_passes`. A pass with unfinished work items (a worker that failed) is run again from
+        its cursors, bounded too; it never counts as clean."""
         job = self._jobs.get(job_id)
         if job.scope is None:
             return {"clean": True, "retry": False, "remaining": 0}
-        found: dict[tuple[str, str], int] = {}
-        for p in self._jobs.list_progress(job_id):
-            if p.item.pass_no == job.pass_no:
-                label = self._eraser.store(StoreRef(p.item.target, p.item.role)).label
-                found[(p.item.target, label)] = found.get((p.item.target, label), 0) + p.matched
+        found, unfinished = self._pass_outcome(job)
         left = sum(found.values())
-        retry = left > 0 and job.pass_no < self._config.max_passes
+        rounds = job.rounds + 1
+        if unfinished:
+            retry, next_pass = rounds < 2 * self._config.max_passes, job.pass_no
+        else:
+            retry, next_pass = left > 0 and job.pass_no < self._config.max_passes, job.pass_no + 1
         update: dict[str, Any] = {
             "progress": self._progress(job_id, found),
-            "pass_no": job.pass_no + 1 if retry else job.pass_no,
+            "pass_no": next_pass if retry else job.pass_no,
+            "rounds": rounds,
         }
         self._jobs.save(job.model_copy(update=update), expect=(JobStatus.RUNNING,))
-        logger.info("job verified", extra={"job_id": job_id, "found": left, "pass": job.pass_no})
-        return {"clean": left == 0, "retry": retry, "remaining": left}
+        logger.info(
+            "job verified", extra={"job_id": job_id, "found": left, "unfinished": unfinished, "pass": job.pass_no}
+        )
+        return {"clean": left == 0 and not unfinished, "retry": retry, "remaining": left + unfinished}
+
+    def pass_complete(self, job: JobRecord) -> bool:
+        """Whether every work item of the job's current pass finished."""
+        return self._pass_outcome(job)[1] == 0
+
+    def _pass_outcome(self, job: JobRecord) -> tuple[dict[tuple[str, str], int], int]:
+        """Matches found per store in the current pass, and how many of its planned work items did not finish."""
+        done = {p.item.key: p for p in self._jobs.list_progress(job.job_id) if p.item.pass_no == job.pass_no}
+        found: dict[tuple[str, str], int] = {}
+        unfinished = 0
+        for ref, store in self._eraser.stores():
+            count = store.partitions()
+            for index in range(count):
+                item = WorkItem(target=ref.target, role=ref.role, index=index, count=count, **{"pass": job.pass_no})
+                progress = done.get(item.key)
+                if progress is None or not progress.done:
+                    unfinished += 1
+                    continue
+                key = (ref.target, store.label)
+                found[key] = found.get(key, 0) + progress.matched
+        return found, unfinished
 
     def finalize(self, job_id: str) -> dict[str, Any]:
         """COMPLETED with counts and a receipt; the raw scope is dropped; ErasureCompleted is emitted."""
