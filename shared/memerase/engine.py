@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from memerase.errors import InvalidRequest, MemoryNotFound, OutOfScope, ResetNotAllowed, UnknownTarget
 from memerase.history import HistoryStore
-from memerase.models import MAX_ID_LENGTH, ErasureResult, Scope, StoreOutcome
+from memerase.models import ENTITY_KEYS, MAX_ID_LENGTH, ErasureResult, Scope, StoreOutcome
 from memerase.observability import logger
 from memerase.stores.base import Filters, MemoryStore, Partition, Record
 from memerase.stores.factory import TargetStores
@@ -117,15 +117,16 @@ class Eraser:
         return self._history.history(validate_memory_id(memory_id)) if self._history else []
 
     def entities(self) -> dict[str, dict[str, int]]:
-        """Distinct user/agent/run ids with their memory counts, over every target (mem0's `GET /v1/entities/`)."""
-        counts: dict[str, dict[str, int]] = {k: {} for k in ("user_id", "agent_id", "run_id")}
+        """Distinct user/agent/run ids with how many distinct memories each has across every target (a memory kept
+        in two targets counts once): mem0's `GET /v1/entities/`."""
+        seen: dict[str, dict[str, set[str]]] = {k: {} for k in ENTITY_KEYS}
         for target in self._targets.values():
-            for payload in target.memories.scan_scopes():
-                for key, seen in counts.items():
-                    value = payload.get(key)
+            for record in target.memories.scan_scopes():
+                for key, ids in seen.items():
+                    value = record.payload.get(key)
                     if isinstance(value, str) and value:
-                        seen[value] = seen.get(value, 0) + 1
-        return counts
+                        ids.setdefault(value, set()).add(record.memory_id)
+        return {key: {value: len(memories) for value, memories in ids.items()} for key, ids in seen.items()}
 
     # ---- filtered bulk delete ------------------------------------------------------------------------------------
 

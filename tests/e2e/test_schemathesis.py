@@ -84,14 +84,6 @@ def test_every_operation_documents_a_success_response() -> None:
 # ---- fuzzing ---------------------------------------------------------------------------------------------------------
 
 
-@SCHEMA.hook
-def filter_failure(context: Any, failure: Any, case: Case, response: Any) -> bool:
-    """Drop ST102 (a 5xx to the coverage phase's undeclared request Content-Type probes): a known defect, proven by
-    test_a_body_with_a_non_json_content_type_gets_a_documented_4xx below, dropped here so that it does not hide other
-    findings on the same operations. Remove this hook once that test XPASSes."""
-    return str(failure.code) != "ST102"
-
-
 @SCHEMA.parametrize()
 @FUZZ
 def test_fuzzed_requests_get_no_5xx_and_only_documented_responses(case: Case, memerase_server: LocalServer) -> None:
@@ -188,13 +180,6 @@ def test_every_operation_answers_a_wrong_key_with_its_documented_401(
 # ---- known defects ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT: a request body sent with a non-JSON Content-Type (text/plain; multipart/form-data without a "
-    "boundary) gets 500 internal_error (schemathesis: ST102 Server error on undeclared request Content-Type): "
-    "Powertools raises RequestUnsupportedContentType, which is not a RequestValidationError, so make_resolver's "
-    "catch-all Exception handler answers 500. It should be a documented 4xx (415 Unsupported Media Type, or 400).",
-)
 @pytest.mark.parametrize("content_type", ["text/plain", "multipart/form-data"])
 @pytest.mark.parametrize("operation", BODY_OPERATIONS, ids=[o.label for o in BODY_OPERATIONS])
 def test_a_body_with_a_non_json_content_type_gets_a_documented_4xx(
@@ -214,12 +199,6 @@ def test_a_body_with_a_non_json_content_type_gets_a_documented_4xx(
     assert 400 <= response.status_code < 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT (local gateway only): local/memerase_local/gateway.py's HTTP handler defines no do_OPTIONS or "
-    "do_TRACE, so http.server answers 501 with an HTML page (a 5xx, not JSON); schemathesis's coverage phase probes "
-    "undeclared methods and flags it (ST101 Server error, ST204 expected 405). API Gateway answers these with a 4xx.",
-)
 @pytest.mark.parametrize("method", ["OPTIONS", "TRACE"])
 def test_an_undeclared_method_gets_a_4xx(method: str, memerase_server: LocalServer) -> None:
     # When an HTTP method no operation declares is sent to a documented path

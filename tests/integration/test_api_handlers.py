@@ -641,14 +641,14 @@ def test_malformed_batch_body_is_400_not_422(world: World, body: str) -> None:
 def test_entities_lists_users_agents_and_runs_with_counts(world: World) -> None:
     # When an admin lists entities
     reply = world.call(erasures_fn, "GET", "/v1/entities/", "/v1/entities")
-    # Then every user, agent and run appears with its memory count summed over both stores
+    # Then every user, agent and run appears with its count of distinct memories (a memory in both stores counts once)
     assert reply.status == 200, reply.text
     found = {(e["type"], e["id"]): e["total_memories"] for e in reply.json["results"]}
     expected: dict[tuple[str, str], int] = {}
     for m in world.data:
         for kind in ("user", "agent", "run"):
             if value := m.payload.get(f"{kind}_id"):
-                expected[(kind, value)] = expected.get((kind, value), 0) + 2  # one record per store
+                expected[(kind, value)] = expected.get((kind, value), 0) + 1
     assert found == expected and reply.json["count"] == len(expected)
 
 
@@ -658,7 +658,7 @@ def test_scoped_key_sees_only_its_own_entity(world: World) -> None:
     # Then only user-1 is listed: no other users, and no agents or runs (which span users)
     assert reply.status == 200, reply.text
     assert [(e["type"], e["id"]) for e in reply.json["results"]] == [("user", "user-1")]
-    assert reply.json["results"][0]["total_memories"] == 2 * len(world.of("user-1"))
+    assert reply.json["results"][0]["total_memories"] == len(world.of("user-1"))
 
 
 def test_delete_user_entity_is_202_and_erases_the_user(world: World) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import __version__
@@ -26,8 +28,26 @@ def _error(status: int, code: str, detail: str, headers: dict[str, str] | None =
     return Response(status_code=status, content_type="application/json", headers=headers, body=body)
 
 
+class _JsonOnlyResolver(APIGatewayRestResolver):
+    """Refuses a request body that is not JSON before any parsing (Powertools would try form and multipart
+    parsers, whose failures are not validation errors)."""
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        content_type = str(headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+        if event.get("body") and content_type != "application/json" and not content_type.endswith("+json"):
+            detail = "the request body must be JSON (Content-Type: application/json)"
+            return {
+                "statusCode": 400,
+                "headers": {"Content-Type": "application/json"},
+                "body": ErrorBody(code="invalid_request", detail=detail).model_dump_json(),
+                "isBase64Encoded": False,
+            }
+        return super().resolve(event, context)
+
+
 def make_resolver(*routers: Router) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
+    app = _JsonOnlyResolver(enable_validation=True, response_validation_error_http_code=500)
     for router in routers:
         app.include_router(router)
 
@@ -67,7 +87,19 @@ def full_api() -> APIGatewayRestResolver:
 def openapi_document() -> dict[str, Any]:
     schema: dict[str, Any] = (
         full_api()
-        .get_openapi_schema(title=TITLE, version=__version__, description=DESCRIPTION)
+        .get_openapi_schema(
+            title=TITLE,
+            version=__version__,
+            description=DESCRIPTION,
+            security_schemes={
+                "ApiKey": APIKey(
+                    name="Authorization",
+                    in_=APIKeyIn.header,
+                    description="`Token <key>`, as mem0's MemoryClient sends it",
+                )
+            },
+            security=[{"ApiKey": []}],
+        )
         .model_dump(mode="json", by_alias=True, exclude_none=True)
     )
     return schema

@@ -16,6 +16,7 @@ DESCRIPTIONS = {
     429: "throttled",
     502: "a store refused the request",
     503: "a store is unavailable or throttling; retry after the Retry-After delay",
+    500: "internal error",
 }
 
 
@@ -34,10 +35,10 @@ def errors(*codes: int, **overrides: str) -> dict[int, OpenAPIResponse]:
 
 def ok(*codes: int, **overrides: str) -> dict[int, OpenAPIResponse]:
     """A 200 whose body is the route's return type (Powertools fills the schema in), plus `errors(*codes)`."""
-    return {200: {"description": "success"}, **errors(*codes, **overrides)}
+    return {200: {"description": "success"}, **errors(*codes, 500, **overrides)}
 
 
-COMMON = (400, 401, 403, 404, 429, 502, 503)
+COMMON = (400, 401, 403, 404, 429, 500, 502, 503)
 
 
 def accepted(description: str) -> dict[int, OpenAPIResponse]:

@@ -97,8 +97,8 @@ class MemoryStore(ABC):
         """Entity records whose `linked_memory_ids` hold any of `memory_ids`, with their full payloads."""
 
     @abstractmethod
-    def scan_scopes(self) -> Iterator[Mapping[str, Any]]:
-        """The user/agent/run fields of every record (for listing entities; never used to select deletions)."""
+    def scan_scopes(self) -> Iterator[Record]:
+        """Every record with its user/agent/run fields (for listing entities; never used to select deletions)."""
 
     @abstractmethod
     def replace_payload(self, record: Record, payload: Mapping[str, Any]) -> None:

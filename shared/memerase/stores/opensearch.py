@@ -224,7 +224,7 @@ class OpenSearchStore(MemoryStore):
         records = [self._record(h) for h in hits]
         return [r for r in records if links_any(r.payload, set(wanted))]
 
-    def scan_scopes(self) -> Iterator[Mapping[str, Any]]:
+    def scan_scopes(self) -> Iterator[Record]:
         after: list[Any] | None = None
         pit = self._open_pit()
         try:
@@ -239,7 +239,7 @@ class OpenSearchStore(MemoryStore):
                 if after is not None:
                     body["search_after"] = after
                 hits = self._call(self._client.search, body=body)["hits"]["hits"]
-                yield from ((h["_source"].get("payload") or {}) for h in hits)
+                yield from (self._record(h) for h in hits)
                 if len(hits) < self._page_size:
                     return
                 after = hits[-1]["sort"]

@@ -93,11 +93,11 @@ class S3VectorsStore(MemoryStore):
                 return found
             cursor = page.cursor
 
-    def scan_scopes(self) -> Iterator[Mapping[str, Any]]:
+    def scan_scopes(self) -> Iterator[Record]:
         cursor: str | None = None
         while True:
             page = self._list(lambda _payload: True, Partition(), cursor)
-            yield from (r.payload for r in page.records)
+            yield from page.records
             if page.cursor is None:
                 return
             cursor = page.cursor

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
@@ -116,11 +116,10 @@ def entities() -> EntityList:
     responses={**JOB_ERRORS, **accepted("job started or reused")},
 )
 def delete_entity(
-    entity_type: Annotated[str, Path(max_length=16)], entity_id: Annotated[str, Path(min_length=1, max_length=1024)]
+    entity_type: Annotated[Literal["user", "agent", "run"], Path()],
+    entity_id: Annotated[str, Path(min_length=1, max_length=1024)],
 ) -> Response[JobAccepted]:
-    entity_type, entity_id = path_value(entity_type), path_value(entity_id)
-    if entity_type not in ENTITY_TYPES:
-        raise InvalidRequest(f"unknown entity type {entity_type!r}; use one of: {', '.join(ENTITY_TYPES)}")
+    entity_id = path_value(entity_id)
     job = _start(caller(router), Scope.of(**{ENTITY_TYPES[entity_type]: entity_id}))
     return _accepted(job, "Entity deleted successfully.")
 
