@@ -84,7 +84,9 @@ class Scope(BaseModel):
         return self.matches(payload)
 
     def fingerprint(self) -> str:
-        """A hash of the scope for receipts and logs: equal scopes hash equal, ids are not recoverable."""
+        """SHA-256 of the scope for receipts and logs: equal scopes hash equal and the ids are not readable from it;
+        it is unsalted, so whoever holds a candidate id can check it against a receipt (that is how a requester
+        proves which scope a receipt covers)."""
         canonical = json.dumps(self.filters(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

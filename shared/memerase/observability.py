@@ -10,5 +10,6 @@ logger = Logger(service="memerase")
 
 
 def fingerprint(value: str) -> str:
-    """A short, stable, non-reversible stand-in for a raw id in logs and receipts."""
+    """A short, stable stand-in for a raw id in logs. Unsalted: it hides an id from a reader of the logs, but
+    whoever can guess an id can confirm it by hashing it."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
