@@ -6,11 +6,13 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from memerase.jobs.messages import EraseTask
-from memerase.observability import logger
+from memerase.observability import logger, metrics, tracer
 from memerase.runtime import job_steps
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 @event_parser(model=EraseTask)
 def handler(event: EraseTask, context: LambdaContext) -> dict[str, Any]:
     return job_steps().erase(event.job_id, event.item, context.get_remaining_time_in_millis)

@@ -6,11 +6,13 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from memerase.jobs.messages import FailTask
-from memerase.observability import logger
+from memerase.observability import logger, metrics, tracer
 from memerase.runtime import job_steps
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 @event_parser(model=FailTask)
 def handler(event: FailTask, context: LambdaContext) -> dict[str, Any]:
     return job_steps().fail(event.job_id, event.error, event.cause)

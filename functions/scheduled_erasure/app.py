@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from memerase import runtime
 from memerase.jobs.requests import ErasureMessage, start_from_message
-from memerase.observability import logger
+from memerase.observability import logger, metrics, tracer
 
 
 class ScheduledErasure(EventBridgeModel):
@@ -16,6 +16,8 @@ class ScheduledErasure(EventBridgeModel):
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 @event_parser(model=ScheduledErasure)
 def handler(event: ScheduledErasure, context: LambdaContext) -> dict[str, Any]:
     job = start_from_message(runtime.launcher(), event.detail, source="schedule", default_key=f"schedule:{event.id}")

@@ -9,7 +9,7 @@ from pydantic import Json
 
 from memerase import runtime
 from memerase.jobs.requests import ErasureMessage, start_from_message
-from memerase.observability import logger
+from memerase.observability import logger, metrics, tracer
 
 
 class ErasureRecord(SqsRecordModel):
@@ -26,5 +26,7 @@ def record_handler(record: ErasureRecord) -> str:
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> Any:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -81,7 +81,7 @@ class Eraser:
         caller's scopes first; an unknown id or one outside the scopes refuses the whole request, deleting nothing."""
         started = time.monotonic()
         ids = list(dict.fromkeys(validate_memory_id(m) for m in memory_ids))
-        found = {name: [r for m in ids for r in t.memories.lookup(m)] for name, t in self._targets.items()}
+        found = {name: t.memories.lookup(ids) for name, t in self._targets.items()}
         present = {r.memory_id for records in found.values() for r in records}
         missing = [m for m in ids if m not in present]
         if missing:
@@ -99,7 +99,7 @@ class Eraser:
                 for chunk in _chunks(records, target.memories.batch_size)
             )
             self._unlink_entities(target, [r.memory_id for r in records])
-            remaining = sum(len(target.memories.lookup(r.memory_id)) for r in records)
+            remaining = len(target.memories.lookup([r.memory_id for r in records])) if records else 0
             outcomes.append(
                 StoreOutcome(
                     target=name, store=target.memories.label, matched=len(records), deleted=deleted, remaining=remaining
@@ -111,7 +111,7 @@ class Eraser:
     def find_memory(self, memory_id: str) -> list[Record]:
         """Every stored record of one memory id, across targets (for scope checks)."""
         memory_id = validate_memory_id(memory_id)
-        return [r for t in self._targets.values() for r in t.memories.lookup(memory_id)]
+        return [r for t in self._targets.values() for r in t.memories.lookup([memory_id])]
 
     def history(self, memory_id: str) -> list[dict[str, object]]:
         return self._history.history(validate_memory_id(memory_id)) if self._history else []

@@ -76,3 +76,10 @@ class RetryableStoreError(StoreError):
 
     code = "store_unavailable"
     status = 503
+
+
+class Throttled(RetryableStoreError):
+    """A store (or the API) is throttling: HTTP 429 with Retry-After; the state machine retries it by name."""
+
+    code = "throttled"
+    status = 429

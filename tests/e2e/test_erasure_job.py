@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlparse
 
 import boto3
 import pytest
@@ -18,20 +17,11 @@ from memerase.models import Scope
 from tests.support import mem0_data as m0
 from tests.support.s3vectors_limits import S3VectorsLimits
 from tests.support.sfn_harness import step_functions
+from tests.support.targets import memerase_config
 
 
 def config(osmem_url: str) -> dict[str, Any]:
-    url = urlparse(osmem_url)
-    return {
-        "targets": [
-            {"name": "s3", "vector_store": {"provider": "s3_vectors", "config": {
-                "vector_bucket_name": m0.BUCKET, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}}},
-            {"name": "os", "vector_store": {"provider": "opensearch", "config": {
-                "host": url.hostname, "port": url.port, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}}},
-        ],
-        "history": {"table_name": "history"},
-        "jobs": {"table_name": "jobs", "time_margin_ms": 1000},
-    }
+    return memerase_config(osmem_url, history="history", jobs={"table_name": "jobs", "time_margin_ms": 1000})
 
 
 def events_queue() -> str:

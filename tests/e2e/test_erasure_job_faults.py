@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 import boto3
 import pytest
@@ -34,6 +33,7 @@ from memerase.stores.s3_vectors import S3VectorsStore
 from tests.support import mem0_data as m0
 from tests.support.s3vectors_limits import S3VectorsLimits
 from tests.support.sfn_harness import TASKS, StepFunctionsHarness, step_functions
+from tests.support.targets import memerase_config
 
 USERS, PER_USER = 4, 150
 VICTIM = "user-2"
@@ -55,38 +55,8 @@ class WorkerTimedOut(Exception):
 
 
 def config(osmem_url: str, jobs: dict[str, Any]) -> dict[str, Any]:
-    url = urlparse(osmem_url)
-    return {
-        "targets": [
-            {
-                "name": "s3",
-                "partitions": S3_SEGMENTS,
-                "vector_store": {
-                    "provider": "s3_vectors",
-                    "config": {
-                        "vector_bucket_name": m0.BUCKET,
-                        "collection_name": m0.INDEX,
-                        "embedding_model_dims": m0.DIMS,
-                    },
-                },
-            },
-            {
-                "name": "os",
-                "partitions": OS_SLICES,
-                "vector_store": {
-                    "provider": "opensearch",
-                    "config": {
-                        "host": url.hostname,
-                        "port": url.port,
-                        "collection_name": m0.INDEX,
-                        "embedding_model_dims": m0.DIMS,
-                    },
-                },
-            },
-        ],
-        "history": {"table_name": "history"},
-        "jobs": {"table_name": "jobs", "time_margin_ms": TIME_MARGIN_MS, **jobs},
-    }
+    return memerase_config(osmem_url, history="history", s3_partitions=S3_SEGMENTS, os_partitions=OS_SLICES,
+                           jobs={"table_name": "jobs", "time_margin_ms": TIME_MARGIN_MS, **jobs})
 
 
 def events_queue() -> str:
@@ -291,7 +261,7 @@ def test_b_throttled_s3_vectors_is_absorbed_by_sdk_retries_and_a_longer_burst_by
     # Then the burst surfaced as RetryableStoreError, which the state machine's Retry rules absorbed
     assert execution["status"] == "SUCCEEDED", execution
     assert world.limits.injected["DeleteVectors"] > DELETE_BURST and world.limits.injected["ListVectors"] >= 10
-    assert escalated and set(escalated) == {"RetryableStoreError"}
+    assert escalated and set(escalated) == {"Throttled"}  # a RetryableStoreError the ASL retries by name
     # And the job completed with an exact receipt
     completed(job)
     world.assert_only_scope_gone()

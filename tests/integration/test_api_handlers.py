@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 import boto3
 import pytest
@@ -26,6 +25,7 @@ from memerase.history import table_schema as history_schema
 from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.models import Scope
 from tests.support import mem0_data as m0
+from tests.support.targets import memerase_config
 
 API_ID = "abcdef"
 STAGE = "prod"
@@ -185,38 +185,8 @@ def error_of(reply: Reply, status: int, code: str | None = None) -> dict[str, An
 
 
 def config(osmem_url: str, allow_reset: bool = False) -> dict[str, Any]:
-    url = urlparse(osmem_url)
-    return {
-        "targets": [
-            {
-                "name": "s3",
-                "vector_store": {
-                    "provider": "s3_vectors",
-                    "config": {
-                        "vector_bucket_name": m0.BUCKET,
-                        "collection_name": m0.INDEX,
-                        "embedding_model_dims": m0.DIMS,
-                    },
-                },
-            },
-            {
-                "name": "os",
-                "vector_store": {
-                    "provider": "opensearch",
-                    "config": {
-                        "host": url.hostname,
-                        "port": url.port,
-                        "collection_name": m0.INDEX,
-                        "embedding_model_dims": m0.DIMS,
-                    },
-                },
-            },
-        ],
-        "history": {"table_name": HISTORY_TABLE},
-        "jobs": {"table_name": JOBS_TABLE},
-        "api": {"keys_table_name": KEYS_TABLE},
-        "allow_reset": allow_reset,
-    }
+    return memerase_config(osmem_url, history=HISTORY_TABLE, jobs={"table_name": JOBS_TABLE},
+                           api={"keys_table_name": KEYS_TABLE}, allow_reset=allow_reset)
 
 
 def configure(monkeypatch: pytest.MonkeyPatch, conf: dict[str, Any]) -> None:

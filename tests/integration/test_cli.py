@@ -7,27 +7,17 @@ import os
 import subprocess
 import sys
 from typing import Any
-from urllib.parse import urlparse
 
 import boto3
 import pytest
 
 from memerase.history import table_schema
 from tests.support import mem0_data as m0
+from tests.support.targets import memerase_config
 
 
 def config(osmem_url: str, history: bool = True, allow_reset: bool = False) -> dict[str, Any]:
-    url = urlparse(osmem_url)
-    return {
-        "targets": [
-            {"name": "s3", "vector_store": {"provider": "s3_vectors", "config": {
-                "vector_bucket_name": m0.BUCKET, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}}},
-            {"name": "os", "vector_store": {"provider": "opensearch", "config": {
-                "host": url.hostname, "port": url.port, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}}},
-        ],
-        **({"history": {"table_name": "memerase-history"}} if history else {}),
-        "allow_reset": allow_reset,
-    }
+    return memerase_config(osmem_url, history="memerase-history" if history else None, allow_reset=allow_reset)
 
 
 def memerase(*args: str, conf: dict[str, Any] | None) -> subprocess.CompletedProcess[str]:

@@ -11,10 +11,10 @@ from memerase.engine import Eraser
 from memerase.errors import MemoryNotFound, MissingFilter, OutOfScope, ResetNotAllowed
 from memerase.history import HistoryStore, table_schema
 from memerase.models import Scope
-from memerase.stores import opensearch, s3_vectors
-from memerase.stores.factory import TargetStores, entity_collection_name
+from memerase.stores.factory import entity_collection_name
 from tests.support import mem0_data as m0
 from tests.support.s3vectors_limits import S3VectorsLimits
+from tests.support.targets import os_target, s3_target
 
 HISTORY_TABLE = "memerase-history"
 
@@ -35,22 +35,8 @@ def history(aws: str) -> HistoryStore:
     return HistoryStore(HISTORY_TABLE)
 
 
-def s3_target(name: str = "s3", page_size: int = 1000, segments: int = 4) -> TargetStores:
-    client = s3_vectors.make_client(None)
-    return TargetStores(
-        name,
-        s3_vectors.S3VectorsStore(client, m0.BUCKET, m0.INDEX, segments=segments, page_size=page_size),
-        s3_vectors.S3VectorsStore(client, m0.BUCKET, entity_collection_name("s3_vectors", m0.INDEX)),
-    )
 
 
-def os_target(url: str, name: str = "os", page_size: int = 1000, slices: int = 1) -> TargetStores:
-    client = opensearch.OpenSearch(hosts=[url])
-    return TargetStores(
-        name,
-        opensearch.OpenSearchStore(client, m0.INDEX, m0.DIMS, slices=slices, page_size=page_size),
-        opensearch.OpenSearchStore(client, entity_collection_name("opensearch", m0.INDEX), m0.DIMS),
-    )
 
 
 def test_delete_matching_erases_exactly_one_user_from_both_stores_across_many_pages(

@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 import boto3
 import pytest
@@ -35,6 +34,7 @@ from memerase.stores.s3_vectors import S3VectorsStore
 from tests.support import mem0_data as m0
 from tests.support.s3vectors_limits import S3VectorsLimits
 from tests.support.sfn_harness import FakeContext
+from tests.support.targets import memerase_config
 
 USERS, PER_USER = 4, 60
 VICTIM = "user-1"
@@ -47,38 +47,8 @@ STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:memerase-era
 
 
 def config(osmem_url: str, **jobs: Any) -> dict[str, Any]:
-    url = urlparse(osmem_url)
-    return {
-        "targets": [
-            {
-                "name": "s3",
-                "partitions": S3_SEGMENTS,
-                "vector_store": {
-                    "provider": "s3_vectors",
-                    "config": {
-                        "vector_bucket_name": m0.BUCKET,
-                        "collection_name": m0.INDEX,
-                        "embedding_model_dims": m0.DIMS,
-                    },
-                },
-            },
-            {
-                "name": "os",
-                "partitions": OS_SLICES,
-                "vector_store": {
-                    "provider": "opensearch",
-                    "config": {
-                        "host": url.hostname,
-                        "port": url.port,
-                        "collection_name": m0.INDEX,
-                        "embedding_model_dims": m0.DIMS,
-                    },
-                },
-            },
-        ],
-        "history": {"table_name": "history"},
-        "jobs": {"table_name": JOBS_TABLE, "time_margin_ms": 1000, **jobs},
-    }
+    return memerase_config(osmem_url, history="history", s3_partitions=S3_SEGMENTS, os_partitions=OS_SLICES,
+                           jobs={"table_name": JOBS_TABLE, "time_margin_ms": 1000, **jobs})
 
 
 class FakeStepFunctions:

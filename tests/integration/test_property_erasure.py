@@ -17,10 +17,9 @@ from opensearchpy import OpenSearch
 
 from memerase.engine import Eraser
 from memerase.models import Scope
-from memerase.stores import opensearch, s3_vectors
-from memerase.stores.factory import TargetStores, entity_collection_name
 from tests.support import mem0_data as m0
 from tests.support.s3vectors_limits import S3VectorsLimits
+from tests.support.targets import os_target, s3_target
 
 LONG_A = "L" * 299 + "a"  # beyond OpenSearch's keyword ignore_above (256): matched through the text field
 LONG_B = "L" * 299 + "b"
@@ -60,22 +59,8 @@ def datasets_and_filters(draw: st.DrawFn) -> tuple[list[Row], dict[str, str]]:
 paging = st.fixed_dictionaries({"page_size": st.integers(3, 12), "partitions": st.integers(1, 4)})
 
 
-def s3_target(index: str, name: str = "s3", page_size: int = 1000, segments: int = 4) -> TargetStores:
-    client = s3_vectors.make_client(None)
-    return TargetStores(
-        name,
-        s3_vectors.S3VectorsStore(client, m0.BUCKET, index, segments=segments, page_size=page_size),
-        s3_vectors.S3VectorsStore(client, m0.BUCKET, entity_collection_name("s3_vectors", index)),
-    )
 
 
-def os_target(url: str, index: str, name: str = "os", page_size: int = 1000, slices: int = 1) -> TargetStores:
-    client = opensearch.OpenSearch(hosts=[url])
-    return TargetStores(
-        name,
-        opensearch.OpenSearchStore(client, index, m0.DIMS, slices=slices, page_size=page_size),
-        opensearch.OpenSearchStore(client, entity_collection_name("opensearch", index), m0.DIMS),
-    )
 
 
 def matches(payload: dict[str, Any], wanted: dict[str, str]) -> bool:
@@ -112,8 +97,8 @@ def test_erasure_removes_exactly_the_matching_memories_from_every_store_and_veri
         size, parts = pages["page_size"], pages["partitions"]
         eraser = Eraser(
             [
-                s3_target(index, page_size=size, segments=parts),
-                os_target(osmem_url, index, page_size=size, slices=parts),
+                s3_target(index=index, page_size=size, segments=parts),
+                os_target(osmem_url, index=index, page_size=size, slices=parts),
             ]
         )
         # When the memories matching a random non-empty filter are erased

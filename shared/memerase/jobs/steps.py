@@ -12,7 +12,7 @@ from memerase.engine import Eraser, PartitionProgress, StoreRef
 from memerase.jobs.events import COMPLETED, FAILED, EventPublisher
 from memerase.jobs.models import ItemProgress, JobError, JobRecord, JobStatus, Receipt, StoreProgress, WorkItem
 from memerase.jobs.repository import JobsTable, now
-from memerase.observability import logger
+from memerase.observability import count, logger
 from memerase.settings import JobsConfig
 from memerase.stores.base import Partition
 
@@ -170,6 +170,8 @@ class JobSteps:
             )
             self._jobs.save(job, expect=(JobStatus.RUNNING,))
             self._jobs.release_scope(job.scope_hash, job_id)
+            count("MemoriesErased", receipt.erased)
+            count("ErasureJobsCompleted", 1)
         if job.status == JobStatus.COMPLETED and job.receipt is not None:
             self._publish(COMPLETED, job)
         return {"status": job.status.value, "erased": job.receipt.erased if job.receipt else 0}
@@ -188,6 +190,7 @@ class JobSteps:
             )
             self._jobs.save(job, expect=(JobStatus.QUEUED, JobStatus.RUNNING))
             self._jobs.release_scope(job.scope_hash, job_id)
+            count("ErasureJobsFailed", 1)
             self._publish(FAILED, job)
         return {"status": job.status.value}
 

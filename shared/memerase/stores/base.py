@@ -89,8 +89,8 @@ class MemoryStore(ABC):
         """A fresh, consistent count of records still matching (the verification pass)."""
 
     @abstractmethod
-    def lookup(self, memory_id: str) -> list[Record]:
-        """The record(s) holding one mem0 memory id (normally one; none when absent)."""
+    def lookup(self, memory_ids: Sequence[str]) -> list[Record]:
+        """The records holding these mem0 memory ids (normally one each; none for an absent id), in batches."""
 
     @abstractmethod
     def list_linking(self, memory_ids: Collection[str]) -> list[Record]:

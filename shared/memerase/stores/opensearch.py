@@ -18,7 +18,7 @@ from opensearchpy import OpenSearch, RequestsAWSV4SignerAuth, RequestsHttpConnec
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, NotFoundError, TransportError
 
-from memerase.errors import RetryableStoreError, StoreError
+from memerase.errors import RetryableStoreError, StoreError, Throttled
 from memerase.stores.base import (
     Filters,
     MemoryStore,
@@ -31,6 +31,7 @@ from memerase.stores.base import (
 )
 
 PAGE_SIZE = 1000
+LOOKUP_BATCH = 1000  # ids per terms query (under the default 65,536 terms limit and 10,000 result window)
 DELETE_BATCH_SIZE = 1000
 KEYWORD_IGNORE_ABOVE = 256
 PIT_KEEP_ALIVE = "10m"
@@ -206,10 +207,16 @@ class OpenSearchStore(MemoryStore):
         # The same query and the same exact check as the erasure (a `_count` would also count non-string values).
         return sum(len(page.records) for page in self.scan(filters))
 
-    def lookup(self, memory_id: str) -> list[Record]:
-        body = {"size": 100, "query": {"term": {"id": memory_id}}, "_source": SCOPE_SOURCE}
-        hits = self._call(self._client.search, index=self.index, body=body)["hits"]["hits"]
-        return [self._record(h) for h in hits if h["_source"].get("id") == memory_id]
+    def lookup(self, memory_ids: Sequence[str]) -> list[Record]:
+        wanted = set(memory_ids)
+        found: list[Record] = []
+        ids = sorted(wanted)
+        for i in range(0, len(ids), LOOKUP_BATCH):
+            chunk = ids[i : i + LOOKUP_BATCH]
+            body = {"size": 10 * len(chunk), "query": {"terms": {"id": chunk}}, "_source": SCOPE_SOURCE}
+            hits = self._call(self._client.search, index=self.index, body=body)["hits"]["hits"]
+            found += [self._record(h) for h in hits if h["_source"].get("id") in wanted]
+        return found
 
     def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
         wanted = sorted(set(memory_ids))
@@ -278,5 +285,5 @@ class OpenSearchStore(MemoryStore):
             raise RetryableStoreError(f"OpenSearch {self.label} unreachable: {type(exc).__name__}") from exc
         except TransportError as exc:
             status = exc.status_code if isinstance(exc.status_code, int) else 0
-            error = RetryableStoreError if status in RETRYABLE_STATUS else StoreError
+            error = Throttled if status == 429 else RetryableStoreError if status in RETRYABLE_STATUS else StoreError
             raise error(f"OpenSearch {self.label} refused a request: HTTP {status} {exc.error}") from exc

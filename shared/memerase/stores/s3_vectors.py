@@ -10,7 +10,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from memerase.errors import RetryableStoreError, StoreError
+from memerase.errors import RetryableStoreError, StoreError, Throttled
 from memerase.stores.base import (
     Filters,
     MemoryStore,
@@ -26,7 +26,8 @@ LIST_PAGE_SIZE = 1000  # ListVectors maxResults maximum
 DELETE_BATCH_SIZE = 500  # DeleteVectors keys maximum
 GET_BATCH_SIZE = 100  # GetVectors keys maximum
 MAX_SEGMENTS = 16  # ListVectors segmentCount maximum
-RETRYABLE_CODES = frozenset({"TooManyRequestsException", "ServiceUnavailableException", "ThrottlingException"})
+THROTTLING_CODES = frozenset({"TooManyRequestsException", "ThrottlingException"})
+RETRYABLE_CODES = frozenset({"ServiceUnavailableException", "InternalServerException", "RequestTimeoutException"})
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
 
 
@@ -78,9 +79,14 @@ class S3VectorsStore(MemoryStore):
         require_filters(filters)
         return sum(len(page.records) for page in self.scan(filters))
 
-    def lookup(self, memory_id: str) -> list[Record]:
-        vectors = self._call("get_vectors", keys=[memory_id], returnMetadata=True, returnData=False)["vectors"]
-        return [Record(v["key"], v["key"], _metadata(v)) for v in vectors]
+    def lookup(self, memory_ids: Sequence[str]) -> list[Record]:
+        keys = list(dict.fromkeys(memory_ids))
+        found: list[Record] = []
+        for i in range(0, len(keys), GET_BATCH_SIZE):
+            chunk = keys[i : i + GET_BATCH_SIZE]
+            vectors = self._call("get_vectors", keys=chunk, returnMetadata=True, returnData=False)["vectors"]
+            found += [Record(v["key"], v["key"], _metadata(v)) for v in vectors]
+        return found
 
     def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
         wanted = set(memory_ids)
@@ -133,7 +139,13 @@ class S3VectorsStore(MemoryStore):
             return getattr(self._client, operation)(vectorBucketName=self.bucket, indexName=self.index, **params)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            error = RetryableStoreError if code in RETRYABLE_CODES else StoreError
+            error = (
+                Throttled
+                if code in THROTTLING_CODES
+                else RetryableStoreError
+                if code in RETRYABLE_CODES
+                else StoreError
+            )
             raise error(f"S3 Vectors {operation} on {self.label} failed: {code}") from exc
         except BotoCoreError as exc:
             raise RetryableStoreError(f"S3 Vectors {operation} on {self.label} failed: {type(exc).__name__}") from exc

@@ -26,6 +26,7 @@ from memerase.api.schemas import (
 from memerase.errors import InvalidRequest, MemeraseError
 from memerase.jobs.models import JobRecord
 from memerase.models import Scope
+from memerase.observability import count
 
 router = Router()
 ENTITY_TYPES = {"user": "user_id", "agent": "agent_id", "run": "run_id"}
@@ -89,6 +90,7 @@ def batch_delete(body: BatchDelete) -> MemoryDeleted:
         raise PayloadTooLarge(f"at most {MAX_BATCH} memories per batch; got {len(body.memories)}")
     principal = caller(router)
     result = runtime.eraser().delete_memories([m.memory_id for m in body.memories], allowed=principal.memory_scopes)
+    count("MemoriesErased", result.deleted)
     return MemoryDeleted(
         message=f"Successfully deleted {len(body.memories)} memories",
         deleted=result.deleted,

@@ -13,6 +13,7 @@ from memerase.api.principal import Forbidden
 from memerase.api.responses import COMMON, ok
 from memerase.api.schemas import HistoryRow, MemoryDeleted, Ping, StoreCount
 from memerase.errors import MemoryNotFound
+from memerase.observability import count
 
 router = Router()
 ERRORS = ok(*COMMON)
@@ -30,6 +31,7 @@ def delete_memory(memory_id: MemoryId) -> MemoryDeleted:
     memory_id = path_value(memory_id)
     principal = caller(router)
     result = runtime.eraser().delete_memory(memory_id, allowed=principal.memory_scopes)
+    count("MemoriesErased", result.deleted)
     return MemoryDeleted(deleted=result.deleted, stores=[StoreCount(**s.model_dump()) for s in result.stores])
 
 
