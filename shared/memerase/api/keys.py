@@ -47,7 +47,7 @@ class ApiKeyStore:
     def __init__(
         self, table_name: str | None, region_name: str | None = None, admin_key: str | None = None, resource: Any = None
     ):
-        self._table = None
+        self._table: Any = None
         if table_name:
             dynamodb = resource or boto3.resource("dynamodb", region_name=region_name, config=CLIENT_CONFIG)
             self._table = dynamodb.Table(table_name)
@@ -58,7 +58,8 @@ class ApiKeyStore:
         digest = hash_key(key)
         if self._admin_hash and hmac.compare_digest(digest, self._admin_hash):
             return Principal(key_id="env-admin", admin=True)
-        item = self._table.get_item(Key={"key_hash": digest}).get("Item") if self._table else None
+        table = self._table
+        item: dict[str, Any] | None = table.get_item(Key={"key_hash": digest}).get("Item") if table else None
         if not item or item.get("revoked"):
             raise Unauthorized("Invalid API key")
         return Principal(
