@@ -20,7 +20,10 @@ run: setup           ## the HTTP API on embedded stand-ins (memerase serve)
 demo: setup          ## the CLI demo: erase one user on embedded stand-ins, before and after
 	$(VENV)/bin/memerase demo
 
-test: setup          ## the whole suite
+test: setup          ## the whole suite: lint, types, then every test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -n 2 -q
 
 unit: setup

@@ -208,8 +208,9 @@ class MemeraseRun:
         return self.erase + self.verify
 
 
-def erase_with_memerase(target: TargetStores, snapshot: Snapshot, scope: Scope,
-                        history: tuple[HistoryStore, Snapshot] | None = None) -> MemeraseRun:
+def erase_with_memerase(
+    target: TargetStores, snapshot: Snapshot, scope: Scope, history: tuple[HistoryStore, Snapshot] | None = None
+) -> MemeraseRun:
     """`Eraser.delete_matching`, with its verification pass (`count_remaining`) measured apart."""
     total, verify, history_measure = Measure(), Measure(), Measure()
     for store in (target.memories, target.entity_collection):
@@ -232,10 +233,15 @@ def erase_with_memerase(target: TargetStores, snapshot: Snapshot, scope: Scope,
         with measured(snapshot, total):
             result = eraser.delete_matching(scope, progress=progress)
     erase = Measure(total.requests - verify.requests, total.seconds - verify.seconds)
-    return MemeraseRun(erase=erase, verify=verify, scanned=sum(scanned.values()),
-                       matched=sum(s.matched for s in result.stores), deleted=sum(s.deleted for s in result.stores),
-                       remaining=sum(s.remaining or 0 for s in result.stores),
-                       history=history_measure if history else None)
+    return MemeraseRun(
+        erase=erase,
+        verify=verify,
+        scanned=sum(scanned.values()),
+        matched=sum(s.matched for s in result.stores),
+        deleted=sum(s.deleted for s in result.stores),
+        remaining=sum(s.remaining or 0 for s in result.stores),
+        history=history_measure if history else None,
+    )
 
 
 def mem0_memory(vector_store: Any, provider: str, config: dict[str, Any]) -> Memory:
@@ -287,6 +293,7 @@ class StoreReport:
 
 def bench_s3(data: list[m0.Memory], victim: str, history: tuple[HistoryStore, Snapshot] | None) -> StoreReport:
     with S3VectorsLimits() as limits:
+
         def snapshot() -> Counter[str]:
             return Counter(limits.requests)
 
@@ -294,21 +301,31 @@ def bench_s3(data: list[m0.Memory], victim: str, history: tuple[HistoryStore, Sn
         for bucket in (MEMERASE_BUCKET, MEM0_BUCKET):
             stores[bucket] = m0.s3_store(bucket=bucket)
             m0.write(stores[bucket], data)
-        config = {"vector_bucket_name": MEMERASE_BUCKET, "collection_name": m0.INDEX,
-                  "embedding_model_dims": m0.DIMS}
-        target = build_target(Target.model_validate(
-            {"name": "s3", "vector_store": {"provider": "s3_vectors", "config": config}}))
+        config = {"vector_bucket_name": MEMERASE_BUCKET, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}
+        target = build_target(
+            Target.model_validate({"name": "s3", "vector_store": {"provider": "s3_vectors", "config": config}})
+        )
         run = erase_with_memerase(target, snapshot, Scope.of(user_id=victim), history)
         memory = mem0_memory(stores[MEM0_BUCKET], "s3_vectors", {**config, "vector_bucket_name": MEM0_BUCKET})
         mem0_run = erase_with_mem0(memory, snapshot, victim)
         left = [m0.s3_contents(stores[b]) for b in (MEMERASE_BUCKET, MEM0_BUCKET)]
-    return _report("S3 Vectors", data, victim, run, mem0_run, left, minimum_scanned=len(data), page=S3_PAGE,
-                   batch=S3_BATCH, scan_note="ListVectors cannot filter: the whole index is listed",
-                   list_ops=("ListVectors",), delete_ops=("DeleteVectors",))
+    return _report(
+        "S3 Vectors",
+        data,
+        victim,
+        run,
+        mem0_run,
+        left,
+        minimum_scanned=len(data),
+        page=S3_PAGE,
+        batch=S3_BATCH,
+        scan_note="ListVectors cannot filter: the whole index is listed",
+        list_ops=("ListVectors",),
+        delete_ops=("DeleteVectors",),
+    )
 
 
-def bench_opensearch(data: list[m0.Memory], victim: str,
-                     history: tuple[HistoryStore, Snapshot] | None) -> StoreReport:
+def bench_opensearch(data: list[m0.Memory], victim: str, history: tuple[HistoryStore, Snapshot] | None) -> StoreReport:
     with tempfile.TemporaryFile() as server_log:
         try:
             with _child_stderr(server_log):  # keep osmem-server's own chatter out of the report
@@ -333,8 +350,9 @@ def _child_stderr(target: Any) -> Iterator[None]:
         os.close(saved)
 
 
-def _bench_opensearch(server: OsmemServer, data: list[m0.Memory], victim: str,
-                      history: tuple[HistoryStore, Snapshot] | None) -> StoreReport:
+def _bench_opensearch(
+    server: OsmemServer, data: list[m0.Memory], victim: str, history: tuple[HistoryStore, Snapshot] | None
+) -> StoreReport:
     try:
         m0.write(m0.opensearch_store(server.url), data)  # into the base; each clone is a fresh copy of it
         with server.clone() as ours, server.clone() as theirs:
@@ -345,9 +363,20 @@ def _bench_opensearch(server: OsmemServer, data: list[m0.Memory], victim: str,
     finally:
         server.close()
     matched = sum(1 for m in data if m.payload.get("user_id") == victim)
-    return _report("OpenSearch", data, victim, run, mem0_run, left, minimum_scanned=matched, page=OS_PAGE,
-                   batch=OS_BATCH, scan_note="a term query on payload.user_id.keyword: only matches are read",
-                   list_ops=("Search(PIT)", "Search"), delete_ops=("Bulk",))
+    return _report(
+        "OpenSearch",
+        data,
+        victim,
+        run,
+        mem0_run,
+        left,
+        minimum_scanned=matched,
+        page=OS_PAGE,
+        batch=OS_BATCH,
+        scan_note="a term query on payload.user_id.keyword: only matches are read",
+        list_ops=("Search(PIT)", "Search"),
+        delete_ops=("Bulk",),
+    )
 
 
 def warm_up(url: str) -> None:
@@ -357,13 +386,14 @@ def warm_up(url: str) -> None:
     client.bulk(body=[{"delete": {"_index": m0.INDEX, "_id": "memerase-bench-warm-up"}}])
 
 
-def _erase_both_opensearch(ours: str, theirs: str, counter: OpenSearchRequests, victim: str,
-                           history: tuple[HistoryStore, Snapshot] | None
-                           ) -> tuple[MemeraseRun, Measure, list[Contents]]:
+def _erase_both_opensearch(
+    ours: str, theirs: str, counter: OpenSearchRequests, victim: str, history: tuple[HistoryStore, Snapshot] | None
+) -> tuple[MemeraseRun, Measure, list[Contents]]:
     host, port = _host_port(ours)
     config = {"host": host, "port": port, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}
-    target = build_target(Target.model_validate(
-        {"name": "os", "vector_store": {"provider": "opensearch", "config": config}}))
+    target = build_target(
+        Target.model_validate({"name": "os", "vector_store": {"provider": "opensearch", "config": config}})
+    )
     run = erase_with_memerase(target, counter.snapshot, Scope.of(user_id=victim), history)
     host, port = _host_port(theirs)
     memory = mem0_memory(m0.opensearch_store(theirs), "opensearch", {**config, "host": host, "port": port})
@@ -371,11 +401,26 @@ def _erase_both_opensearch(ours: str, theirs: str, counter: OpenSearchRequests, 
     return run, mem0_run, [opensearch_contents(url) for url in (ours, theirs)]
 
 
-def _report(name: str, data: list[m0.Memory], victim: str, run: MemeraseRun, mem0_run: Measure,
-            left: list[Contents], **kwargs: Any) -> StoreReport:
+def _report(
+    name: str,
+    data: list[m0.Memory],
+    victim: str,
+    run: MemeraseRun,
+    mem0_run: Measure,
+    left: list[Contents],
+    **kwargs: Any,
+) -> StoreReport:
     expected = {m.id: m.payload for m in data if m.payload.get("user_id") != victim}
-    return StoreReport(name=name, memerase=run, mem0=mem0_run, left_memerase=len(left[0]), left_mem0=len(left[1]),
-                       expected_left=len(expected), same=left[0] == left[1] == expected, **kwargs)
+    return StoreReport(
+        name=name,
+        memerase=run,
+        mem0=mem0_run,
+        left_memerase=len(left[0]),
+        left_mem0=len(left[1]),
+        expected_left=len(expected),
+        same=left[0] == left[1] == expected,
+        **kwargs,
+    )
 
 
 def _host_port(url: str) -> tuple[str, int]:
@@ -390,8 +435,12 @@ def opensearch_contents(url: str, index: str = m0.INDEX) -> Contents:
     found: Contents = {}
     after: list[Any] | None = None
     while True:
-        body: dict[str, Any] = {"size": 1000, "query": {"match_all": {}}, "_source": ["id", "payload"],
-                                "sort": [{"id": "asc"}]}
+        body: dict[str, Any] = {
+            "size": 1000,
+            "query": {"match_all": {}},
+            "_source": ["id", "payload"],
+            "sort": [{"id": "asc"}],
+        }
         if after is not None:
             body["search_after"] = after
         hits = client.search(index=index, body=body)["hits"]["hits"]
@@ -422,10 +471,14 @@ def print_store(r: StoreReport) -> None:
     ]
     for label, m in rows:
         print(f"  {label:<32}{m.total:>9}{_ms(m.seconds):>10}   {_pretty(m.requests)}")
-    print(f"  {'minimum (erase)':<32}{r.minimum:>9}{'-':>10}   "
-          f"list ceil({r.minimum_scanned}/{r.page})={pages} + delete ceil({run.matched}/{r.batch})={batches}")
-    print(f"  memerase: scanned {run.scanned}, matched {run.matched}, deleted {run.deleted}, "
-          f"verified remaining {run.remaining}")
+    print(
+        f"  {'minimum (erase)':<32}{r.minimum:>9}{'-':>10}   "
+        f"list ceil({r.minimum_scanned}/{r.page})={pages} + delete ceil({run.matched}/{r.batch})={batches}"
+    )
+    print(
+        f"  memerase: scanned {run.scanned}, matched {run.matched}, deleted {run.deleted}, "
+        f"verified remaining {run.remaining}"
+    )
     listed = sum(run.erase.requests.get(op, 0) for op in r.list_ops)
     deleted = sum(run.erase.requests.get(op, 0) for op in r.delete_ops)
     other = run.erase.total - listed - deleted
@@ -433,18 +486,24 @@ def print_store(r: StoreReport) -> None:
     print(f"  memerase erase = list {listed} + delete {deleted} + other {other} ({others})")
     print(f"  minimum scan: {r.scan_note}")
     if run.history is not None:
-        print(f"  memerase DynamoDB history (not in the request figures above; its time is in the wall times): "
-              f"{run.history.total} requests ({_pretty(run.history.requests)}), {run.history.seconds * 1000:.1f} ms")
+        print(
+            f"  memerase DynamoDB history (not in the request figures above; its time is in the wall times): "
+            f"{run.history.total} requests ({_pretty(run.history.requests)}), {run.history.seconds * 1000:.1f} ms"
+        )
     verdict = "OK" if r.same else "MISMATCH"
-    print(f"  remaining data: memerase {r.left_memerase} == mem0 {r.left_mem0} == expected {r.expected_left}, "
-          f"payloads identical, erased user absent: {verdict}")
+    print(
+        f"  remaining data: memerase {r.left_memerase} == mem0 {r.left_mem0} == expected {r.expected_left}, "
+        f"payloads identical, erased user absent: {verdict}"
+    )
 
 
 def print_summary(reports: list[StoreReport]) -> None:
     print("\nRatios")
-    head = (f"  {'store':<12}{'memerase':>9}{'minimum':>9}{'erase/min':>11}{' (<=1.2x)':<10}"
-            f"{'mem0':>7}{'mem0/(erase+verify)':>21}{' (>=20x)':<9}{'mem0/erase':>12}"
-            f"{'time mem0/(e+v)':>17}")
+    head = (
+        f"  {'store':<12}{'memerase':>9}{'minimum':>9}{'erase/min':>11}{' (<=1.2x)':<10}"
+        f"{'mem0':>7}{'mem0/(erase+verify)':>21}{' (>=20x)':<9}{'mem0/erase':>12}"
+        f"{'time mem0/(e+v)':>17}"
+    )
     print(head)
     for r in reports:
         run = r.memerase
@@ -454,8 +513,10 @@ def print_summary(reports: list[StoreReport]) -> None:
         speed = r.mem0.seconds / run.both.seconds if run.both.seconds else float("inf")
         over_ok = " met" if over <= 1.2 else " NOT met"
         mem0_ok = " met" if vs_both >= 20 else " NOT met"
-        print(f"  {r.name:<12}{run.erase.total:>9}{r.minimum:>9}{over:>10.2f}x{over_ok:<10}"
-              f"{r.mem0.total:>7}{vs_both:>20.1f}x{mem0_ok:<9}{vs_erase:>11.1f}x{speed:>16.1f}x")
+        print(
+            f"  {r.name:<12}{run.erase.total:>9}{r.minimum:>9}{over:>10.2f}x{over_ok:<10}"
+            f"{r.mem0.total:>7}{vs_both:>20.1f}x{mem0_ok:<9}{vs_erase:>11.1f}x{speed:>16.1f}x"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -463,8 +524,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=10, help="users in the dataset (default 10)")
     parser.add_argument("--per-user", type=int, default=200, help="memories per user (default 200)")
     parser.add_argument("--victim", type=int, default=3, help="the user to erase: user-N (default 3)")
-    parser.add_argument("--history", action="store_true",
-                        help="also give memerase its DynamoDB history table (moto) and count those requests apart")
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="also give memerase its DynamoDB history table (moto) and count those requests apart",
+    )
     args = parser.parse_args(argv)
     if args.users < 1 or args.per_user < 1 or not 0 <= args.victim < args.users:
         parser.error("need --users >= 1, --per-user >= 1 and 0 <= --victim < --users")
@@ -474,15 +538,23 @@ def main(argv: list[str] | None = None) -> int:
     data = m0.dataset(users=args.users, per_user=args.per_user)
     matched = sum(1 for m in data if m.payload["user_id"] == victim)
     print("memerase benchmark: erase one user among many")
-    print(f"machine: nproc {os.cpu_count()} (usable {len(os.sched_getaffinity(0))}), {platform.system()} "
-          f"{platform.machine()}, Python {platform.python_version()}")
+    print(
+        f"machine: nproc {os.cpu_count()} (usable {len(os.sched_getaffinity(0))}), {platform.system()} "
+        f"{platform.machine()}, Python {platform.python_version()}"
+    )
     print(f"versions: mem0ai {mem0.__version__}, moto {moto.__version__}, osmem-server {osmem_server.__version__}")
-    print(f"dataset: {args.users} users x {args.per_user} memories = {len(data)} memories (mem0 payloads, "
-          f"{m0.DIMS}-dim vectors); erasing {victim} = {matched} memories; each tool gets its own copy")
-    print(f"limits: S3 ListVectors page {S3_PAGE}, DeleteVectors batch {S3_BATCH}; "
-          f"OpenSearch page {OS_PAGE}, bulk {OS_BATCH}")
-    print("counting: every HTTP request; PIT open/close and index-existence checks count in memerase's figure, "
-          "the minimum counts only list pages and delete batches")
+    print(
+        f"dataset: {args.users} users x {args.per_user} memories = {len(data)} memories (mem0 payloads, "
+        f"{m0.DIMS}-dim vectors); erasing {victim} = {matched} memories; each tool gets its own copy"
+    )
+    print(
+        f"limits: S3 ListVectors page {S3_PAGE}, DeleteVectors batch {S3_BATCH}; "
+        f"OpenSearch page {OS_PAGE}, bulk {OS_BATCH}"
+    )
+    print(
+        "counting: every HTTP request; PIT open/close and index-existence checks count in memerase's figure, "
+        "the minimum counts only list pages and delete batches"
+    )
 
     started = time.perf_counter()
     moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -239,9 +239,12 @@ def generate(memories: int, tenants: int, share: float, seed: int) -> Iterator[t
     for i in range(memories):
         tenant = i % tenants
         agent = SHARED_AGENT if rng.random() < share else f"agent-{tenant}"
-        payload = m0.mem0_payload(f"memory {i} of tenant-{tenant}: prefers window seats on long flights",
-                                  user_id=f"tenant-{tenant}", agent_id=agent,
-                                  run_id=rng.choice(("run-1", "run-2", None)))
+        payload = m0.mem0_payload(
+            f"memory {i} of tenant-{tenant}: prefers window seats on long flights",
+            user_id=f"tenant-{tenant}",
+            agent_id=agent,
+            run_id=rng.choice(("run-1", "run-2", None)),
+        )
         key = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         yield key, [rng.random() for _ in range(m0.DIMS)], payload
 
@@ -283,8 +286,12 @@ def s3_contents_summary() -> tuple[int, int]:
     left = in_scope = 0
     token: str | None = None
     while True:
-        params: dict[str, Any] = {"vectorBucketName": m0.BUCKET, "indexName": m0.INDEX, "maxResults": LIST_PAGE,
-                                  "returnMetadata": True}
+        params: dict[str, Any] = {
+            "vectorBucketName": m0.BUCKET,
+            "indexName": m0.INDEX,
+            "maxResults": LIST_PAGE,
+            "returnMetadata": True,
+        }
         if token:
             params["nextToken"] = token
         page = client.list_vectors(**params)
@@ -368,12 +375,35 @@ class AwsModel:
 
 
 def config(opensearch_url: str | None, history: bool) -> dict[str, Any]:
-    targets: list[dict[str, Any]] = [{"name": "s3", "vector_store": {"provider": "s3_vectors", "config": {
-        "vector_bucket_name": m0.BUCKET, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}}}]
+    targets: list[dict[str, Any]] = [
+        {
+            "name": "s3",
+            "vector_store": {
+                "provider": "s3_vectors",
+                "config": {
+                    "vector_bucket_name": m0.BUCKET,
+                    "collection_name": m0.INDEX,
+                    "embedding_model_dims": m0.DIMS,
+                },
+            },
+        }
+    ]
     if opensearch_url:
         url = urlparse(opensearch_url)
-        targets.append({"name": "os", "vector_store": {"provider": "opensearch", "config": {
-            "host": url.hostname, "port": url.port, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}}})
+        targets.append(
+            {
+                "name": "os",
+                "vector_store": {
+                    "provider": "opensearch",
+                    "config": {
+                        "host": url.hostname,
+                        "port": url.port,
+                        "collection_name": m0.INDEX,
+                        "embedding_model_dims": m0.DIMS,
+                    },
+                },
+            }
+        )
     out: dict[str, Any] = {"targets": targets, "jobs": {"table_name": JOBS_TABLE, "time_margin_ms": TIME_MARGIN_MS}}
     if history:
         out["history"] = {"table_name": HISTORY_TABLE}
@@ -416,19 +446,22 @@ def run(args: argparse.Namespace, opensearch_url: str | None) -> Result:
                 dynamodb.create_table(**history_schema(HISTORY_TABLE))
             print(f"writing {args.memories:,} memories ...", flush=True)
             data = write_s3(args.memories, args.tenants, args.share, args.seed, opensearch_url)
-            print(f"  S3 Vectors: {data.put_requests} PutVectors requests in {data.write_seconds:.1f} s"
-                  + (f"; OpenSearch (mem0 OpenSearchDB.insert): {data.os_write_seconds:.1f} s" if opensearch_url
-                     else ""), flush=True)
+            print(
+                f"  S3 Vectors: {data.put_requests} PutVectors requests in {data.write_seconds:.1f} s"
+                + (f"; OpenSearch (mem0 OpenSearchDB.insert): {data.os_write_seconds:.1f} s" if opensearch_url else ""),
+                flush=True,
+            )
             limits.reset_counts()
             if os_counts is not None:
                 os_counts.clear()
             install(probe, harness, limits, stack)
 
-            print(f"running the job (scope agent_id={SHARED_AGENT!r}, {data.matching:,} matching memories) ...",
-                  flush=True)
+            print(
+                f"running the job (scope agent_id={SHARED_AGENT!r}, {data.matching:,} matching memories) ...",
+                flush=True,
+            )
             started = time.perf_counter()
-            job, _created = runtime.launcher().start(Scope.of(agent_id=SHARED_AGENT), requester="bench",
-                                                     source="bench")
+            job, _created = runtime.launcher().start(Scope.of(agent_id=SHARED_AGENT), requester="bench", source="bench")
             arn = job.execution_arn or ""
             finished = harness.wait(arn, timeout=args.timeout)
             job_seconds = time.perf_counter() - started
@@ -441,8 +474,9 @@ def run(args: argparse.Namespace, opensearch_url: str | None) -> Result:
             sfn = boto3.client("stepfunctions")
             parent = harness.transitions(arn)
             runs = sfn.list_map_runs(executionArn=arn).get("mapRuns", [])
-            child_executions = sum(sfn.describe_map_run(mapRunArn=r["mapRunArn"])["executionCounts"]["total"]
-                                   for r in runs)
+            child_executions = sum(
+                sfn.describe_map_run(mapRunArn=r["mapRunArn"])["executionCounts"]["total"] for r in runs
+            )
             all_entered = sum(probe.entered_by_manager.values())
             done = runtime.launcher().get(job.job_id)
             records = done.receipt.erased if done.receipt else sum(p.deleted for p in done.progress)
@@ -454,13 +488,26 @@ def run(args: argparse.Namespace, opensearch_url: str | None) -> Result:
             left = {"s3": s3_contents_summary()}
             if opensearch_url:
                 left["os"] = opensearch_summary(opensearch_url)
-            return Result(data=data, status=f"{finished['status']} / job {done.status.value}", erased=erased,
-                          records=records,
-                          scanned_s3=scanned_s3, job_seconds=job_seconds, probe=probe, s3_requests=s3_requests,
-                          s3_by_function=s3_by_function, dynamodb=dynamodb_requests,
-                          parent_transitions=parent, child_transitions=all_entered - parent,
-                          child_executions=child_executions, map_runs=len(runs), items_by_target=items_by_target,
-                          left=left, os_requests=os_requests, phase_seconds=phases(probe, job_seconds))
+            return Result(
+                data=data,
+                status=f"{finished['status']} / job {done.status.value}",
+                erased=erased,
+                records=records,
+                scanned_s3=scanned_s3,
+                job_seconds=job_seconds,
+                probe=probe,
+                s3_requests=s3_requests,
+                s3_by_function=s3_by_function,
+                dynamodb=dynamodb_requests,
+                parent_transitions=parent,
+                child_transitions=all_entered - parent,
+                child_executions=child_executions,
+                map_runs=len(runs),
+                items_by_target=items_by_target,
+                left=left,
+                os_requests=os_requests,
+                phase_seconds=phases(probe, job_seconds),
+            )
     finally:
         monkeypatch.undo()
 
@@ -497,19 +544,27 @@ def report(args: argparse.Namespace, r: Result) -> bool:
     structural = 2 * len(erase_inv) + r.child_executions
 
     print("\n== job ==")
-    print(f"status: {r.status}; map runs: {r.map_runs}; work items (child executions): {r.child_executions} "
-          f"({', '.join(f'{t}: {n}' for t, n in r.items_by_target.items())})")
-    print(f"memories erased: {r.erased:,} of {r.data.memories:,} ({r.data.matching:,} matched the scope); "
-          f"records deleted over {len(r.left)} store(s): {r.records:,}; S3 Vectors vectors scanned: "
-          f"{r.scanned_s3:,}")
-    print(f"wall time (start_execution -> SUCCEEDED, emulated): {r.job_seconds:.1f} s  ->  "
-          f"{r.erased / r.job_seconds:,.0f} memories erased per second")
+    print(
+        f"status: {r.status}; map runs: {r.map_runs}; work items (child executions): {r.child_executions} "
+        f"({', '.join(f'{t}: {n}' for t, n in r.items_by_target.items())})"
+    )
+    print(
+        f"memories erased: {r.erased:,} of {r.data.memories:,} ({r.data.matching:,} matched the scope); "
+        f"records deleted over {len(r.left)} store(s): {r.records:,}; S3 Vectors vectors scanned: "
+        f"{r.scanned_s3:,}"
+    )
+    print(
+        f"wall time (start_execution -> SUCCEEDED, emulated): {r.job_seconds:.1f} s  ->  "
+        f"{r.erased / r.job_seconds:,.0f} memories erased per second"
+    )
     print("  phase spans: " + ", ".join(f"{k} {v:.1f} s" for k, v in r.phase_seconds.items()))
     pages = [i.pages for i in s3_erase_inv]
     if pages:
-        print(f"budget: page clock, {args.pages_per_invocation} pages per erase invocation "
-              f"({p.page_ms:,.0f} simulated ms per page against a {TIME_MARGIN_MS:,} ms margin); S3 erase "
-              f"invocations covered {min(pages)}-{max(pages)} pages (mean {sum(pages) / len(pages):.2f})")
+        print(
+            f"budget: page clock, {args.pages_per_invocation} pages per erase invocation "
+            f"({p.page_ms:,.0f} simulated ms per page against a {TIME_MARGIN_MS:,} ms margin); S3 erase "
+            f"invocations covered {min(pages)}-{max(pages)} pages (mean {sum(pages) / len(pages):.2f})"
+        )
 
     print(f"\n== per {PER:,} memories erased (measured) ==")
     print(f"  {'Lambda invocations':<28}{'total':>9}{'per 10k':>10}")
@@ -519,27 +574,39 @@ def report(args: argparse.Namespace, r: Result) -> bool:
     total_inv = sum(by_function.values())
     print(f"  {'all functions':<28}{total_inv:>9,}{per(total_inv, r.erased):>10.2f}")
     errors = Counter(f"{i.function}: {i.error}" for i in p.invocations if i.error)
-    print("  failed invocations (retried by the ASL): "
-          + (", ".join(f"{k} x{n}" for k, n in errors.items()) if errors else "none"))
+    print(
+        "  failed invocations (retried by the ASL): "
+        + (", ".join(f"{k} x{n}" for k, n in errors.items()) if errors else "none")
+    )
     print(f"  {'state transitions':<28}{'total':>9}{'per 10k':>10}")
-    rows = [("parent (StateEntered)", r.parent_transitions), ("children (StateEntered)", r.child_transitions),
-            ("child executions started", r.child_executions), ("billed (sum)", billed)]
+    rows = [
+        ("parent (StateEntered)", r.parent_transitions),
+        ("children (StateEntered)", r.child_transitions),
+        ("child executions started", r.child_executions),
+        ("billed (sum)", billed),
+    ]
     for label, n in rows:
         print(f"  {label:<28}{n:>9,}{per(n, r.erased):>10.2f}")
     check = "matches" if r.child_transitions == structural else "DIFFERS from"
-    print(f"  children {check} the ASL's structure: 2 x {len(erase_inv)} erase invocations + "
-          f"{r.child_executions} items = {structural}")
+    print(
+        f"  children {check} the ASL's structure: 2 x {len(erase_inv)} erase invocations + "
+        f"{r.child_executions} items = {structural}"
+    )
     print(f"  {'S3 Vectors requests':<28}{'total':>9}{'per 10k':>10}   by function")
     for op, n in r.s3_requests.most_common():
         where = ", ".join(f"{f} {c[op]}" for f, c in sorted(r.s3_by_function.items()) if c[op])
         print(f"  {op:<28}{n:>9,}{per(n, r.erased):>10.2f}   {where}")
     dyn = sum(r.dynamodb.values())
-    print(f"  {'DynamoDB requests':<28}{dyn:>9,}{per(dyn, r.erased):>10.2f}   "
-          + ", ".join(f"{op} {n}" for op, n in r.dynamodb.most_common()))
+    print(
+        f"  {'DynamoDB requests':<28}{dyn:>9,}{per(dyn, r.erased):>10.2f}   "
+        + ", ".join(f"{op} {n}" for op, n in r.dynamodb.most_common())
+    )
     if r.os_requests is not None:
         osn = sum(r.os_requests.values())
-        print(f"  {'OpenSearch HTTP requests':<28}{osn:>9,}{per(osn, r.erased):>10.2f}   "
-              + ", ".join(f"{op} {n}" for op, n in r.os_requests.most_common()))
+        print(
+            f"  {'OpenSearch HTTP requests':<28}{osn:>9,}{per(osn, r.erased):>10.2f}   "
+            + ", ".join(f"{op} {n}" for op, n in r.os_requests.most_common())
+        )
 
     ok = True
     print("\n== data check ==")
@@ -549,8 +616,10 @@ def report(args: argparse.Namespace, r: Result) -> bool:
         expected = r.data.memories - r.data.matching
         good = in_scope == 0 and left == expected
         ok &= good
-        print(f"  {store}: {left:,} memories left (expected {expected:,}), {in_scope} of the scope left: "
-              f"{'OK' if good else 'MISMATCH'}")
+        print(
+            f"  {store}: {left:,} memories left (expected {expected:,}), {in_scope} of the scope left: "
+            f"{'OK' if good else 'MISMATCH'}"
+        )
 
     project(args, r, items_s3 or 1, items_total)
     return ok
@@ -566,9 +635,14 @@ def project(args: argparse.Namespace, r: Result, items_s3: int, items_total: int
     pages_per_item = math.ceil(index_size / items_s3 / LIST_PAGE)
     total_pages = pages_per_item * items_s3
     remaining_pages = math.ceil((index_size - erased) / LIST_PAGE)
-    model = AwsModel(items=items_s3, matched_per_page=LIST_PAGE * share, deletes_per_page=deletes_per_page,
-                     list_ms=args.list_ms,
-                     delete_ms=args.delete_ms, checkpoint_ms=args.checkpoint_ms)
+    model = AwsModel(
+        items=items_s3,
+        matched_per_page=LIST_PAGE * share,
+        deletes_per_page=deletes_per_page,
+        list_ms=args.list_ms,
+        delete_ms=args.delete_ms,
+        checkpoint_ms=args.checkpoint_ms,
+    )
     fixed_parent = r.parent_transitions  # Plan, Map, Verify, Choice, Finalize: does not grow with the data
 
     def scenario(pages_per_invocation: int) -> dict[str, float]:
@@ -582,28 +656,43 @@ def project(args: argparse.Namespace, r: Result, items_s3: int, items_total: int
         erase_s = total_pages * model.page_s
         verify_s = remaining_pages * args.list_ms / 1000
         gb_s = (erase_s + verify_s + 2 * SHORT_TASK_S) * LAMBDA_MEMORY_GB
-        return {"erase_inv": erase_inv, "invocations": invocations, "children": children,
-                "transitions": transitions, "sfn": transitions * SFN_STANDARD_PER_TRANSITION,
-                "lambda_req": invocations * LAMBDA_PER_REQUEST, "lambda_gb_s": gb_s,
-                "lambda_compute": gb_s * LAMBDA_PER_GB_SECOND, "verify_s": verify_s, "erase_s": erase_s,
-                "lists": total_pages + remaining_pages, "deletes": deletes}
+        return {
+            "erase_inv": erase_inv,
+            "invocations": invocations,
+            "children": children,
+            "transitions": transitions,
+            "sfn": transitions * SFN_STANDARD_PER_TRANSITION,
+            "lambda_req": invocations * LAMBDA_PER_REQUEST,
+            "lambda_gb_s": gb_s,
+            "lambda_compute": gb_s * LAMBDA_PER_GB_SECOND,
+            "verify_s": verify_s,
+            "erase_s": erase_s,
+            "lists": total_pages + remaining_pages,
+            "deletes": deletes,
+        }
 
     emulated = scenario(args.pages_per_invocation)
     aws = scenario(model.pages_per_invocation)
     print(f"\n== projection to {erased:,} memories erased (S3 Vectors, one index) ==")
-    print(f"assumes the measured shape: {share:.1%} of the index matches, so the index holds {index_size:,.0f} "
-          f"vectors; {items_s3} ListVectors segments (work items) of {pages_per_item:,} pages of {LIST_PAGE}; "
-          f"{total_pages:,} ListVectors for the erase, "
-          f"{remaining_pages:,} ListVectors for the verification (one sequential scan of what is left)")
-    print(f"AWS page model: a page = ListVectors {args.list_ms:.0f} ms + "
-          f"{deletes_per_page:.2f} x DeleteVectors {args.delete_ms:.0f} ms + checkpoint "
-          f"{args.checkpoint_ms:.0f} ms = {model.latency_page_s * 1000:.0f} ms of latency (ASSUMED latencies), but "
-          f"{items_s3} workers share the {S3V_VECTORS_PER_S:,} vectors/s per-index delete limit, so a page of "
-          f"{model.matched_per_page:.0f} deletions takes >= {model.limit_page_s * 1000:.0f} ms -> "
-          f"{model.page_s * 1000:.0f} ms; a 15-min invocation ({LAMBDA_TIMEOUT_MS - TIME_MARGIN_MS:,} ms before the "
-          f"margin) covers {model.pages_per_invocation:,} pages")
-    print(f"  {'':<34}{'emulated (' + str(args.pages_per_invocation) + ' pages/inv)':>26}"
-          f"{'AWS (' + format(model.pages_per_invocation, ',') + ' pages/inv)':>26}")
+    print(
+        f"assumes the measured shape: {share:.1%} of the index matches, so the index holds {index_size:,.0f} "
+        f"vectors; {items_s3} ListVectors segments (work items) of {pages_per_item:,} pages of {LIST_PAGE}; "
+        f"{total_pages:,} ListVectors for the erase, "
+        f"{remaining_pages:,} ListVectors for the verification (one sequential scan of what is left)"
+    )
+    print(
+        f"AWS page model: a page = ListVectors {args.list_ms:.0f} ms + "
+        f"{deletes_per_page:.2f} x DeleteVectors {args.delete_ms:.0f} ms + checkpoint "
+        f"{args.checkpoint_ms:.0f} ms = {model.latency_page_s * 1000:.0f} ms of latency (ASSUMED latencies), but "
+        f"{items_s3} workers share the {S3V_VECTORS_PER_S:,} vectors/s per-index delete limit, so a page of "
+        f"{model.matched_per_page:.0f} deletions takes >= {model.limit_page_s * 1000:.0f} ms -> "
+        f"{model.page_s * 1000:.0f} ms; a 15-min invocation ({LAMBDA_TIMEOUT_MS - TIME_MARGIN_MS:,} ms before the "
+        f"margin) covers {model.pages_per_invocation:,} pages"
+    )
+    print(
+        f"  {'':<34}{'emulated (' + str(args.pages_per_invocation) + ' pages/inv)':>26}"
+        f"{'AWS (' + format(model.pages_per_invocation, ',') + ' pages/inv)':>26}"
+    )
     rows = [
         ("erase invocations", "erase_inv", "{:,.0f}"),
         ("Lambda invocations (all)", "invocations", "{:,.0f}"),
@@ -624,51 +713,87 @@ def project(args: argparse.Namespace, r: Result, items_s3: int, items_total: int
         print(f"  {label:<34}{cells[0]:>26}{cells[1]:>26}")
     linear_inv = len(p.invocations) * erased / r.erased
     linear_tr = (r.parent_transitions + r.child_transitions + r.child_executions) * erased / r.erased
-    print(f"  (the measured per-10k figures scaled linearly give {linear_inv:,.0f} invocations and "
-          f"{linear_tr:,.0f} transitions: the per-job states (plan, verify, finalize) do not grow with the data)")
+    print(
+        f"  (the measured per-10k figures scaled linearly give {linear_inv:,.0f} invocations and "
+        f"{linear_tr:,.0f} transitions: the per-job states (plan, verify, finalize) do not grow with the data)"
+    )
     print("  S3 Vectors request cost: omitted (no reliable list price known here for ListVectors / DeleteVectors)")
     if items_total > items_s3:
-        print(f"  OpenSearch work items ({items_total - items_s3}) are not in this projection; see the measured "
-              "per-10k figures above")
+        print(
+            f"  OpenSearch work items ({items_total - items_s3}) are not in this projection; see the measured "
+            "per-10k figures above"
+        )
 
     delete_s = erased / S3V_VECTORS_PER_S
     latency_s = pages_per_item * model.latency_page_s
     erase_wall = max(delete_s, latency_s)
-    print(f"\nwall time on AWS (estimate): erase phase max(delete limit {erased:,} / {S3V_VECTORS_PER_S:,}/s = "
-          f"{delete_s / 60:.1f} min, per-segment latency {pages_per_item:,} x {model.latency_page_s * 1000:.0f} ms = "
-          f"{latency_s / 60:.1f} min) = {erase_wall / 60:.1f} min (requests/s: "
-          f"{S3V_VECTORS_PER_S / DELETE_BATCH:.0f} DeleteVectors/s, far under {S3V_WRITE_REQUESTS_PER_S:,}/s)")
-    verdict = ("fits" if aws["verify_s"] * 1000 <= LAMBDA_TIMEOUT_MS else
-               "EXCEEDS the 15-min Lambda maximum: it would time out (Sandbox.Timedout) unless verification is "
-               "partitioned or resumable")
-    print(f"  + verification: {remaining_pages:,} sequential ListVectors x {args.list_ms:.0f} ms = "
-          f"{aws['verify_s'] / 60:.1f} min in ONE invocation -> {verdict} (it fits only while a ListVectors page "
-          f"takes <= {(LAMBDA_TIMEOUT_MS - 1000) / remaining_pages:.0f} ms)")
-    print(f"  throttling: {items_s3} workers at {model.latency_page_s * 1000:.0f} ms a page would ask for "
-          f"{items_s3 * model.matched_per_page / model.latency_page_s:,.0f} deletions/s, above the "
-          f"{S3V_VECTORS_PER_S:,}/s limit: expect 429s absorbed by boto3's retries (8 attempts) and then the "
-          "ASL's RetryableStoreError retries; rate limits are not emulated here")
-    print(f"  = about {(erase_wall + aws['verify_s']) / 60:.0f} min end to end (transitions and Lambda start-up "
-          "add seconds)")
+    print(
+        f"\nwall time on AWS (estimate): erase phase max(delete limit {erased:,} / {S3V_VECTORS_PER_S:,}/s = "
+        f"{delete_s / 60:.1f} min, per-segment latency {pages_per_item:,} x {model.latency_page_s * 1000:.0f} ms = "
+        f"{latency_s / 60:.1f} min) = {erase_wall / 60:.1f} min (requests/s: "
+        f"{S3V_VECTORS_PER_S / DELETE_BATCH:.0f} DeleteVectors/s, far under {S3V_WRITE_REQUESTS_PER_S:,}/s)"
+    )
+    verdict = (
+        "fits"
+        if aws["verify_s"] * 1000 <= LAMBDA_TIMEOUT_MS
+        else "EXCEEDS the 15-min Lambda maximum: it would time out (Sandbox.Timedout) unless verification is "
+        "partitioned or resumable"
+    )
+    print(
+        f"  + verification: {remaining_pages:,} sequential ListVectors x {args.list_ms:.0f} ms = "
+        f"{aws['verify_s'] / 60:.1f} min in ONE invocation -> {verdict} (it fits only while a ListVectors page "
+        f"takes <= {(LAMBDA_TIMEOUT_MS - 1000) / remaining_pages:.0f} ms)"
+    )
+    print(
+        f"  throttling: {items_s3} workers at {model.latency_page_s * 1000:.0f} ms a page would ask for "
+        f"{items_s3 * model.matched_per_page / model.latency_page_s:,.0f} deletions/s, above the "
+        f"{S3V_VECTORS_PER_S:,}/s limit: expect 429s absorbed by boto3's retries (8 attempts) and then the "
+        "ASL's RetryableStoreError retries; rate limits are not emulated here"
+    )
+    print(
+        f"  = about {(erase_wall + aws['verify_s']) / 60:.0f} min end to end (transitions and Lambda start-up "
+        "add seconds)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.job_throughput", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--memories", type=int, default=None,
-                        help="memories written (default 100,000; 10,000 with --opensearch)")
+    parser.add_argument(
+        "--memories", type=int, default=None, help="memories written (default 100,000; 10,000 with --opensearch)"
+    )
     parser.add_argument("--tenants", type=int, default=20, help="tenants (user_id values), default 20")
-    parser.add_argument("--share", type=float, default=0.5,
-                        help="share of memories under the shared agent_id that the job erases (default 0.5)")
-    parser.add_argument("--pages-per-invocation", type=int, default=5,
-                        help="pages one erase invocation covers under the page-clock budget (default 5)")
+    parser.add_argument(
+        "--share",
+        type=float,
+        default=0.5,
+        help="share of memories under the shared agent_id that the job erases (default 0.5)",
+    )
+    parser.add_argument(
+        "--pages-per-invocation",
+        type=int,
+        default=5,
+        help="pages one erase invocation covers under the page-clock budget (default 5)",
+    )
     parser.add_argument("--opensearch", action="store_true", help="also erase from OpenSearch (osmem-server)")
     parser.add_argument("--history", action="store_true", help="give memerase its DynamoDB history table (moto)")
-    parser.add_argument("--list-ms", type=float, default=DEFAULT_LIST_MS,
-                        help=f"ASSUMED ListVectors latency on AWS for the projection (default {DEFAULT_LIST_MS:.0f})")
-    parser.add_argument("--delete-ms", type=float, default=DEFAULT_DELETE_MS,
-                        help=f"ASSUMED DeleteVectors latency on AWS (default {DEFAULT_DELETE_MS:.0f})")
-    parser.add_argument("--checkpoint-ms", type=float, default=DEFAULT_CHECKPOINT_MS,
-                        help=f"ASSUMED cursor checkpoint latency (default {DEFAULT_CHECKPOINT_MS:.0f})")
+    parser.add_argument(
+        "--list-ms",
+        type=float,
+        default=DEFAULT_LIST_MS,
+        help=f"ASSUMED ListVectors latency on AWS for the projection (default {DEFAULT_LIST_MS:.0f})",
+    )
+    parser.add_argument(
+        "--delete-ms",
+        type=float,
+        default=DEFAULT_DELETE_MS,
+        help=f"ASSUMED DeleteVectors latency on AWS (default {DEFAULT_DELETE_MS:.0f})",
+    )
+    parser.add_argument(
+        "--checkpoint-ms",
+        type=float,
+        default=DEFAULT_CHECKPOINT_MS,
+        help=f"ASSUMED cursor checkpoint latency (default {DEFAULT_CHECKPOINT_MS:.0f})",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=3600, help="give up waiting for the job after this (s)")
     args = parser.parse_args(argv)
@@ -678,15 +803,21 @@ def main(argv: list[str] | None = None) -> int:
     logging.disable(logging.WARNING)
 
     print("memerase benchmark: one bulk erasure job (Step Functions ASL, emulated) and its projection")
-    print(f"machine: nproc {os.cpu_count()} (usable {len(os.sched_getaffinity(0))}), {platform.system()} "
-          f"{platform.machine()}, Python {platform.python_version()}; moto {moto.__version__}")
-    print(f"dataset: {args.memories:,} memories, {args.tenants} tenants, {args.share:.0%} under agent_id "
-          f"{SHARED_AGENT!r}; mem0 payload layout, {m0.DIMS}-dim vectors, written with raw PutVectors "
-          f"({PUT_VECTORS_MAX_VECTORS} a request), index created by mem0ai's S3Vectors"
-          + ("; OpenSearch via mem0ai OpenSearchDB.insert" if args.opensearch else "; S3 Vectors only"))
-    print(f"prices: Step Functions Standard ${SFN_STANDARD_PER_TRANSITION * 1000:.3f}/1,000 transitions; Lambda "
-          f"${LAMBDA_PER_GB_SECOND:.10f}/GB-s + ${LAMBDA_PER_REQUEST * 1e6:.2f}/1M requests "
-          f"(us-east-1 list prices, 2025, x86, free tier ignored); {LAMBDA_MEMORY_GB * 1024:.0f} MB functions assumed")
+    print(
+        f"machine: nproc {os.cpu_count()} (usable {len(os.sched_getaffinity(0))}), {platform.system()} "
+        f"{platform.machine()}, Python {platform.python_version()}; moto {moto.__version__}"
+    )
+    print(
+        f"dataset: {args.memories:,} memories, {args.tenants} tenants, {args.share:.0%} under agent_id "
+        f"{SHARED_AGENT!r}; mem0 payload layout, {m0.DIMS}-dim vectors, written with raw PutVectors "
+        f"({PUT_VECTORS_MAX_VECTORS} a request), index created by mem0ai's S3Vectors"
+        + ("; OpenSearch via mem0ai OpenSearchDB.insert" if args.opensearch else "; S3 Vectors only")
+    )
+    print(
+        f"prices: Step Functions Standard ${SFN_STANDARD_PER_TRANSITION * 1000:.3f}/1,000 transitions; Lambda "
+        f"${LAMBDA_PER_GB_SECOND:.10f}/GB-s + ${LAMBDA_PER_REQUEST * 1e6:.2f}/1M requests "
+        f"(us-east-1 list prices, 2025, x86, free tier ignored); {LAMBDA_MEMORY_GB * 1024:.0f} MB functions assumed"
+    )
 
     started = time.perf_counter()
     server = None

@@ -55,8 +55,13 @@ class WorkerTimedOut(Exception):
 
 
 def config(osmem_url: str, jobs: dict[str, Any]) -> dict[str, Any]:
-    return memerase_config(osmem_url, history="history", s3_partitions=S3_SEGMENTS, os_partitions=OS_SLICES,
-                           jobs={"table_name": "jobs", "time_margin_ms": TIME_MARGIN_MS, **jobs})
+    return memerase_config(
+        osmem_url,
+        history="history",
+        s3_partitions=S3_SEGMENTS,
+        os_partitions=OS_SLICES,
+        jobs={"table_name": "jobs", "time_margin_ms": TIME_MARGIN_MS, **jobs},
+    )
 
 
 def events_queue() -> str:

@@ -111,10 +111,6 @@ def equal_bytes(payload: dict[str, Any], filters: dict[str, str]) -> bool:
     return all(isinstance(payload.get(k), str) and as_bytes(payload[k]) == as_bytes(v) for k, v in filters.items())
 
 
-
-
-
-
 def adversarial_dataset() -> list[m0.Memory]:
     rng = random.Random(1234)
     data = [m0.memory(f"memory {i}", rng, user_id=v, agent_id="agent-a") for i, v in enumerate(USER_VALUES)]

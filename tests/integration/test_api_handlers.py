@@ -185,8 +185,13 @@ def error_of(reply: Reply, status: int, code: str | None = None) -> dict[str, An
 
 
 def config(osmem_url: str, allow_reset: bool = False) -> dict[str, Any]:
-    return memerase_config(osmem_url, history=HISTORY_TABLE, jobs={"table_name": JOBS_TABLE},
-                           api={"keys_table_name": KEYS_TABLE}, allow_reset=allow_reset)
+    return memerase_config(
+        osmem_url,
+        history=HISTORY_TABLE,
+        jobs={"table_name": JOBS_TABLE},
+        api={"keys_table_name": KEYS_TABLE},
+        allow_reset=allow_reset,
+    )
 
 
 def configure(monkeypatch: pytest.MonkeyPatch, conf: dict[str, Any]) -> None:

@@ -24,8 +24,9 @@ def memerase(*args: str, conf: dict[str, Any] | None) -> subprocess.CompletedPro
     env = {**os.environ, "COLUMNS": "200"}
     if conf is not None:
         env["MEMERASE_CONFIG"] = json.dumps(conf)
-    return subprocess.run([sys.executable, "-m", "memerase.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "memerase.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture

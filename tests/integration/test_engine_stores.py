@@ -35,10 +35,6 @@ def history(aws: str) -> HistoryStore:
     return HistoryStore(HISTORY_TABLE)
 
 
-
-
-
-
 def test_delete_matching_erases_exactly_one_user_from_both_stores_across_many_pages(
     s3_mem0: Any, os_mem0: Any, osmem_url: str, history: HistoryStore
 ) -> None:
@@ -105,8 +101,16 @@ def test_delete_memory_erases_one_memory_everywhere_and_writes_a_content_free_ev
     m0.write(os_mem0, data)
     victim = data[3]
     table = boto3.resource("dynamodb").Table(HISTORY_TABLE)
-    table.put_item(Item={"memory_id": victim.id, "id": "add-1", "old_memory": None,
-                         "new_memory": victim.payload["data"], "event": "ADD", "created_at": "2026-01-01"})
+    table.put_item(
+        Item={
+            "memory_id": victim.id,
+            "id": "add-1",
+            "old_memory": None,
+            "new_memory": victim.payload["data"],
+            "event": "ADD",
+            "created_at": "2026-01-01",
+        }
+    )
     eraser = Eraser([s3_target(), os_target(osmem_url)], history=history)
     # When it is deleted
     result = eraser.delete_memory(victim.id)
@@ -183,7 +187,8 @@ def test_reset_recreates_the_stores_identically(s3_mem0: Any, os_mem0: Any, osme
     eraser.reset("os", "os")
     after = client.get_index(vectorBucketName=m0.BUCKET, indexName=m0.INDEX)["index"]
     assert {k: after[k] for k in ("dimension", "distanceMetric", "dataType")} == {
-        k: before[k] for k in ("dimension", "distanceMetric", "dataType")}
+        k: before[k] for k in ("dimension", "distanceMetric", "dataType")
+    }
     assert m0.s3_contents(s3_mem0) == {} and m0.opensearch_contents(os_mem0) == {}
     mapping = os_mem0.client.indices.get_mapping(index=m0.INDEX)[m0.INDEX]["mappings"]["properties"]
     assert mapping["vector_field"]["dimension"] == m0.DIMS and mapping["id"]["type"] == "keyword"

@@ -47,8 +47,13 @@ STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:memerase-era
 
 
 def config(osmem_url: str, **jobs: Any) -> dict[str, Any]:
-    return memerase_config(osmem_url, history="history", s3_partitions=S3_SEGMENTS, os_partitions=OS_SLICES,
-                           jobs={"table_name": JOBS_TABLE, "time_margin_ms": 1000, **jobs})
+    return memerase_config(
+        osmem_url,
+        history="history",
+        s3_partitions=S3_SEGMENTS,
+        os_partitions=OS_SLICES,
+        jobs={"table_name": JOBS_TABLE, "time_margin_ms": 1000, **jobs},
+    )
 
 
 class FakeStepFunctions:

@@ -59,10 +59,6 @@ def datasets_and_filters(draw: st.DrawFn) -> tuple[list[Row], dict[str, str]]:
 paging = st.fixed_dictionaries({"page_size": st.integers(3, 12), "partitions": st.integers(1, 4)})
 
 
-
-
-
-
 def matches(payload: dict[str, Any], wanted: dict[str, str]) -> bool:
     return all(isinstance(payload.get(k), str) and payload[k] == v for k, v in wanted.items())
 

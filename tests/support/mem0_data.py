@@ -33,31 +33,49 @@ def mem0_payload(text: str, **scope: str | None) -> dict[str, Any]:
     """The payload mem0's `Memory._create_memory` writes."""
     now = datetime.now(UTC).isoformat()
     payload: dict[str, Any] = {k: v for k, v in scope.items() if v is not None}
-    payload.update(data=text, hash=hashlib.md5(text.encode()).hexdigest(), created_at=now, updated_at=now,
-                   text_lemmatized=text.lower())
+    payload.update(
+        data=text,
+        hash=hashlib.md5(text.encode()).hexdigest(),
+        created_at=now,
+        updated_at=now,
+        text_lemmatized=text.lower(),
+    )
     return payload
 
 
 def memory(text: str, rng: random.Random | None = None, **scope: str | None) -> Memory:
     rng = rng or random.Random()
-    return Memory(str(uuid.UUID(int=rng.getrandbits(128), version=4)), mem0_payload(text, **scope),
-                  [rng.random() for _ in range(DIMS)])
+    return Memory(
+        str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        mem0_payload(text, **scope),
+        [rng.random() for _ in range(DIMS)],
+    )
 
 
 def entity(text: str, linked: Sequence[str], rng: random.Random | None = None, **scope: str | None) -> Memory:
     """An entity record as mem0's `Memory._upsert_entity` writes it."""
     rng = rng or random.Random()
-    payload = {"data": text, "entity_type": "PERSON", "linked_memory_ids": list(linked),
-               **{k: v for k, v in scope.items() if v}}
+    payload = {
+        "data": text,
+        "entity_type": "PERSON",
+        "linked_memory_ids": list(linked),
+        **{k: v for k, v in scope.items() if v},
+    }
     return Memory(str(uuid.UUID(int=rng.getrandbits(128), version=4)), payload, [rng.random() for _ in range(DIMS)])
 
 
-def dataset(users: int, per_user: int, seed: int = 7, agents: Sequence[str | None] = ("agent-a", None),
-            runs: Sequence[str | None] = ("run-1", "run-2", None)) -> list[Memory]:
+def dataset(
+    users: int,
+    per_user: int,
+    seed: int = 7,
+    agents: Sequence[str | None] = ("agent-a", None),
+    runs: Sequence[str | None] = ("run-1", "run-2", None),
+) -> list[Memory]:
     rng = random.Random(seed)
     return [
-        memory(f"memory {i} of user-{u}", rng, user_id=f"user-{u}", agent_id=rng.choice(agents),
-               run_id=rng.choice(runs))
+        memory(
+            f"memory {i} of user-{u}", rng, user_id=f"user-{u}", agent_id=rng.choice(agents), run_id=rng.choice(runs)
+        )
         for u in range(users)
         for i in range(per_user)
     ]
@@ -74,8 +92,15 @@ def opensearch_store(url: str, index: str = INDEX, dims: int = DIMS, fast_create
         client = OpenSearch(hosts=[url])
         if not client.indices.exists(index=index):
             client.indices.create(index=index, body=mem0_index_body(dims))
-    return OpenSearchDB(host=parsed.hostname, port=parsed.port, collection_name=index, embedding_model_dims=dims,
-                        use_ssl=False, verify_certs=False, auto_refresh=False)
+    return OpenSearchDB(
+        host=parsed.hostname,
+        port=parsed.port,
+        collection_name=index,
+        embedding_model_dims=dims,
+        use_ssl=False,
+        verify_certs=False,
+        auto_refresh=False,
+    )
 
 
 def write(store: S3Vectors | OpenSearchDB, memories: Iterable[Memory], batch: int = 500) -> None:

@@ -105,8 +105,9 @@ def _zip() -> bytes:
 
 
 @contextmanager
-def step_functions(config: dict[str, Any], monkeypatch: Any, instant_retries: bool = True
-                   ) -> Iterator[StepFunctionsHarness]:
+def step_functions(
+    config: dict[str, Any], monkeypatch: Any, instant_retries: bool = True
+) -> Iterator[StepFunctionsHarness]:
     """moto (all services in-process) running the real state machine; MEMERASE_CONFIG set to `config`.
 
     `config["jobs"]["state_machine_arn"]` is filled in with the created state machine's ARN.
@@ -121,16 +122,23 @@ def step_functions(config: dict[str, Any], monkeypatch: Any, instant_retries: bo
 
         stack.enter_context(mock.patch.object(LambdaFunction, "invoke", invoke))
         if instant_retries:
-            stack.enter_context(mock.patch(
-                "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl.time",
-                mock.Mock(sleep=lambda _s: None)))
+            stack.enter_context(
+                mock.patch(
+                    "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl.time",
+                    mock.Mock(sleep=lambda _s: None),
+                )
+            )
         role = boto3.client("iam").create_role(RoleName="memerase-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         lam = boto3.client("lambda")
-        arns = {key: lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
-                                         Code={"ZipFile": _zip()})["FunctionArn"]
-                for key, name in TASKS.items()}
+        arns = {
+            key: lam.create_function(
+                FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler", Code={"ZipFile": _zip()}
+            )["FunctionArn"]
+            for key, name in TASKS.items()
+        }
         harness.state_machine_arn = boto3.client("stepfunctions").create_state_machine(
-            name="memerase-erasure", definition=harness.definition(arns), roleArn=role)["stateMachineArn"]
+            name="memerase-erasure", definition=harness.definition(arns), roleArn=role
+        )["stateMachineArn"]
         config.setdefault("jobs", {})["state_machine_arn"] = harness.state_machine_arn
         monkeypatch.setenv("MEMERASE_CONFIG", json.dumps(config))
         runtime.reset()

@@ -13,10 +13,25 @@ from tests.support import mem0_data as m0
 def targets(osmem_url: str, s3_partitions: int | None = None, os_partitions: int | None = None) -> list[dict[str, Any]]:
     """The `targets` section for mem0's collections in moto's S3 Vectors and in osmem-server."""
     url = urlparse(osmem_url)
-    s3: dict[str, Any] = {"name": "s3", "vector_store": {"provider": "s3_vectors", "config": {
-        "vector_bucket_name": m0.BUCKET, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}}}
-    os_: dict[str, Any] = {"name": "os", "vector_store": {"provider": "opensearch", "config": {
-        "host": url.hostname, "port": url.port, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}}}
+    s3: dict[str, Any] = {
+        "name": "s3",
+        "vector_store": {
+            "provider": "s3_vectors",
+            "config": {"vector_bucket_name": m0.BUCKET, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS},
+        },
+    }
+    os_: dict[str, Any] = {
+        "name": "os",
+        "vector_store": {
+            "provider": "opensearch",
+            "config": {
+                "host": url.hostname,
+                "port": url.port,
+                "collection_name": m0.INDEX,
+                "embedding_model_dims": m0.DIMS,
+            },
+        },
+    }
     if s3_partitions is not None:
         s3["partitions"] = s3_partitions
     if os_partitions is not None:
@@ -24,9 +39,16 @@ def targets(osmem_url: str, s3_partitions: int | None = None, os_partitions: int
     return [s3, os_]
 
 
-def memerase_config(osmem_url: str, *, history: str | None = "memerase-history", jobs: dict[str, Any] | None = None,
-                    api: dict[str, Any] | None = None, allow_reset: bool = False, s3_partitions: int | None = None,
-                    os_partitions: int | None = None) -> dict[str, Any]:
+def memerase_config(
+    osmem_url: str,
+    *,
+    history: str | None = "memerase-history",
+    jobs: dict[str, Any] | None = None,
+    api: dict[str, Any] | None = None,
+    allow_reset: bool = False,
+    s3_partitions: int | None = None,
+    os_partitions: int | None = None,
+) -> dict[str, Any]:
     """A whole MEMERASE_CONFIG document; sections given as None are left out."""
     config: dict[str, Any] = {"targets": targets(osmem_url, s3_partitions, os_partitions), "allow_reset": allow_reset}
     if history:
@@ -48,8 +70,9 @@ def s3_target(name: str = "s3", page_size: int = 1000, segments: int = 4, index:
     )
 
 
-def os_target(url: str, name: str = "os", page_size: int = 1000, slices: int = 1, index: str = m0.INDEX
-              ) -> TargetStores:
+def os_target(
+    url: str, name: str = "os", page_size: int = 1000, slices: int = 1, index: str = m0.INDEX
+) -> TargetStores:
     client = opensearch.OpenSearch(hosts=[url])
     return TargetStores(
         name,

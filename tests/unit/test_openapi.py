@@ -21,10 +21,17 @@ def test_the_kept_openapi_document_matches_the_code() -> None:
 def test_every_mem0_compatible_route_is_documented() -> None:
     paths = openapi_document()["paths"]
     expected = {
-        ("/v1/ping", "get"), ("/v1/memories/{memory_id}", "delete"), ("/v1/memories", "delete"),
-        ("/v1/batch", "delete"), ("/v1/entities", "get"), ("/v2/entities/{entity_type}/{entity_id}", "delete"),
-        ("/v1/memories/{memory_id}/history", "get"), ("/v1/erasures", "post"), ("/v1/erasures/{job_id}", "get"),
-        ("/v1/erasures/{job_id}/cancel", "post"), ("/v1/reset", "post"),
+        ("/v1/ping", "get"),
+        ("/v1/memories/{memory_id}", "delete"),
+        ("/v1/memories", "delete"),
+        ("/v1/batch", "delete"),
+        ("/v1/entities", "get"),
+        ("/v2/entities/{entity_type}/{entity_id}", "delete"),
+        ("/v1/memories/{memory_id}/history", "get"),
+        ("/v1/erasures", "post"),
+        ("/v1/erasures/{job_id}", "get"),
+        ("/v1/erasures/{job_id}/cancel", "post"),
+        ("/v1/reset", "post"),
     }
     documented = {(path, method) for path, ops in paths.items() for method in ops}
     assert expected <= documented

@@ -15,8 +15,18 @@ def test_ids_are_trimmed_and_integers_coerced_like_mem0() -> None:
 
 @pytest.mark.parametrize(
     ("value", "reason"),
-    [("", "empty"), ("   ", "empty"), ("a b", "whitespace"), ("*", "wildcard"), ("user-*", "wildcard"),
-     ("us?r", "wildcard"), ("a\x00b", "control"), ("x" * 1025, "longer than"), (True, "string"), ([1], "string")],
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("a b", "whitespace"),
+        ("*", "wildcard"),
+        ("user-*", "wildcard"),
+        ("us?r", "wildcard"),
+        ("a\x00b", "control"),
+        ("x" * 1025, "longer than"),
+        (True, "string"),
+        ([1], "string"),
+    ],
 )
 def test_invalid_ids_are_refused_naming_the_problem(value: object, reason: str) -> None:
     with pytest.raises(InvalidRequest, match=reason):

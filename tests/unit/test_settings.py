@@ -12,12 +12,31 @@ from memerase.settings import OpenSearchStore, S3VectorsStore, load_settings
 
 EXAMPLE = {
     "targets": [
-        {"name": "s3", "vector_store": {"provider": "s3_vectors", "config": {
-            "vector_bucket_name": "mem0-prod", "collection_name": "mem0", "embedding_model_dims": 1536,
-            "region_name": "eu-west-1"}}},
-        {"name": "os", "vector_store": {"provider": "opensearch", "config": {
-            "host": "search-x.eu-west-1.es.amazonaws.com", "port": 443, "collection_name": "mem0",
-            "embedding_model_dims": 1536, "use_ssl": True}}},
+        {
+            "name": "s3",
+            "vector_store": {
+                "provider": "s3_vectors",
+                "config": {
+                    "vector_bucket_name": "mem0-prod",
+                    "collection_name": "mem0",
+                    "embedding_model_dims": 1536,
+                    "region_name": "eu-west-1",
+                },
+            },
+        },
+        {
+            "name": "os",
+            "vector_store": {
+                "provider": "opensearch",
+                "config": {
+                    "host": "search-x.eu-west-1.es.amazonaws.com",
+                    "port": 443,
+                    "collection_name": "mem0",
+                    "embedding_model_dims": 1536,
+                    "use_ssl": True,
+                },
+            },
+        },
     ],
     "history": {"table_name": "memerase-history"},
     "allow_reset": False,
