@@ -4,6 +4,7 @@ comes from the project's own REQUEST authorizer, over moto server (S3 Vectors, D
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -848,3 +849,33 @@ def test_reset_enabled_confirmed_by_admin_empties_only_that_target(world: World)
     assert reply.json["target"] == "s3"
     s3, os_ = world.contents()
     assert s3 == {} and os_ == {m.id: m.payload for m in world.data}
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ({"user_id": ["user-0"], "metadata": ["x"]}, "metadata"),
+        ({"user_id": ["user-0"], "app_id": ["app"]}, "app_id"),
+        ({"user_id": ["user-0"], "userid": ["user-1"]}, "userid"),
+        ({"user_id": ["user-0", "user-1"]}, "user_id"),  # refused by validation: a filter is one string
+    ],
+)
+def test_delete_all_refuses_parameters_that_would_silently_widen_it(
+    world: World, query: dict[str, list[str]], named: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a filtered delete carrying an extra, misspelt or repeated parameter (as API Gateway delivers it)
+    plain_event = rest_event
+
+    def with_query(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        event = plain_event(*args, **kwargs)
+        event["queryStringParameters"] = {k: v[-1] for k, v in query.items()}
+        event["multiValueQueryStringParameters"] = query
+        return event
+
+    monkeypatch.setattr(sys.modules[__name__], "rest_event", with_query)
+    # When it reaches the handler
+    reply = world.call(erasures_fn, "DELETE", "/v1/memories/", "/v1/memories")
+    # Then it is refused naming the parameter, and nothing is erased
+    body = error_of(reply, 400, "invalid_request")
+    assert named in body["detail"]
+    world.expect_intact()

@@ -56,6 +56,23 @@ def _start(
     return job
 
 
+def _only_filters() -> None:
+    """Refuse what would silently widen a filtered delete: a parameter that is not one of mem0's filters (app_id,
+    a typo, metadata) would otherwise be ignored, and a repeated filter would be reduced to one of its values."""
+    raw = router.current_event.raw_event
+    multi: dict[str, list[str]] = raw.get("multiValueQueryStringParameters") or {}
+    single: dict[str, str] = raw.get("queryStringParameters") or {}
+    names = set(multi) | set(single)
+    unknown = sorted(names - set(ENTITY_TYPES.values()))
+    if unknown:
+        raise InvalidRequest(
+            f"unsupported filter(s): {', '.join(unknown)}; memerase erases by user_id, agent_id and run_id only"
+        )
+    repeated = sorted(name for name, values in multi.items() if len(values) > 1)
+    if repeated:
+        raise InvalidRequest(f"filter(s) given more than once: {', '.join(repeated)}")
+
+
 def _accepted(job: JobRecord, message: str) -> Response[JobAccepted]:
     body = JobAccepted(
         message=message,
@@ -74,8 +91,7 @@ def _accepted(job: JobRecord, message: str) -> Response[JobAccepted]:
 def delete_all(
     user_id: IdParam = None, agent_id: IdParam = None, run_id: IdParam = None, app_id: IdParam = None
 ) -> Response[JobAccepted]:
-    if app_id is not None:
-        raise InvalidRequest("app_id is not a mem0 open-source filter; use user_id, agent_id or run_id")
+    _only_filters()
     scope = Scope.of(user_id=user_id, agent_id=agent_id, run_id=run_id)
     return _accepted(_start(caller(router), scope), "Memories deleted successfully!")
 

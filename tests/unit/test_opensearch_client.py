@@ -1,0 +1,47 @@
+"""The OpenSearch client signs with SigV4 through opensearch-py's own signer when configured for AWS."""
+
+from __future__ import annotations
+
+import pytest
+from opensearchpy import RequestsAWSV4SignerAuth
+
+from memerase.settings import Target
+from memerase.stores.factory import build_target
+from memerase.stores.opensearch import OpenSearchStore
+
+
+@pytest.mark.parametrize("service", ["es", "aoss"])
+def test_aws_auth_uses_opensearch_pys_sigv4_signer_for_the_service(service: str) -> None:
+    # Given an OpenSearch target with aws_auth
+    target = Target.model_validate(
+        {
+            "name": "os",
+            "vector_store": {
+                "provider": "opensearch",
+                "config": {
+                    "host": "search-x.eu-west-1.es.amazonaws.com",
+                    "port": 443,
+                    "use_ssl": True,
+                    "aws_auth": {"region": "eu-west-1", "service": service},
+                },
+            },
+        }
+    )
+    # When its stores are built
+    store = build_target(target).memories
+    # Then every connection signs with RequestsAWSV4SignerAuth for that region and service
+    assert isinstance(store, OpenSearchStore)
+    for connection in store._client.transport.connection_pool.connections:  # noqa: SLF001
+        auth = connection.session.auth
+        assert isinstance(auth, RequestsAWSV4SignerAuth)
+        assert (auth.signer.region, auth.service) == ("eu-west-1", service)
+
+
+def test_without_aws_auth_there_is_no_signer() -> None:
+    target = Target.model_validate(
+        {"name": "os", "vector_store": {"provider": "opensearch", "config": {"host": "localhost", "port": 9200}}}
+    )
+    store = build_target(target).memories
+    assert isinstance(store, OpenSearchStore)
+    for connection in store._client.transport.connection_pool.connections:  # noqa: SLF001
+        assert connection.session.auth is None
