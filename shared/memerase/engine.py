@@ -66,10 +66,6 @@ class Eraser:
         self._history = history
         self._allow_reset = allow_reset
 
-    @property
-    def target_names(self) -> list[str]:
-        return list(self._targets)
-
     # ---- single delete -------------------------------------------------------------------------------------------
 
     def delete_memory(self, memory_id: str, allowed: Sequence[Scope] | None = None) -> ErasureResult:
@@ -88,7 +84,7 @@ class Eraser:
             raise MemoryNotFound(missing[0]) if len(ids) == 1 else MemoryNotFound(f"{len(missing)} of {len(ids)} ids")
         if allowed is not None:
             for records in found.values():
-                if not all(any(s.covers(r.payload) for s in allowed) for r in records):
+                if not all(any(s.matches(r.payload) for s in allowed) for r in records):
                     raise OutOfScope("A memory is outside the scope of your credentials; nothing was deleted")
         events = self._record_history(ids)
         outcomes = []

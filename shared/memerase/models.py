@@ -79,10 +79,6 @@ class Scope(BaseModel):
             return False
         return all(isinstance(payload.get(k), str) and payload.get(k) == v for k, v in wanted.items())
 
-    def covers(self, payload: Mapping[str, Any] | None) -> bool:
-        """Whether a memory with this payload lies inside this (caller) scope."""
-        return self.matches(payload)
-
     def fingerprint(self) -> str:
         """SHA-256 of the scope for receipts and logs: equal scopes hash equal and the ids are not readable from it;
         it is unsalted, so whoever holds a candidate id can check it against a receipt (that is how a requester

@@ -105,7 +105,6 @@ class JobsConfig(_Strict):
         description="erase passes per job: the first erases, each later one re-scans (the verification) "
         "and erases what raced in; a pass that finds nothing proves the job clean",
     )
-    inline_threshold: int = Field(1000, ge=0, description="scopes with at most this many matches may run inline")
 
 
 class ApiConfig(_Strict):

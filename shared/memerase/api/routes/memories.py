@@ -45,6 +45,6 @@ def history(memory_id: MemoryId) -> list[HistoryRow]:
         records = runtime.eraser().find_memory(memory_id)
         if not records:
             raise MemoryNotFound(memory_id)
-        if not all(any(s.covers(r.payload) for s in principal.scopes) for r in records):
+        if not all(any(s.matches(r.payload) for s in principal.scopes) for r in records):
             raise Forbidden("This memory is outside the scope of your API key")
     return [HistoryRow(**row) for row in runtime.eraser().history(memory_id)]
