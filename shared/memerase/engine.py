@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from memerase.errors import InvalidRequest, MemoryNotFound, OutOfScope, ResetNotAllowed, UnknownTarget
 from memerase.history import HistoryStore
@@ -32,6 +32,7 @@ class PartitionProgress:
     scanned: int = 0
     matched: int = 0
     deleted: int = 0
+    pending: list[tuple[str, str]] = field(default_factory=list)  # (native id, memory id) of a batch in flight
 
 
 @dataclass
@@ -200,35 +201,57 @@ class Eraser:
         """Process pages of one partition until it is done or `out_of_time()`; returns where it stands.
 
         Matches are buffered across pages so every delete request is full (the store's maximum batch). The cursor
-        only moves (and is checkpointed) once everything listed before it is deleted, so a crash between listing
-        and deleting loses nothing: the pages are listed again, and deleting an already deleted id is harmless.
+        only moves once everything listed before it is deleted, so a crash between listing and deleting loses
+        nothing: the pages are listed again, and deleting an already deleted id is harmless. With a `checkpoint`,
+        each batch is recorded (as `pending`, and counted) before its delete request, and a resumed partition
+        finishes that batch first: the counts stay exact even when a worker dies between a delete and the next
+        checkpoint.
         """
         store = self.store(ref)
         tally = tally if tally is not None else Tally()
-        pending: list[Record] = []
+        if state.pending:  # a batch a dead worker may or may not have deleted: it is counted already
+            self._erase_chunk(ref, store, [Record(n, m, {}) for n, m in state.pending], tally)
+            state.pending = []
+            _save(checkpoint, state)
+        buffered: list[Record] = []
         listing = state.cursor
         while not state.done:
             page = store.list_matching(filters, partition, listing)
             listing = page.cursor
-            pending += page.records
-            for counter in (state, tally):
-                counter.scanned += page.scanned
-                counter.matched += len(page.records)
+            buffered += page.records
+            state.scanned += page.scanned
+            tally.scanned += page.scanned
             stop = listing is None or out_of_time()
-            while len(pending) >= store.batch_size or (stop and pending):
-                chunk, pending = pending[: store.batch_size], pending[store.batch_size :]
-                deleted = self._erase_chunk(ref, store, chunk, tally)
-                state.deleted += deleted
-                tally.deleted += deleted
-            if not pending:
+            while len(buffered) >= store.batch_size or (stop and buffered):
+                chunk, buffered = buffered[: store.batch_size], buffered[store.batch_size :]
+                self._flush(ref, store, chunk, state, tally, checkpoint)
+            if not buffered:
                 state.cursor, state.done = listing, listing is None
-                if checkpoint:
-                    checkpoint(state)
+                _save(checkpoint, state)
             if progress:
                 progress(store.label, tally.scanned, tally.deleted)
             if stop:
                 break
         return state
+
+    def _flush(
+        self,
+        ref: StoreRef,
+        store: MemoryStore,
+        chunk: list[Record],
+        state: PartitionProgress,
+        tally: Tally,
+        checkpoint: Callable[[PartitionProgress], None] | None,
+    ) -> None:
+        """Count a batch and record it as pending, then erase it."""
+        for counter in (state, tally):
+            counter.matched += len(chunk)
+            counter.deleted += len(chunk)
+        if checkpoint:
+            state.pending = [(r.native_id, r.memory_id) for r in chunk]
+            checkpoint(state)
+        self._erase_chunk(ref, store, chunk, tally)
+        state.pending = []
 
     def _erase_chunk(self, ref: StoreRef, store: MemoryStore, chunk: list[Record], tally: Tally) -> int:
         """History first (content-free, idempotent), then the delete, then entity links of what was deleted."""
@@ -291,6 +314,11 @@ class Eraser:
                 emptied.append(record)
         for chunk in _chunks(emptied, entities.batch_size):
             entities.delete_batch([r.native_id for r in chunk])
+
+
+def _save(checkpoint: Callable[[PartitionProgress], None] | None, state: PartitionProgress) -> None:
+    if checkpoint:
+        checkpoint(state)
 
 
 def _chunks(records: list[Record], size: int) -> Iterable[list[Record]]:

@@ -419,13 +419,6 @@ def test_resuming_a_job_that_failed_verification_runs_a_fresh_pass_and_completes
     assert resumed.status == JobStatus.COMPLETED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT: Receipt.erased undercounts when a worker dies after a DeleteVectors "
-    "succeeded and before the checkpoint that counts it: the retry re-lists from the last checkpoint, "
-    "the deleted page is no longer listed, and its deletions are never counted (the history table "
-    "has their DELETE events, the receipt does not)",
-)
 def test_the_receipt_counts_deletions_made_by_a_worker_that_died_before_its_checkpoint(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -49,6 +49,9 @@ class ItemProgress(BaseModel):
     matched: int = 0
     deleted: int = 0
     invocations: int = 0
+    pending: list[tuple[str, str]] = Field(
+        default_factory=list, description="the batch being deleted (memory ids, no user ids), empty between batches"
+    )
 
 
 class StoreProgress(BaseModel):

@@ -63,7 +63,11 @@ class JobSteps:
         if progress.done:
             return {"done": True}
         state = PartitionProgress(
-            cursor=progress.cursor, scanned=progress.scanned, matched=progress.matched, deleted=progress.deleted
+            cursor=progress.cursor,
+            scanned=progress.scanned,
+            matched=progress.matched,
+            deleted=progress.deleted,
+            pending=list(progress.pending),
         )
         invocations = progress.invocations + 1
 
@@ -78,6 +82,7 @@ class JobSteps:
                     matched=s.matched,
                     deleted=s.deleted,
                     invocations=invocations,
+                    pending=list(s.pending),
                 ),
             )
 
