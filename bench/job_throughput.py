@@ -626,15 +626,18 @@ def report(args: argparse.Namespace, r: Result) -> bool:
 
 
 def project(args: argparse.Namespace, r: Result, items_s3: int, items_total: int) -> None:
+    """Two passes, as the state machine runs them: pass 1 lists the whole index and erases the matches; pass 2 (the
+    verification) lists what is left, in the same partitioned Map, and finds nothing."""
     p = r.probe
-    share = r.erased / r.scanned_s3 if r.scanned_s3 else args.share
+    share = r.erased / args.memories if args.memories else args.share
     erase_s3 = r.s3_by_function.get("job_erase", Counter())
     deletes_per_page = erase_s3["DeleteVectors"] / erase_s3["ListVectors"] if erase_s3["ListVectors"] else 1.0
     erased = PROJECT_TO
     index_size = erased / share
     pages_per_item = math.ceil(index_size / items_s3 / LIST_PAGE)
+    verify_pages_per_item = math.ceil((index_size - erased) / items_s3 / LIST_PAGE)
     total_pages = pages_per_item * items_s3
-    remaining_pages = math.ceil((index_size - erased) / LIST_PAGE)
+    verify_pages = verify_pages_per_item * items_s3
     model = AwsModel(
         items=items_s3,
         matched_per_page=LIST_PAGE * share,
@@ -643,21 +646,22 @@ def project(args: argparse.Namespace, r: Result, items_s3: int, items_total: int
         delete_ms=args.delete_ms,
         checkpoint_ms=args.checkpoint_ms,
     )
-    fixed_parent = r.parent_transitions  # Plan, Map, Verify, Choice, Finalize: does not grow with the data
+    budget_s = (LAMBDA_TIMEOUT_MS - TIME_MARGIN_MS) / 1000
+    verify_page_s = (args.list_ms + args.checkpoint_ms) / 1000
+    fixed_parent = r.parent_transitions  # Plan, Map, Verify, Choice per pass, and Finalize: not growing with data
 
-    def scenario(pages_per_invocation: int) -> dict[str, float]:
-        per_item = math.ceil(pages_per_item / pages_per_invocation)
-        erase_inv = per_item * items_s3
-        children = 2 * erase_inv + items_s3
-        transitions = fixed_parent + children + items_s3
-        invocations = erase_inv + 3  # + plan, verify, finalize
-        # every batch full (the worker buffers matches across pages), plus at most one partial batch per invocation
+    def scenario(erase_ppi: int, verify_ppi: int) -> dict[str, float]:
+        erase_inv = math.ceil(pages_per_item / erase_ppi) * items_s3
+        verify_inv = math.ceil(verify_pages_per_item / verify_ppi) * items_s3
+        children = 2 * (erase_inv + verify_inv) + 2 * items_s3
+        transitions = fixed_parent + children + 2 * items_s3
+        invocations = erase_inv + verify_inv + 5  # + plan and verify per pass, finalize
         deletes = math.ceil(erased / DELETE_BATCH) + erase_inv
         erase_s = total_pages * model.page_s
-        verify_s = remaining_pages * args.list_ms / 1000
-        gb_s = (erase_s + verify_s + 2 * SHORT_TASK_S) * LAMBDA_MEMORY_GB
+        verify_s = verify_pages * verify_page_s
+        gb_s = (erase_s + verify_s + 5 * SHORT_TASK_S) * LAMBDA_MEMORY_GB
         return {
-            "erase_inv": erase_inv,
+            "erase_inv": erase_inv + verify_inv,
             "invocations": invocations,
             "children": children,
             "transitions": transitions,
@@ -665,20 +669,20 @@ def project(args: argparse.Namespace, r: Result, items_s3: int, items_total: int
             "lambda_req": invocations * LAMBDA_PER_REQUEST,
             "lambda_gb_s": gb_s,
             "lambda_compute": gb_s * LAMBDA_PER_GB_SECOND,
-            "verify_s": verify_s,
+            "verify_s": verify_pages_per_item * verify_page_s,
             "erase_s": erase_s,
-            "lists": total_pages + remaining_pages,
+            "lists": total_pages + verify_pages,
             "deletes": deletes,
         }
 
-    emulated = scenario(args.pages_per_invocation)
-    aws = scenario(model.pages_per_invocation)
+    emulated = scenario(args.pages_per_invocation, args.pages_per_invocation)
+    aws = scenario(model.pages_per_invocation, max(1, int(budget_s / verify_page_s)))
     print(f"\n== projection to {erased:,} memories erased (S3 Vectors, one index) ==")
     print(
         f"assumes the measured shape: {share:.1%} of the index matches, so the index holds {index_size:,.0f} "
-        f"vectors; {items_s3} ListVectors segments (work items) of {pages_per_item:,} pages of {LIST_PAGE}; "
-        f"{total_pages:,} ListVectors for the erase, "
-        f"{remaining_pages:,} ListVectors for the verification (one sequential scan of what is left)"
+        f"vectors; {items_s3} ListVectors segments (work items); pass 1 (erase): {pages_per_item:,} pages of "
+        f"{LIST_PAGE} per segment; pass 2 (verification, same partitioned Map): {verify_pages_per_item:,} pages per "
+        "segment, nothing found"
     )
     print(
         f"AWS page model: a page = ListVectors {args.list_ms:.0f} ms + "
@@ -687,14 +691,14 @@ def project(args: argparse.Namespace, r: Result, items_s3: int, items_total: int
         f"{items_s3} workers share the {S3V_VECTORS_PER_S:,} vectors/s per-index delete limit, so a page of "
         f"{model.matched_per_page:.0f} deletions takes >= {model.limit_page_s * 1000:.0f} ms -> "
         f"{model.page_s * 1000:.0f} ms; a 15-min invocation ({LAMBDA_TIMEOUT_MS - TIME_MARGIN_MS:,} ms before the "
-        f"margin) covers {model.pages_per_invocation:,} pages"
+        f"margin) covers {model.pages_per_invocation:,} erase pages or {int(budget_s / verify_page_s):,} "
+        "verification pages"
     )
     print(
-        f"  {'':<34}{'emulated (' + str(args.pages_per_invocation) + ' pages/inv)':>26}"
-        f"{'AWS (' + format(model.pages_per_invocation, ',') + ' pages/inv)':>26}"
+        f"  {'':<34}{'emulated (' + str(args.pages_per_invocation) + ' pages/inv)':>26}{'AWS (15-min invocations)':>26}"
     )
     rows = [
-        ("erase invocations", "erase_inv", "{:,.0f}"),
+        ("worker invocations (both passes)", "erase_inv", "{:,.0f}"),
         ("Lambda invocations (all)", "invocations", "{:,.0f}"),
         ("child StateEntered", "children", "{:,.0f}"),
         ("billed state transitions", "transitions", "{:,.0f}"),
@@ -703,7 +707,7 @@ def project(args: argparse.Namespace, r: Result, items_s3: int, items_total: int
         ("Lambda GB-seconds", "lambda_gb_s", "{:,.0f}"),
         ("Lambda compute cost", "lambda_compute", "money"),
         ("total cost (SFN + Lambda)", "total", "money"),
-        ("S3 ListVectors (erase + verify)", "lists", "{:,.0f}"),
+        ("S3 ListVectors (both passes)", "lists", "{:,.0f}"),
         ("S3 DeleteVectors (at most)", "deletes", "{:,.0f}"),
     ]
     for s in (emulated, aws):
@@ -728,27 +732,21 @@ def project(args: argparse.Namespace, r: Result, items_s3: int, items_total: int
     latency_s = pages_per_item * model.latency_page_s
     erase_wall = max(delete_s, latency_s)
     print(
-        f"\nwall time on AWS (estimate): erase phase max(delete limit {erased:,} / {S3V_VECTORS_PER_S:,}/s = "
+        f"\nwall time on AWS (estimate): pass 1 max(delete limit {erased:,} / {S3V_VECTORS_PER_S:,}/s = "
         f"{delete_s / 60:.1f} min, per-segment latency {pages_per_item:,} x {model.latency_page_s * 1000:.0f} ms = "
         f"{latency_s / 60:.1f} min) = {erase_wall / 60:.1f} min (requests/s: "
         f"{S3V_VECTORS_PER_S / DELETE_BATCH:.0f} DeleteVectors/s, far under {S3V_WRITE_REQUESTS_PER_S:,}/s)"
     )
-    verdict = (
-        "fits"
-        if aws["verify_s"] * 1000 <= LAMBDA_TIMEOUT_MS
-        else "EXCEEDS the 15-min Lambda maximum: it would time out (Sandbox.Timedout) unless verification is "
-        "partitioned or resumable"
-    )
     print(
-        f"  + verification: {remaining_pages:,} sequential ListVectors x {args.list_ms:.0f} ms = "
-        f"{aws['verify_s'] / 60:.1f} min in ONE invocation -> {verdict} (it fits only while a ListVectors page "
-        f"takes <= {(LAMBDA_TIMEOUT_MS - 1000) / remaining_pages:.0f} ms)"
+        f"  + pass 2 (verification): {verify_pages_per_item:,} ListVectors per segment x {verify_page_s * 1000:.0f} ms"
+        f" = {aws['verify_s'] / 60:.1f} min, the {items_s3} segments in parallel, each a chain of 15-min "
+        "invocations that return their cursor"
     )
     print(
         f"  throttling: {items_s3} workers at {model.latency_page_s * 1000:.0f} ms a page would ask for "
         f"{items_s3 * model.matched_per_page / model.latency_page_s:,.0f} deletions/s, above the "
         f"{S3V_VECTORS_PER_S:,}/s limit: expect 429s absorbed by boto3's retries (8 attempts) and then the "
-        "ASL's RetryableStoreError retries; rate limits are not emulated here"
+        "ASL's Throttled retries; rate limits are not emulated here"
     )
     print(
         f"  = about {(erase_wall + aws['verify_s']) / 60:.0f} min end to end (transitions and Lambda start-up "
