@@ -82,11 +82,8 @@ class Eraser:
         present = {r.memory_id for records in found.values() for r in records}
         missing = [m for m in ids if m not in present]
         if missing:
-            raise MemoryNotFound(missing[0]) if len(ids) == 1 else MemoryNotFound(f"{len(missing)} of {len(ids)} ids")
-        if allowed is not None:
-            for records in found.values():
-                if not all(any(s.matches(r.payload) for s in allowed) for r in records):
-                    raise OutOfScope("A memory is outside the scope of your credentials; nothing was deleted")
+            raise MemoryNotFound(missing[0], among=len(ids), missing=len(missing))
+        _require_within([r for records in found.values() for r in records], allowed)
         events = self._record_history(ids)
         outcomes = []
         for name, records in found.items():
@@ -96,6 +93,7 @@ class Eraser:
                 for chunk in _chunks(records, target.memories.batch_size)
             )
             self._unlink_entities(target, [r.memory_id for r in records])
+            target.memories.refresh()  # near-real-time stores: make the deletes visible to the verification lookup
             remaining = len(target.memories.lookup([r.memory_id for r in records])) if records else 0
             outcomes.append(
                 StoreOutcome(
@@ -105,13 +103,16 @@ class Eraser:
         logger.info("memories erased", extra={"count": len(ids), "stores": len(outcomes)})
         return ErasureResult(operation="delete", stores=outcomes, history_events=events, duration_ms=_ms_since(started))
 
-    def find_memory(self, memory_id: str) -> list[Record]:
-        """Every stored record of one memory id, across targets (for scope checks)."""
+    def history(self, memory_id: str, allowed: Sequence[Scope] | None = None) -> list[dict[str, object]]:
+        """A memory's history rows. With `allowed`, the memory must still exist and lie within those scopes (the
+        content-free rows of an erased memory cannot prove whose it was)."""
         memory_id = validate_memory_id(memory_id)
-        return [r for t in self._targets.values() for r in t.memories.lookup([memory_id])]
-
-    def history(self, memory_id: str) -> list[dict[str, object]]:
-        return self._history.history(validate_memory_id(memory_id)) if self._history else []
+        if allowed is not None:
+            records = [r for t in self._targets.values() for r in t.memories.lookup([memory_id])]
+            if not records:
+                raise MemoryNotFound(memory_id)
+            _require_within(records, allowed)
+        return self._history.history(memory_id) if self._history else []
 
     def entities(self) -> dict[str, dict[str, int]]:
         """Distinct user/agent/run ids with how many distinct memories each has across every target (a memory kept
@@ -197,8 +198,11 @@ class Eraser:
         progress: ProgressCallback | None = None,
         tally: Tally | None = None,
         checkpoint: Callable[[PartitionProgress], None] | None = None,
+        cancelled: Callable[[], bool] = _never,
     ) -> PartitionProgress:
-        """Process pages of one partition until it is done or `out_of_time()`; returns where it stands.
+        """Process pages of one partition until it is done or `out_of_time()`; returns where it stands. Once
+        `cancelled()`, it returns before deleting anything more (what was listed and not deleted is listed again on
+        a resume).
 
         Matches are buffered across pages so every delete request is full (the store's maximum batch). The cursor
         only moves once everything listed before it is deleted, so a crash between listing and deleting loses
@@ -221,6 +225,8 @@ class Eraser:
             buffered += page.records
             state.scanned += page.scanned
             tally.scanned += page.scanned
+            if cancelled():
+                return state
             stop = listing is None or out_of_time()
             while len(buffered) >= store.batch_size or (stop and buffered):
                 chunk, buffered = buffered[: store.batch_size], buffered[store.batch_size :]
@@ -314,6 +320,12 @@ class Eraser:
                 emptied.append(record)
         for chunk in _chunks(emptied, entities.batch_size):
             entities.delete_batch([r.native_id for r in chunk])
+
+
+def _require_within(records: Sequence[Record], allowed: Sequence[Scope] | None) -> None:
+    """Refuse (before anything is deleted) when a record lies outside every allowed scope."""
+    if allowed is not None and not all(any(s.matches(r.payload) for s in allowed) for r in records):
+        raise OutOfScope("A memory is outside the scope of your credentials; nothing was deleted")
 
 
 def _save(checkpoint: Callable[[PartitionProgress], None] | None, state: PartitionProgress) -> None:

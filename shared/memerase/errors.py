@@ -44,8 +44,11 @@ class MemoryNotFound(MemeraseError):
     code = "not_found"
     status = 404
 
-    def __init__(self, memory_id: str) -> None:
-        super().__init__(f"Memory not found: {memory_id!r} is in no configured store")
+    def __init__(self, memory_id: str, among: int = 1, missing: int = 1) -> None:
+        if among == 1:
+            super().__init__(f"Memory not found: {memory_id!r} is in no configured store")
+        else:
+            super().__init__(f"Memories not found: {missing} of {among} ids (first: {memory_id!r}); nothing deleted")
 
 
 class OutOfScope(MemeraseError):

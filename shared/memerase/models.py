@@ -74,10 +74,7 @@ class Scope(BaseModel):
 
     def matches(self, payload: Mapping[str, Any] | None) -> bool:
         """Exact, type-strict match of every given key. An empty scope matches nothing."""
-        wanted = self.filters()
-        if not wanted or not payload:
-            return False
-        return all(isinstance(payload.get(k), str) and payload.get(k) == v for k, v in wanted.items())
+        return payload_matches(payload, self.filters())
 
     def fingerprint(self) -> str:
         """SHA-256 of the scope for receipts and logs: equal scopes hash equal and the ids are not readable from it;
@@ -85,6 +82,13 @@ class Scope(BaseModel):
         proves which scope a receipt covers)."""
         canonical = json.dumps(self.filters(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def payload_matches(payload: Mapping[str, Any] | None, filters: Mapping[str, str]) -> bool:
+    """Exact, type-strict equality on every filter key: the final word on what is in scope, in every store."""
+    if not filters or not payload:
+        return False
+    return all(isinstance(payload.get(k), str) and payload.get(k) == v for k, v in filters.items())
 
 
 def _first_error(exc: ValidationError) -> str:

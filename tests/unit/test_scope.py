@@ -57,3 +57,17 @@ def test_fingerprint_is_stable_and_hides_the_ids() -> None:
     assert a.fingerprint() == Scope.of(agent_id="bot", user_id="alice").fingerprint()
     assert a.fingerprint() != Scope.of(user_id="alice").fingerprint()
     assert "alice" not in a.fingerprint()
+
+
+def test_a_failed_jobs_cause_keeps_no_stack_trace_and_no_foreign_message() -> None:
+    from memerase.jobs.steps import safe_cause
+
+    # Given Lambda error payloads as Step Functions hands them to the failure path
+    ours = '{"errorType": "StoreError", "errorMessage": "S3 Vectors delete_vectors failed: AccessDenied", ' \
+           '"stackTrace": ["  File \\"/var/task/app.py\\", line 3"], "requestId": "r"}'
+    foreign = '{"errorType": "ValidationError", "errorMessage": "input user_id=alice@example.com", "stackTrace": []}'
+    # Then stack traces never survive, our messages do, and a foreign message (which may quote input) is dropped
+    assert safe_cause("StoreError", ours) == "StoreError: S3 Vectors delete_vectors failed: AccessDenied"
+    assert safe_cause("ValidationError", foreign) == "ValidationError"
+    assert "alice" not in safe_cause("ValidationError", "alice@example.com is invalid")
+    assert safe_cause("VerificationFailed", "the last allowed pass still found matching memories").startswith("the")

@@ -10,7 +10,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from memerase.engine import Eraser
-from memerase.errors import MemeraseError
+from memerase.errors import MemeraseError, RetryableStoreError
 from memerase.jobs.models import JobRecord, JobStatus, StoreProgress
 from memerase.jobs.repository import JobsTable, key_hash, now
 from memerase.jobs.steps import JobSteps, VerificationFailed
@@ -52,6 +52,8 @@ class JobLauncher:
         key is a conflict), and without a key an active job of the same scope is reused.
         """
         scope_hash = scope.fingerprint()
+        if idempotency_key:  # keys are per requester: one caller's key never reaches another caller's job
+            idempotency_key = f"{requester}\n{idempotency_key}"
         job_id = "job-" + (key_hash(idempotency_key)[:32] if idempotency_key else uuid.uuid4().hex)
         if idempotency_key and (bound := self._jobs.claim_key(idempotency_key, job_id)) and bound != job_id:
             return self._same_request(bound, scope_hash, dry_run), False
@@ -86,10 +88,8 @@ class JobLauncher:
         job = self._jobs.get(job_id)
         if not job.status.active:
             raise JobConflict(f"job {job_id} is {job.status.value} and cannot be cancelled")
-        if job.execution_arn and self._sfn:
-            self._sfn.stop_execution(
-                executionArn=job.execution_arn, error="memerase.Cancelled", cause="cancelled on request"
-            )
+        if job.execution_arn:
+            self._stop(job.execution_arn)
         job = job.model_copy(update={"status": JobStatus.CANCELLED, "completed_at": now()})
         if not self._jobs.save(job, expect=(JobStatus.QUEUED, JobStatus.RUNNING)):
             return self._jobs.get(job_id)
@@ -138,6 +138,9 @@ class JobLauncher:
         return self._jobs.get(job_id)
 
     def _execute(self, job: JobRecord, name: str) -> JobRecord:
+        """Start the execution. If Step Functions refuses, the job is marked FAILED (releasing its scope, so a retry
+        starts afresh) rather than left QUEUED forever; if the job was cancelled meanwhile, the execution is
+        stopped; the execution ARN is written without overwriting what the execution itself already recorded."""
         assert self._sfn is not None and self._state_machine is not None
         try:
             arn = self._sfn.start_execution(
@@ -146,12 +149,30 @@ class JobLauncher:
                 input=json.dumps({"job_id": job.job_id}),
             )["executionArn"]
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
-                raise
-            return self._jobs.get(job.job_id)
-        job = job.model_copy(update={"execution_arn": arn, "executions": job.executions + 1})
-        self._jobs.save(job)
-        return job
+            code = exc.response["Error"]["Code"]
+            if code == "ExecutionAlreadyExists":
+                return self._jobs.get(job.job_id)
+            self._steps.fail(job.job_id, "StartExecutionFailed", code)
+            raise RetryableStoreError(f"Step Functions refused to start the job: {code}") from exc
+        for _ in range(5):
+            current = self._jobs.get(job.job_id)
+            if current.status == JobStatus.CANCELLED:
+                self._stop(arn)
+                return current
+            updated = current.model_copy(update={"execution_arn": arn, "executions": current.executions + 1})
+            if self._jobs.save(updated, expect=(current.status,)):
+                return updated
+        return self._jobs.get(job.job_id)
+
+    def _stop(self, execution_arn: str) -> None:
+        assert self._sfn is not None
+        try:
+            self._sfn.stop_execution(executionArn=execution_arn, error="memerase.Cancelled", cause="cancelled")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ValidationException"):
+                raise RetryableStoreError(
+                    f"Step Functions refused to stop the job: {exc.response['Error']['Code']}"
+                ) from exc
 
     def _count(self, job: JobRecord) -> JobRecord:
         assert job.scope is not None

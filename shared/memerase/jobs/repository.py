@@ -23,6 +23,7 @@ from memerase.errors import MemeraseError, RetryableStoreError, StoreError
 from memerase.jobs.models import ItemProgress, JobRecord, JobStatus, WorkItem
 
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
+HOUSEKEEPING_DAYS = 30
 
 
 class JobNotFound(MemeraseError):
@@ -32,6 +33,12 @@ class JobNotFound(MemeraseError):
 
 def now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def expiry(days: int = HOUSEKEEPING_DAYS) -> int:
+    """The table's TTL attribute: work item rows, scope locks and idempotency keys are housekeeping and expire;
+    job records (with their receipts) do not."""
+    return int(datetime.now(UTC).timestamp()) + days * 86_400
 
 
 def table_schema(table_name: str) -> dict[str, Any]:
@@ -89,6 +96,7 @@ class JobsTable:
         item = {
             "pk": f"job#{job_id}",
             "sk": f"part#{progress.item.key}",
+            "expires_at": expiry(),
             **progress.model_dump(mode="json", by_alias=True),
         }
         self._call(self._table.put_item, Item=item)
@@ -105,7 +113,7 @@ class JobsTable:
 
     def claim_scope(self, scope_hash: str, job_id: str) -> str | None:
         """Make `job_id` the scope's active job; returns the already active job's id instead, if there is one."""
-        lock = {"pk": f"scope#{scope_hash}", "sk": "lock", "job_id": job_id}
+        lock = {"pk": f"scope#{scope_hash}", "sk": "lock", "job_id": job_id, "expires_at": expiry()}
         if self._put_new(lock):
             return None
         holder = self._call(self._table.get_item, Key={"pk": lock["pk"], "sk": "lock"}).get("Item")
@@ -129,7 +137,7 @@ class JobsTable:
 
     def claim_key(self, idempotency_key: str, job_id: str) -> str | None:
         """Bind an idempotency key to `job_id`; returns the job it is already bound to, if any."""
-        item = {"pk": f"key#{key_hash(idempotency_key)}", "sk": "key", "job_id": job_id}
+        item = {"pk": f"key#{key_hash(idempotency_key)}", "sk": "key", "job_id": job_id, "expires_at": expiry()}
         if self._put_new(item):
             return None
         return str(self._call(self._table.get_item, Key={"pk": item["pk"], "sk": "key"})["Item"]["job_id"])
@@ -179,7 +187,7 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
             return int(value)
         return value
 
-    return {k: convert(v) for k, v in item.items() if k not in ("pk", "sk")}
+    return {k: convert(v) for k, v in item.items() if k not in ("pk", "sk", "expires_at")}
 
 
 def _translate(exc: Exception) -> StoreError:

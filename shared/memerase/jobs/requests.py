@@ -18,7 +18,6 @@ class ErasureMessage(BaseModel):
     agent_id: str | None = Field(None, max_length=1024)
     run_id: str | None = Field(None, max_length=1024)
     reason: str | None = Field(None, max_length=500)
-    requester: str = Field("queue", max_length=200)
     idempotency_key: str | None = Field(None, max_length=256)
 
 
@@ -27,7 +26,7 @@ def start_from_message(launcher: JobLauncher, message: ErasureMessage, source: s
     scope = Scope.of(user_id=message.user_id, agent_id=message.agent_id, run_id=message.run_id)
     job, _ = launcher.start(
         scope,
-        requester=message.requester,
+        requester=source,  # stamped here, never taken from the message: it decides who may see and cancel the job
         source=source,
         reason=message.reason,
         idempotency_key=message.idempotency_key or default_key,

@@ -5,6 +5,7 @@ failed or cancelled job resumed where it stopped; no id lists travel in the exec
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,28 @@ from memerase.jobs.repository import JobsTable, now
 from memerase.observability import count, logger
 from memerase.settings import JobsConfig
 from memerase.stores.base import Partition
+
+# Our own errors, whose messages name stores and codes, never ids or text. Any other message is dropped.
+SAFE_MESSAGES = frozenset(
+    {"StoreError", "RetryableStoreError", "Throttled", "VerificationFailed", "ConfigError", "StartExecutionFailed"}
+)
+
+
+def safe_cause(error: str, cause: str) -> str:
+    """What of a Step Functions error Cause may be kept in the job record and shown to callers.
+
+    A Lambda's Cause is its error payload: `errorType`, `errorMessage`, `stackTrace` (source lines), `requestId`.
+    Stack traces never are kept; a message only when it is one of ours (others, e.g. validation errors, may quote
+    input values)."""
+    try:
+        payload = json.loads(cause)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        return cause[:300] if error in SAFE_MESSAGES else "(details withheld)"
+    error_type = str(payload.get("errorType", "Error"))[:100]
+    message = str(payload.get("errorMessage", ""))[:300] if error_type in SAFE_MESSAGES else ""
+    return f"{error_type}: {message}" if message else error_type
 
 
 class VerificationFailed(Exception):
@@ -91,8 +114,9 @@ class JobSteps:
             job.scope.filters(),
             Partition(item.index, item.count),
             state,
-            out_of_time=lambda: remaining_ms() < self._config.time_margin_ms or not self._running(job_id),
+            out_of_time=lambda: remaining_ms() < self._config.time_margin_ms,
             checkpoint=checkpoint,
+            cancelled=lambda: not self._running(job_id),
         )
         return {"done": state.done or not self._running(job_id)}
 
@@ -190,7 +214,7 @@ class JobSteps:
                     "status": JobStatus.FAILED,
                     "completed_at": now(),
                     "progress": self._progress(job_id, {}),
-                    "error": JobError(error=error[:200], cause=cause[:1000]),
+                    "error": JobError(error=error[:200], cause=safe_cause(error, cause)),
                 }
             )
             self._jobs.save(job, expect=(JobStatus.QUEUED, JobStatus.RUNNING))

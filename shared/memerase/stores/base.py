@@ -51,13 +51,6 @@ def links_any(payload: Mapping[str, Any], memory_ids: Collection[str]) -> bool:
     return isinstance(linked, list) and any(m in memory_ids for m in linked)
 
 
-def payload_matches(payload: Mapping[str, Any] | None, filters: Filters) -> bool:
-    """Exact, type-strict equality on every filter key: the final word on what is in scope."""
-    if not filters or not payload:
-        return False
-    return all(isinstance(payload.get(k), str) and payload.get(k) == v for k, v in filters.items())
-
-
 class MemoryStore(ABC):
     """A mem0 collection (memories or entities) in one backend."""
 

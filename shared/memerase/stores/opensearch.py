@@ -19,6 +19,7 @@ from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, NotFoundError, TransportError
 
 from memerase.errors import RetryableStoreError, StoreError, Throttled
+from memerase.models import payload_matches
 from memerase.stores.base import (
     Filters,
     MemoryStore,
@@ -26,7 +27,6 @@ from memerase.stores.base import (
     Partition,
     Record,
     links_any,
-    payload_matches,
     require_filters,
 )
 
@@ -150,6 +150,7 @@ class OpenSearchStore(MemoryStore):
     def _pit_page(
         self, query: dict[str, Any], filters: Filters, partition: Partition, state: dict[str, Any] | None
     ) -> Page:
+        resumed = state is not None
         state = state or {"pit": self._open_pit(), "after": None, "left": None}
         sliced = partition.count > 1  # a slice's total is not trusted for stopping: page until a short page
         body: dict[str, Any] = {
@@ -167,7 +168,7 @@ class OpenSearchStore(MemoryStore):
         try:
             response = self._call(self._client.search, body=body)
         except StoreError as exc:
-            if state["after"] is not None and isinstance(exc.__cause__, NotFoundError):  # the PIT expired: rescan
+            if resumed and isinstance(exc.__cause__, NotFoundError):  # the cursor's PIT expired: rescan
                 return Page(cursor=json.dumps({"pit": self._open_pit(), "after": None, "left": None}))
             raise
         hits = response["hits"]["hits"]

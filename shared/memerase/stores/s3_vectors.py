@@ -11,6 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from memerase.errors import RetryableStoreError, StoreError, Throttled
+from memerase.models import payload_matches
 from memerase.stores.base import (
     Filters,
     MemoryStore,
@@ -18,7 +19,6 @@ from memerase.stores.base import (
     Partition,
     Record,
     links_any,
-    payload_matches,
     require_filters,
 )
 

@@ -123,7 +123,7 @@ def entities() -> EntityList:
     for key, counts in runtime.eraser().entities().items():
         kind = key.removesuffix("_id")
         for name, total in sorted(counts.items()):
-            if principal.allows(Scope.of(**{key: name})):
+            if principal.allows_filters({key: name}):
                 found.append(Entity(id=name, name=name, type=kind, total_memories=total))
     return EntityList(count=len(found), results=found)
 

@@ -9,10 +9,8 @@ from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
 from memerase.api.context import caller, path_value
-from memerase.api.principal import Forbidden
 from memerase.api.responses import COMMON, ok
 from memerase.api.schemas import HistoryRow, MemoryDeleted, Ping, StoreCount
-from memerase.errors import MemoryNotFound
 from memerase.observability import count
 
 router = Router()
@@ -39,12 +37,6 @@ def delete_memory(memory_id: MemoryId) -> MemoryDeleted:
     "/v1/memories/<memory_id>/history/", summary="A memory's history (content-free after erasure)", responses=ERRORS
 )
 def history(memory_id: MemoryId) -> list[HistoryRow]:
-    memory_id = path_value(memory_id)
     principal = caller(router)
-    if not principal.admin:
-        records = runtime.eraser().find_memory(memory_id)
-        if not records:
-            raise MemoryNotFound(memory_id)
-        if not all(any(s.matches(r.payload) for s in principal.scopes) for r in records):
-            raise Forbidden("This memory is outside the scope of your API key")
-    return [HistoryRow(**row) for row in runtime.eraser().history(memory_id)]
+    rows = runtime.eraser().history(path_value(memory_id), allowed=principal.memory_scopes)
+    return [HistoryRow(**row) for row in rows]
