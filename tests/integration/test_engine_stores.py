@@ -192,3 +192,20 @@ def test_reset_recreates_the_stores_identically(s3_mem0: Any, os_mem0: Any, osme
     assert m0.s3_contents(s3_mem0) == {} and m0.opensearch_contents(os_mem0) == {}
     mapping = os_mem0.client.indices.get_mapping(index=m0.INDEX)[m0.INDEX]["mappings"]["properties"]
     assert mapping["vector_field"]["dimension"] == m0.DIMS and mapping["id"]["type"] == "keyword"
+
+
+def test_a_cancelled_partition_returns_before_deleting_what_it_listed(s3_mem0: Any) -> None:
+    from memerase.engine import MEMORIES, PartitionProgress, StoreRef
+    from memerase.stores.base import Partition
+
+    # Given memories of user-0, and a worker whose job was cancelled after it listed a page
+    data = m0.dataset(users=2, per_user=30)
+    m0.write(s3_mem0, data)
+    eraser = Eraser([s3_target(page_size=10, segments=1)])
+    # When its partition is processed
+    state = eraser.erase_partition(
+        StoreRef("s3", MEMORIES), {"user_id": "user-0"}, Partition(), PartitionProgress(), cancelled=lambda: True
+    )
+    # Then nothing was deleted and the cursor did not move, so a resumed job lists those memories again
+    assert m0.s3_contents(s3_mem0) == {m.id: m.payload for m in data}
+    assert state.deleted == 0 and state.cursor is None and not state.done

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from functions.job_erase import app as erase_app
 from functions.job_fail import app as fail_app
@@ -22,7 +23,7 @@ from functions.job_finalize import app as finalize_app
 from functions.job_plan import app as plan_app
 from functions.job_verify import app as verify_app
 from memerase import runtime
-from memerase.errors import StoreError
+from memerase.errors import RetryableStoreError, StoreError
 from memerase.history import table_schema as history_schema
 from memerase.jobs.launcher import JobConflict, JobLauncher
 from memerase.jobs.models import JobRecord, JobStatus, Receipt
@@ -445,3 +446,67 @@ def test_the_receipt_counts_deletions_made_by_a_worker_that_died_before_its_chec
     assert job.status == JobStatus.COMPLETED and job.receipt is not None
     world.assert_only_scope_gone()
     assert job.receipt.erased == 2 * PER_USER
+
+
+class RefusingStepFunctions(FakeStepFunctions):
+    """Step Functions refusing the first start (throttled), accepting the next."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusals = 1
+
+    def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:  # noqa: N803, A002
+        if self.refusals:
+            self.refusals -= 1
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "StartExecution")
+        return super().start_execution(stateMachineArn, name, input)
+
+
+def test_a_refused_start_fails_the_job_and_frees_the_scope_for_a_retry(world: World) -> None:
+    # Given Step Functions refusing the first StartExecution
+    sfn = RefusingStepFunctions()
+    launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
+    # When an erasure is requested, Then the caller is told to retry, and the job is FAILED, not QUEUED forever
+    with pytest.raises(RetryableStoreError):
+        launcher.start(SCOPE, requester="test")
+    failed = [j for j in scan_jobs() if j["status"] == "FAILED"]
+    assert len(failed) == 1 and failed[0]["error"]["error"] == "StartExecutionFailed"
+    # And the retry starts a new job with an execution, instead of getting the dead one back
+    retried, created = launcher.start(SCOPE, requester="test")
+    assert created and retried.execution_arn and retried.job_id != failed[0]["job_id"]
+
+
+class CancellingStepFunctions(FakeStepFunctions):
+    """A cancel lands while StartExecution is in flight (before the launcher has recorded the execution)."""
+
+    def __init__(self, jobs: JobsTable) -> None:
+        super().__init__()
+        self.jobs = jobs
+
+    def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:  # noqa: N803, A002
+        job = self.jobs.get(json.loads(input)["job_id"])
+        self.jobs.save(job.model_copy(update={"status": JobStatus.CANCELLED}))
+        return super().start_execution(stateMachineArn, name, input)
+
+
+def test_a_cancel_during_start_is_not_undone_and_stops_the_execution(world: World) -> None:
+    sfn = CancellingStepFunctions(world.jobs)
+    launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
+    job, _ = launcher.start(SCOPE, requester="test")
+    assert launcher.get(job.job_id).status == JobStatus.CANCELLED
+    assert sfn.stopped == [
+        sfn.started[0]["stateMachineArn"].replace(":stateMachine:", ":execution:") + ":" + job.job_id
+    ]
+
+
+def test_idempotency_keys_belong_to_their_requester(world: World) -> None:
+    # Given two callers using the same idempotency key for the same scope
+    first, _ = world.launcher.start(SCOPE, requester="key_a", idempotency_key="ticket-9", dry_run=True)
+    second, created = world.launcher.start(SCOPE, requester="key_b", idempotency_key="ticket-9", dry_run=True)
+    # Then each gets a job of its own: one caller's key never maps to another caller's job
+    assert created and second.job_id != first.job_id and second.requester == "key_b"
+
+
+def scan_jobs() -> list[dict[str, Any]]:
+    items = boto3.resource("dynamodb").Table(JOBS_TABLE).scan()["Items"]
+    return [i for i in items if i["sk"] == "job"]

@@ -63,8 +63,10 @@ def test_a_failed_jobs_cause_keeps_no_stack_trace_and_no_foreign_message() -> No
     from memerase.jobs.steps import safe_cause
 
     # Given Lambda error payloads as Step Functions hands them to the failure path
-    ours = '{"errorType": "StoreError", "errorMessage": "S3 Vectors delete_vectors failed: AccessDenied", ' \
-           '"stackTrace": ["  File \\"/var/task/app.py\\", line 3"], "requestId": "r"}'
+    ours = (
+        '{"errorType": "StoreError", "errorMessage": "S3 Vectors delete_vectors failed: AccessDenied", '
+        '"stackTrace": ["  File \\"/var/task/app.py\\", line 3"], "requestId": "r"}'
+    )
     foreign = '{"errorType": "ValidationError", "errorMessage": "input user_id=alice@example.com", "stackTrace": []}'
     # Then stack traces never survive, our messages do, and a foreign message (which may quote input) is dropped
     assert safe_cause("StoreError", ours) == "StoreError: S3 Vectors delete_vectors failed: AccessDenied"
