@@ -8,6 +8,7 @@ from urllib.parse import unquote
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase.api.principal import Principal
+from memerase.models import MAX_ID_LENGTH
 from memerase.observability import fingerprint
 
 
@@ -31,6 +32,9 @@ def base_path(router: Router) -> str:
     if host and stage and "execute-api" in host:
         return f"/{stage}"
     return ""
+
+
+ENCODED_ID_LENGTH = 3 * MAX_ID_LENGTH  # a path parameter arrives percent-encoded: the decoded id is checked after
 
 
 def path_value(value: str) -> str:

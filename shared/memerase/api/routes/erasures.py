@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
-from memerase.api.context import base_path, caller, path_value
+from memerase.api.context import ENCODED_ID_LENGTH, base_path, caller, path_value
 from memerase.api.principal import Forbidden, Principal
 from memerase.api.responses import COMMON, accepted, errors, ok
 from memerase.api.schemas import (
@@ -135,7 +135,7 @@ def entities() -> EntityList:
 )
 def delete_entity(
     entity_type: Annotated[Literal["user", "agent", "run"], Path()],
-    entity_id: Annotated[str, Path(min_length=1, max_length=1024)],
+    entity_id: Annotated[str, Path(min_length=1, max_length=ENCODED_ID_LENGTH)],
 ) -> Response[JobAccepted]:
     entity_id = path_value(entity_id)
     job = _start(caller(router), Scope.of(**{ENTITY_TYPES[entity_type]: entity_id}))

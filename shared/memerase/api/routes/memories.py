@@ -8,14 +8,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
-from memerase.api.context import caller, path_value
+from memerase.api.context import ENCODED_ID_LENGTH, caller, path_value
 from memerase.api.responses import COMMON, ok
 from memerase.api.schemas import HistoryRow, MemoryDeleted, Ping, StoreCount
 from memerase.observability import count
 
 router = Router()
 ERRORS = ok(*COMMON)
-MemoryId = Annotated[str, Path(min_length=1, max_length=1024, description="mem0 memory id")]
+MemoryId = Annotated[
+    str, Path(min_length=1, max_length=ENCODED_ID_LENGTH, description="mem0 memory id (at most 1024 characters)")
+]
 
 
 @router.get("/v1/ping/", summary="mem0 client handshake", responses=ok(401))
