@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from memerase.errors import InvalidRequest, MemoryNotFound, OutOfScope, ResetNotAllowed, UnknownTarget
 from memerase.history import HistoryStore
-from memerase.models import ENTITY_KEYS, MAX_ID_LENGTH, ErasureResult, Scope, StoreOutcome
+from memerase.models import ENTITY_KEYS, MAX_ID_LENGTH, ErasureResult, Scope, StoreOutcome, payload_matches
 from memerase.observability import logger
 from memerase.stores.base import Filters, MemoryStore, Partition, Record
 from memerase.stores.factory import TargetStores
@@ -214,7 +214,7 @@ class Eraser:
         store = self.store(ref)
         tally = tally if tally is not None else Tally()
         if state.pending:  # a batch a dead worker may or may not have deleted: it is counted already
-            self._erase_chunk(ref, store, [Record(n, m, {}) for n, m in state.pending], tally)
+            self._erase_chunk(ref, store, [Record(n, m, {}) for n, m in state.pending], tally, filters)
             state.pending = []
             _save(checkpoint, state)
         buffered: list[Record] = []
@@ -230,7 +230,7 @@ class Eraser:
             stop = listing is None or out_of_time()
             while len(buffered) >= store.batch_size or (stop and buffered):
                 chunk, buffered = buffered[: store.batch_size], buffered[store.batch_size :]
-                self._flush(ref, store, chunk, state, tally, checkpoint)
+                self._flush(ref, store, chunk, filters, state, tally, checkpoint)
             if not buffered:
                 state.cursor, state.done = listing, listing is None
                 _save(checkpoint, state)
@@ -245,6 +245,7 @@ class Eraser:
         ref: StoreRef,
         store: MemoryStore,
         chunk: list[Record],
+        filters: Filters,
         state: PartitionProgress,
         tally: Tally,
         checkpoint: Callable[[PartitionProgress], None] | None,
@@ -256,17 +257,19 @@ class Eraser:
         if checkpoint:
             state.pending = [(r.native_id, r.memory_id) for r in chunk]
             checkpoint(state)
-        self._erase_chunk(ref, store, chunk, tally)
+        self._erase_chunk(ref, store, chunk, tally, filters)
         state.pending = []
 
-    def _erase_chunk(self, ref: StoreRef, store: MemoryStore, chunk: list[Record], tally: Tally) -> int:
+    def _erase_chunk(
+        self, ref: StoreRef, store: MemoryStore, chunk: list[Record], tally: Tally, filters: Filters
+    ) -> int:
         """History first (content-free, idempotent), then the delete, then entity links of what was deleted."""
         memory_ids = [r.memory_id for r in chunk]
         if ref.role == MEMORIES:
             tally.history += self._record_history(memory_ids)
         deleted = store.delete_batch([r.native_id for r in chunk])
         if ref.role == MEMORIES:
-            self._unlink_entities(self._target(ref.target), memory_ids)
+            self._unlink_entities(self._target(ref.target), memory_ids, leave=filters)
         return deleted
 
     def count_remaining(self, scope: Scope) -> list[StoreOutcome]:
@@ -305,14 +308,19 @@ class Eraser:
     def _record_history(self, memory_ids: list[str]) -> int:
         return self._history.record_deletions(memory_ids) if self._history and memory_ids else 0
 
-    def _unlink_entities(self, target: TargetStores, memory_ids: list[str]) -> None:
-        """mem0's `_remove_memory_from_entity_store`: strip erased ids; delete entity records left with none."""
+    def _unlink_entities(self, target: TargetStores, memory_ids: list[str], leave: Filters | None = None) -> None:
+        """mem0's `_remove_memory_from_entity_store`: strip erased ids; delete entity records left with none.
+
+        Records of the scope being erased (`leave`) are left alone: the erasure's entity pass deletes them, and
+        rewriting one here could put it back after that pass deleted it."""
         entities = target.entities
         if entities is None or not memory_ids:
             return
         erased = set(memory_ids)
         emptied: list[Record] = []
         for record in entities.list_linking(erased):
+            if leave and payload_matches(record.payload, leave):
+                continue
             remaining = [m for m in record.payload.get("linked_memory_ids", []) if m not in erased]
             if remaining:
                 entities.replace_payload(record, {**record.payload, "linked_memory_ids": remaining})
