@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,7 +72,10 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)
     def unexpected(exc: Exception) -> Response[Any]:
-        logger.exception("unhandled error")
+        # Where it failed, not what it said: an exception's message may quote input (ids, text).
+        logger.error(
+            "unhandled error", extra={"error": type(exc).__name__, "at": traceback.format_tb(exc.__traceback__)}
+        )
         return _error(500, "internal_error", "internal error; the request may be retried")
 
     return app
