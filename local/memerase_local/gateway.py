@@ -3,11 +3,9 @@ template.yaml maps its route to, after the same Lambda authorizer has run. Route
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,8 +14,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
+from memerase_local.handlers import invoke
+
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = "local"
+API_TIMEOUT_MS = 29_000  # API Gateway's integration timeout
 UNAUTHORIZED = {"code": "unauthorized", "detail": "Missing or invalid API key"}
 
 
@@ -70,23 +71,6 @@ def load_routes(template: Path = ROOT / "template.yaml", api: str = "MemeraseApi
     return routes
 
 
-class LambdaContext:
-    def __init__(self, name: str):
-        self.function_name = name
-        self.memory_limit_in_mb = 1024
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
-        self.aws_request_id = str(uuid.uuid4())
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
-
-
-def handler_of(folder: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    module = importlib.import_module(f"functions.{folder}.app")
-    handler: Callable[[dict[str, Any], Any], dict[str, Any]] = module.handler
-    return handler
-
-
 class Gateway:
     def __init__(self, routes: list[Route] | None = None):
         self.routes = routes if routes is not None else load_routes()
@@ -117,7 +101,7 @@ class Gateway:
             body,
             context,
         )
-        response = handler_of(route.function)(event, LambdaContext(route.function))
+        response = invoke(route.function, event, API_TIMEOUT_MS)
         out_headers = {k: ", ".join(v) for k, v in (response.get("multiValueHeaders") or {}).items()}
         out_headers.update(response.get("headers") or {})
         return int(response["statusCode"]), out_headers, (response.get("body") or "").encode()
@@ -136,7 +120,7 @@ class Gateway:
             "requestContext": {"stage": STAGE},
         }
         try:
-            policy = handler_of("authorizer")(event, LambdaContext("authorizer"))
+            policy = invoke("authorizer", event, API_TIMEOUT_MS)
         except Exception:  # the authorizer's "Unauthorized"
             return None
         return {**(policy.get("context") or {}), "principalId": policy.get("principalId")}

@@ -6,7 +6,6 @@ moto's Step Functions interpreter invokes Lambda through moto's Lambda, which wo
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import zipfile
@@ -17,6 +16,8 @@ from typing import Any
 from unittest import mock
 
 import boto3
+
+from memerase_local.handlers import invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "infra" / "erasure_job.asl.json"
@@ -30,22 +31,11 @@ TASKS = {  # the ASL's DefinitionSubstitutions key -> handler folder, as templat
 STATE_MACHINE = "memerase-erasure"
 
 
-class _Context:
-    def __init__(self, name: str):
-        self.function_name = name
-        self.memory_limit_in_mb = 1024
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
-        self.aws_request_id = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
-
-
 def _invoke(function: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
     name = function.function_name
     event = json.loads(body.decode() if isinstance(body, bytes | bytearray) else body or "{}")
     try:
-        result = importlib.import_module(f"functions.{name}.app").handler(event, _Context(name))
+        result = invoke(name, event, 900_000)  # the erase worker's timeout in template.yaml
     except Exception as exc:  # reported as Lambda reports an unhandled error: errorType = the class name
         response_headers["x-amz-function-error"] = "Unhandled"
         return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)[:500]}).encode()

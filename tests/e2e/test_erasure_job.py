@@ -15,6 +15,7 @@ from memerase.jobs.models import JobStatus
 from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.models import Scope
 from tests.support import mem0_data as m0
+from tests.support.lambda_events import events_queue, received
 from tests.support.s3vectors_limits import S3VectorsLimits
 from tests.support.sfn_harness import step_functions
 from tests.support.targets import memerase_config
@@ -22,21 +23,6 @@ from tests.support.targets import memerase_config
 
 def config(osmem_url: str) -> dict[str, Any]:
     return memerase_config(osmem_url, history="history", jobs={"table_name": "jobs", "time_margin_ms": 1000})
-
-
-def events_queue() -> str:
-    """Route memerase's EventBridge events to a queue the test can read."""
-    sqs, events = boto3.client("sqs"), boto3.client("events")
-    url = sqs.create_queue(QueueName="memerase-events")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="memerase", EventPattern=json.dumps({"source": ["memerase"]}))
-    events.put_targets(Rule="memerase", Targets=[{"Id": "q", "Arn": arn}])
-    return url
-
-
-def received(queue_url: str) -> list[dict[str, Any]]:
-    messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
-    return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from memerase.history import table_schema as history_schema
 from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.models import Scope
 from tests.support import mem0_data as m0
+from tests.support.lambda_events import LambdaContext
 from tests.support.targets import memerase_config
 
 API_ID = "abcdef"
@@ -36,17 +37,6 @@ KEYS_TABLE, JOBS_TABLE, HISTORY_TABLE = "memerase-keys", "memerase-jobs", "memer
 
 
 # ---- Lambda and API Gateway plumbing -------------------------------------------------------------------------------
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "memerase-api"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:memerase-api"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
 
 
 @pytest.fixture

@@ -33,8 +33,8 @@ from memerase.jobs.steps import JobSteps, VerificationFailed
 from memerase.models import Scope
 from memerase.stores.s3_vectors import S3VectorsStore
 from tests.support import mem0_data as m0
+from tests.support.lambda_events import LambdaContext
 from tests.support.s3vectors_limits import S3VectorsLimits
-from tests.support.sfn_harness import FakeContext
 from tests.support.targets import memerase_config
 
 USERS, PER_USER = 4, 60
@@ -142,7 +142,7 @@ def world(aws: str, osmem_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
 def drive_like_the_state_machine(job_id: str) -> dict[str, Any]:
     """The ASL's flow over the task handlers with the ASL's payloads: Plan Work, every work item's Erase Pages loop,
     Verify Erasure, then Finalize Job, another pass, or Record Failure."""
-    context = FakeContext("task", lambda: 900_000)
+    context = LambdaContext("task", lambda: 900_000)
     while True:
         for item in plan_app.handler({"job_id": job_id}, context)["items"]:
             while not erase_app.handler({"job_id": job_id, "item": item}, context)["done"]:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -18,17 +17,7 @@ from memerase.history import table_schema as history_schema
 from memerase.jobs.repository import table_schema as jobs_schema
 from tests.integration.test_cli import config
 from tests.support import mem0_data as m0
-
-
-@dataclass
-class Context:
-    function_name: str = "trigger"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:trigger"
-    aws_request_id: str = "req"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+from tests.support.lambda_events import LambdaContext
 
 
 @pytest.fixture
@@ -83,7 +72,7 @@ def test_sqs_requests_erase_in_scope_and_report_only_bad_records_as_failed(world
         ids=["good", "nofilter", "garbage"],
     )
     # When the batch is processed
-    response = handler(event, Context())
+    response = handler(event, LambdaContext())
     # Then only the bad records are reported failed, and exactly user-1 is erased everywhere
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["garbage", "nofilter"]
     expected = {m.id: m.payload for m in data if m.payload["user_id"] != "user-1"}
@@ -114,7 +103,7 @@ def test_a_scheduled_eventbridge_request_starts_a_job(world: Any) -> None:
         "resources": [],
         "detail": {"run_id": "run-2", "reason": "retention"},
     }
-    result = handler(event, Context())
+    result = handler(event, LambdaContext())
     assert result["status"] == "COMPLETED"
     expected = {m.id: m.payload for m in data if m.payload.get("run_id") != "run-2"}
     assert m0.s3_contents(s3) == expected

@@ -24,6 +24,7 @@ from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
 from memerase import runtime
+from tests.support.lambda_events import LambdaContext
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "infra" / "erasure_job.asl.json"
@@ -35,20 +36,6 @@ TASKS = {  # DefinitionSubstitutions key -> handler folder (as template.yaml map
     "FailFunctionArn": "job_fail",
 }
 TERMINAL = {"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"}
-
-
-@dataclass
-class FakeContext:
-    """The part of the Lambda context the handlers use; the time budget is settable per invocation."""
-
-    function_name: str
-    budget_ms: Callable[[], int]
-    memory_limit_in_mb: int = 1024
-    aws_request_id: str = "test-request"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.budget_ms()
 
 
 @dataclass
@@ -70,7 +57,7 @@ class StepFunctionsHarness:
         event = json.loads(body.decode() if isinstance(body, bytes | bytearray) else body or "{}")
         self.invocations[name] += 1
         handler = importlib.import_module(f"functions.{name}.app").handler
-        context = FakeContext(name, self.budget_ms.get(name, lambda: 900_000))
+        context = LambdaContext(name, self.budget_ms.get(name, lambda: 900_000))
         try:
             if name in self.faults:
                 self.faults[name](event)
