@@ -78,7 +78,6 @@ from contextlib import ExitStack, contextmanager  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 from unittest import mock  # noqa: E402
-from urllib.parse import urlparse  # noqa: E402
 
 import boto3  # noqa: E402
 import moto  # noqa: E402
@@ -93,6 +92,7 @@ from memerase.stores import s3_vectors as s3_adapter  # noqa: E402
 from tests.support import mem0_data as m0  # noqa: E402
 from tests.support.s3vectors_limits import PUT_VECTORS_MAX_VECTORS, S3VectorsLimits  # noqa: E402
 from tests.support.sfn_harness import StepFunctionsHarness, step_functions  # noqa: E402
+from tests.support.targets import targets  # noqa: E402
 
 SHARED_AGENT = "agent-shared"
 JOBS_TABLE = "memerase-bench-jobs"
@@ -375,36 +375,12 @@ class AwsModel:
 
 
 def config(opensearch_url: str | None, history: bool) -> dict[str, Any]:
-    targets: list[dict[str, Any]] = [
-        {
-            "name": "s3",
-            "vector_store": {
-                "provider": "s3_vectors",
-                "config": {
-                    "vector_bucket_name": m0.BUCKET,
-                    "collection_name": m0.INDEX,
-                    "embedding_model_dims": m0.DIMS,
-                },
-            },
-        }
-    ]
-    if opensearch_url:
-        url = urlparse(opensearch_url)
-        targets.append(
-            {
-                "name": "os",
-                "vector_store": {
-                    "provider": "opensearch",
-                    "config": {
-                        "host": url.hostname,
-                        "port": url.port,
-                        "collection_name": m0.INDEX,
-                        "embedding_model_dims": m0.DIMS,
-                    },
-                },
-            }
-        )
-    out: dict[str, Any] = {"targets": targets, "jobs": {"table_name": JOBS_TABLE, "time_margin_ms": TIME_MARGIN_MS}}
+    """S3 Vectors, and OpenSearch when it runs: the same target blocks the tests use."""
+    both = targets(opensearch_url or "http://unused:1")
+    out: dict[str, Any] = {
+        "targets": both if opensearch_url else both[:1],
+        "jobs": {"table_name": JOBS_TABLE, "time_margin_ms": TIME_MARGIN_MS},
+    }
     if history:
         out["history"] = {"table_name": HISTORY_TABLE}
     return out

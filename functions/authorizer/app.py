@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from memerase import runtime
-from memerase.api.principal import Unauthorized
+from memerase.errors import Unauthorized
 from memerase.observability import logger
 
 

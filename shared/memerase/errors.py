@@ -58,6 +58,20 @@ class OutOfScope(MemeraseError):
     status = 403
 
 
+class Unauthorized(MemeraseError):
+    """No API key, or not a valid one."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(MemeraseError):
+    """A valid key asking for what its scope does not allow."""
+
+    code = "forbidden"
+    status = 403
+
+
 class ResetNotAllowed(MemeraseError):
     code = "reset_not_allowed"
     status = 403

@@ -15,10 +15,9 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Key
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from memerase.errors import RetryableStoreError, StoreError
+from memerase import dynamo
 
 COLUMNS = (
     "id",
@@ -34,7 +33,6 @@ COLUMNS = (
 )
 TEXT_COLUMNS = ("old_memory", "new_memory")
 EVENT_NAMESPACE = uuid.UUID("6f1d6b8e-6b0e-4c36-9d4f-1f3f8f0c5e21")
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, max_pool_connections=16)
 QUERY_THREADS = 8
 
 
@@ -45,20 +43,12 @@ def delete_event_id(memory_id: str) -> str:
 
 def table_schema(table_name: str) -> dict[str, Any]:
     """CreateTable arguments (the SAM template declares the same)."""
-    return {
-        "TableName": table_name,
-        "KeySchema": [{"AttributeName": "memory_id", "KeyType": "HASH"}, {"AttributeName": "id", "KeyType": "RANGE"}],
-        "AttributeDefinitions": [
-            {"AttributeName": "memory_id", "AttributeType": "S"},
-            {"AttributeName": "id", "AttributeType": "S"},
-        ],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
+    return dynamo.table_schema(table_name, "memory_id", "id")
 
 
 class HistoryStore:
     def __init__(self, table_name: str, region_name: str | None = None, resource: Any = None):
-        dynamodb = resource or boto3.resource("dynamodb", region_name=region_name, config=CLIENT_CONFIG)
+        dynamodb = resource or boto3.resource("dynamodb", region_name=region_name, config=dynamo.CLIENT_CONFIG)
         self._table = dynamodb.Table(table_name)
 
     def record_deletions(self, memory_ids: Iterable[str]) -> int:
@@ -74,7 +64,7 @@ class HistoryStore:
                         batch.delete_item(Key={"memory_id": memory_id, "id": row_id})
                     batch.put_item(Item=_delete_event(memory_id, now))
         except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, "write history") from exc
+            raise dynamo.translate(exc, "history: could not write history") from exc
         return len(ids)
 
     def _text_rows(self, memory_id: str) -> list[str]:
@@ -103,7 +93,7 @@ class HistoryStore:
         try:
             rows = self._rows(memory_id)
         except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc, "read history") from exc
+            raise dynamo.translate(exc, "history: could not read history") from exc
         return sorted(({c: _plain(row.get(c)) for c in COLUMNS} for row in rows), key=lambda r: r["created_at"] or "")
 
     def _rows(self, memory_id: str) -> list[dict[str, Any]]:
@@ -135,14 +125,3 @@ def _delete_event(memory_id: str, now: str) -> dict[str, Any]:
 def _plain(value: Any) -> Any:
     """DynamoDB hands numbers back as Decimal."""
     return int(value) if hasattr(value, "as_integer_ratio") and not isinstance(value, float | int) else value
-
-
-def _translate(exc: Exception, what: str) -> StoreError:
-    code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
-    retryable = code in {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-    } or isinstance(exc, BotoCoreError)
-    return (RetryableStoreError if retryable else StoreError)(f"history: could not {what}: {code}")

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from memerase.api.principal import Forbidden, Principal, Unauthorized
+from memerase.api.principal import Principal
+from memerase.errors import Forbidden, Unauthorized
 from memerase.models import Scope
 
 USER_1 = Scope.of(user_id="user-1")

@@ -10,14 +10,13 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Attr
-from botocore.config import Config
 
-from memerase.api.principal import Principal, Unauthorized
-from memerase.errors import ConfigError
+from memerase import dynamo
+from memerase.api.principal import Principal
+from memerase.errors import ConfigError, Unauthorized
 from memerase.models import Scope
 
 KEY_PREFIX = "mek_"
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
 
 def hash_key(key: str) -> str:
@@ -25,12 +24,7 @@ def hash_key(key: str) -> str:
 
 
 def table_schema(table_name: str) -> dict[str, Any]:
-    return {
-        "TableName": table_name,
-        "KeySchema": [{"AttributeName": "key_hash", "KeyType": "HASH"}],
-        "AttributeDefinitions": [{"AttributeName": "key_hash", "AttributeType": "S"}],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
+    return dynamo.table_schema(table_name, "key_hash")
 
 
 def parse_authorization(header: str | None) -> str:
@@ -49,7 +43,7 @@ class ApiKeyStore:
     ):
         self._table: Any = None
         if table_name:
-            dynamodb = resource or boto3.resource("dynamodb", region_name=region_name, config=CLIENT_CONFIG)
+            dynamodb = resource or boto3.resource("dynamodb", region_name=region_name, config=dynamo.CLIENT_CONFIG)
             self._table = dynamodb.Table(table_name)
         self._admin_hash = hash_key(admin_key) if admin_key else None
 

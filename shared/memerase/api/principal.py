@@ -8,18 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from memerase.errors import MemeraseError
+from memerase.errors import Forbidden, Unauthorized
 from memerase.models import Scope
-
-
-class Unauthorized(MemeraseError):
-    code = "unauthorized"
-    status = 401
-
-
-class Forbidden(MemeraseError):
-    code = "forbidden"
-    status = 403
 
 
 class Principal(BaseModel):

@@ -16,13 +16,12 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Attr, Key
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from memerase.errors import MemeraseError, RetryableStoreError, StoreError
+from memerase import dynamo
+from memerase.errors import MemeraseError
 from memerase.jobs.models import ItemProgress, JobRecord, JobStatus, WorkItem
 
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
 HOUSEKEEPING_DAYS = 30
 
 
@@ -42,15 +41,7 @@ def expiry(days: int = HOUSEKEEPING_DAYS) -> int:
 
 
 def table_schema(table_name: str) -> dict[str, Any]:
-    return {
-        "TableName": table_name,
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        "AttributeDefinitions": [
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
+    return dynamo.table_schema(table_name, "pk", "sk")
 
 
 def key_hash(idempotency_key: str) -> str:
@@ -59,7 +50,7 @@ def key_hash(idempotency_key: str) -> str:
 
 class JobsTable:
     def __init__(self, table_name: str, region_name: str | None = None, resource: Any = None):
-        dynamodb = resource or boto3.resource("dynamodb", region_name=region_name, config=CLIENT_CONFIG)
+        dynamodb = resource or boto3.resource("dynamodb", region_name=region_name, config=dynamo.CLIENT_CONFIG)
         self._table = dynamodb.Table(table_name)
 
     # ---- job records ---------------------------------------------------------------------------------------------
@@ -77,18 +68,8 @@ class JobsTable:
     def save(self, job: JobRecord, expect: tuple[JobStatus, ...] | None = None) -> bool:
         """Overwrite the record; with `expect`, only while its stored status is one of them."""
         job = job.model_copy(update={"updated_at": now()})
-        kwargs: dict[str, Any] = {"Item": {"pk": f"job#{job.job_id}", "sk": "job", **_doc(job)}}
-        if expect:
-            kwargs["ConditionExpression"] = Attr("status").is_in([s.value for s in expect])
-        try:
-            self._table.put_item(**kwargs)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise _translate(exc) from exc
-        except BotoCoreError as exc:
-            raise _translate(exc) from exc
-        return True
+        item = {"pk": f"job#{job.job_id}", "sk": "job", **_doc(job)}
+        return self._put(item, Attr("status").is_in([s.value for s in expect]) if expect else None)
 
     # ---- work item progress --------------------------------------------------------------------------------------
 
@@ -133,7 +114,7 @@ class JobsTable:
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise _translate(exc) from exc
+                raise dynamo.translate(exc, "jobs table") from exc
 
     def claim_key(self, idempotency_key: str, job_id: str) -> str | None:
         """Bind an idempotency key to `job_id`; returns the job it is already bound to, if any."""
@@ -145,14 +126,18 @@ class JobsTable:
     # ---- plumbing ------------------------------------------------------------------------------------------------
 
     def _put_new(self, item: dict[str, Any]) -> bool:
+        return self._put(item, Attr("pk").not_exists())
+
+    def _put(self, item: dict[str, Any], condition: Any = None) -> bool:
+        """Write an item; with a condition, False (not an error) when the condition does not hold."""
         try:
-            self._table.put_item(Item=item, ConditionExpression=Attr("pk").not_exists())
+            self._table.put_item(Item=item, **({"ConditionExpression": condition} if condition is not None else {}))
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
-            raise _translate(exc) from exc
+            raise dynamo.translate(exc, "jobs table") from exc
         except BotoCoreError as exc:
-            raise _translate(exc) from exc
+            raise dynamo.translate(exc, "jobs table") from exc
         return True
 
     def _query(self, condition: Any) -> Iterator[dict[str, Any]]:
@@ -168,7 +153,7 @@ class JobsTable:
         try:
             return method(**kwargs)
         except (ClientError, BotoCoreError) as exc:
-            raise _translate(exc) from exc
+            raise dynamo.translate(exc, "jobs table") from exc
 
 
 def _doc(job: JobRecord) -> dict[str, Any]:
@@ -188,15 +173,3 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
         return value
 
     return {k: convert(v) for k, v in item.items() if k not in ("pk", "sk", "expires_at")}
-
-
-def _translate(exc: Exception) -> StoreError:
-    code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
-    retryable = code in {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "TransactionConflictException",
-    } or isinstance(exc, BotoCoreError)
-    return (RetryableStoreError if retryable else StoreError)(f"jobs table: {code}")
