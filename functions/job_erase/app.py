@@ -15,4 +15,4 @@ from memerase.runtime import job_steps
 @metrics.log_metrics
 @event_parser(model=EraseTask)
 def handler(event: EraseTask, context: LambdaContext) -> dict[str, Any]:
-    return job_steps().erase(event.job_id, event.item, context.get_remaining_time_in_millis)
+    return job_steps().erase(event.job_id, event.item, context.get_remaining_time_in_millis, event.execution)

@@ -15,4 +15,4 @@ from memerase.runtime import job_steps
 @metrics.log_metrics
 @event_parser(model=JobTask)
 def handler(event: JobTask, context: LambdaContext) -> dict[str, Any]:
-    return {"items": job_steps().plan(event.job_id)}
+    return {"items": job_steps().plan(event.job_id, event.execution)}

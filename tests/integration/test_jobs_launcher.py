@@ -510,3 +510,19 @@ def test_idempotency_keys_belong_to_their_requester(world: World) -> None:
 def scan_jobs() -> list[dict[str, Any]]:
     items = boto3.resource("dynamodb").Table(JOBS_TABLE).scan()["Items"]
     return [i for i in items if i["sk"] == "job"]
+
+
+def test_a_worker_of_a_superseded_execution_erases_nothing(world: World) -> None:
+    # Given a job whose plan ran in execution "new" (a resume superseded execution "old")
+    sfn = FakeStepFunctions()
+    launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
+    job, _ = launcher.start(SCOPE, requester="test")
+    context = LambdaContext("task", lambda: 900_000)
+    items = plan_app.handler({"job_id": job.job_id, "execution": "arn:new"}, context)["items"]
+    # When a worker still running for the old execution picks up a work item
+    answers = [erase_app.handler({"job_id": job.job_id, "execution": "arn:old", "item": i}, context) for i in items]
+    # Then it stops without erasing anything, while the current execution's worker does erase
+    assert all(a == {"done": True, "skipped": True} for a in answers)
+    assert world.contents() == (world.everything(), world.everything())
+    erase_app.handler({"job_id": job.job_id, "execution": "arn:new", "item": items[0]}, context)
+    assert world.contents() != (world.everything(), world.everything())

@@ -11,6 +11,7 @@ class JobTask(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     job_id: str = Field(min_length=1, max_length=80)
+    execution: str | None = Field(None, max_length=2048, description="the Step Functions execution running the job")
 
 
 class EraseTask(JobTask):

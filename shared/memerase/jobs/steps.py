@@ -51,7 +51,7 @@ class JobSteps:
         self._events = events
         self._config = config
 
-    def plan(self, job_id: str) -> list[dict[str, Any]]:
+    def plan(self, job_id: str, execution: str | None = None) -> list[dict[str, Any]]:
         """Mark the job RUNNING and split the current pass into work items (S3 segments, OpenSearch slices)."""
         job = self._jobs.get(job_id)
         if not job.status.active or job.scope is None:
@@ -62,7 +62,12 @@ class JobSteps:
                 store.refresh()  # the previous pass's deletions must be visible to this pass's scan
         self._jobs.save(
             job.model_copy(
-                update={"status": JobStatus.RUNNING, "pass_no": pass_no, "started_at": job.started_at or now()}
+                update={
+                    "status": JobStatus.RUNNING,
+                    "pass_no": pass_no,
+                    "started_at": job.started_at or now(),
+                    "execution_arn": execution or job.execution_arn,
+                }
             ),
             expect=(job.status,),
         )
@@ -76,11 +81,15 @@ class JobSteps:
         logger.info("job planned", extra={"job_id": job_id, "pass": pass_no, "items": len(items)})
         return [i.model_dump(by_alias=True) for i in items]
 
-    def erase(self, job_id: str, raw_item: dict[str, Any], remaining_ms: Callable[[], int]) -> dict[str, Any]:
-        """Erase pages of one work item until it is done or the time budget is nearly spent; persist the cursor."""
+    def erase(
+        self, job_id: str, raw_item: dict[str, Any], remaining_ms: Callable[[], int], execution: str | None = None
+    ) -> dict[str, Any]:
+        """Erase pages of one work item until it is done or the time budget is nearly spent; persist the cursor.
+
+        A worker of an execution that no longer runs the job (cancelled, or superseded by a resume) stops."""
         item = WorkItem.model_validate(raw_item)
         job = self._jobs.get(job_id)
-        if job.status != JobStatus.RUNNING or job.scope is None:
+        if not self._runs(job, execution) or job.scope is None:
             return {"done": True, "skipped": True}
         progress = self._jobs.get_progress(job_id, item) or ItemProgress(item=item)
         if progress.done:
@@ -116,13 +125,15 @@ class JobSteps:
             state,
             out_of_time=lambda: remaining_ms() < self._config.time_margin_ms,
             checkpoint=checkpoint,
-            cancelled=lambda: not self._running(job_id),
+            cancelled=lambda: not self._runs(self._jobs.get(job_id), execution),
         )
-        return {"done": state.done or not self._running(job_id)}
+        return {"done": state.done or not self._runs(self._jobs.get(job_id), execution)}
 
-    def _running(self, job_id: str) -> bool:
-        """Checked after every page, so a cancelled job's workers already in flight stop at the next page."""
-        return self._jobs.get(job_id).status == JobStatus.RUNNING
+    @staticmethod
+    def _runs(job: JobRecord, execution: str | None) -> bool:
+        """Checked after every page, so workers of a cancelled job, or of an execution a resume superseded, stop."""
+        current = execution is None or job.execution_arn in (None, execution)
+        return job.status == JobStatus.RUNNING and current
 
     def verify(self, job_id: str) -> dict[str, Any]:
         """Decide from the pass that just ran. The verification is itself a full scan, partitioned and resumable like
