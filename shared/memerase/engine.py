@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -212,6 +213,25 @@ class Eraser:
         checkpoint.
         """
         store = self.store(ref)
+        entities = self._target(ref.target).entities if ref.role == MEMORIES else None
+        with entities.batch_links() if entities is not None else contextlib.nullcontext():
+            return self._erase_pages(
+                ref, store, filters, partition, state, out_of_time, progress, tally, checkpoint, cancelled
+            )
+
+    def _erase_pages(
+        self,
+        ref: StoreRef,
+        store: MemoryStore,
+        filters: Filters,
+        partition: Partition,
+        state: PartitionProgress,
+        out_of_time: Callable[[], bool],
+        progress: ProgressCallback | None,
+        tally: Tally | None,
+        checkpoint: Callable[[PartitionProgress], None] | None,
+        cancelled: Callable[[], bool],
+    ) -> PartitionProgress:
         tally = tally if tally is not None else Tally()
         if state.pending:  # a batch a dead worker may or may not have deleted: it is counted already
             self._erase_chunk(ref, store, [Record(n, m, {}) for n, m in state.pending], tally, filters)

@@ -209,3 +209,36 @@ def test_a_cancelled_partition_returns_before_deleting_what_it_listed(s3_mem0: A
     # Then nothing was deleted and the cursor did not move, so a resumed job lists those memories again
     assert m0.s3_contents(s3_mem0) == {m.id: m.payload for m in data}
     assert state.deleted == 0 and state.cursor is None and not state.done
+
+
+def test_s3_entity_links_are_indexed_once_per_partition_not_listed_per_batch(
+    s3_limits: S3VectorsLimits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 1,100 memories of user-0 (three delete batches of 500) and an entity collection linking some of them,
+    # including a record of another scope that links one of user-0's memories
+    data = m0.dataset(users=2, per_user=1100, agents=(None,), runs=(None,))
+    u0 = [m.id for m in data if m.payload["user_id"] == "user-0"]
+    u1 = [m.id for m in data if m.payload["user_id"] == "user-1"]
+    ents = [m0.entity(f"e{i}", [u0[i], u1[i]], user_id="user-1") for i in range(0, 1100, 100)]
+    m0.write(m0.s3_store(), data)
+    m0.write(m0.s3_store(index=entity_collection_name("s3_vectors", m0.INDEX)), ents)
+    target = s3_target(segments=1)
+    assert target.entities is not None
+    listings: list[str] = []
+    original = type(target.entities)._scan_all
+
+    def counting(self: Any, keep: Any) -> Any:
+        listings.append(self.index)
+        return original(self, keep)
+
+    monkeypatch.setattr(type(target.entities), "_scan_all", counting)
+    # When user-0 is erased
+    result = Eraser([target]).delete_matching(Scope.of(user_id="user-0"))
+    # Then the entity collection was listed once for the links (not once per batch), and every link to an erased
+    # memory is gone while the links to user-1's memories stay
+    assert result.verified and result.stores[0].deleted == 1100
+    assert listings.count(entity_collection_name("s3_vectors", m0.INDEX)) == 1
+    left = m0.s3_contents(m0.s3_store(index=entity_collection_name("s3_vectors", m0.INDEX)))
+    assert sorted(m for p in left.values() for m in p["linked_memory_ids"]) == sorted(
+        u1[i] for i in range(0, 1100, 100)
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,11 @@ class MemoryStore(ABC):
     @abstractmethod
     def reset(self) -> None:
         """Delete and recreate the collection exactly as mem0 creates it."""
+
+    @contextmanager
+    def batch_links(self) -> Iterator[None]:
+        """A block of many `list_linking` calls; stores whose lookups are costly may index the links once inside."""
+        yield
 
     def refresh(self) -> None:  # noqa: B027 - a deliberate no-op default: only near-real-time stores need it
         """Make earlier deletions visible to the next scan (near-real-time stores override this)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -46,6 +47,7 @@ class S3VectorsStore(MemoryStore):
         self.index = index
         self._segments = max(1, min(segments, MAX_SEGMENTS))
         self._page_size = page_size
+        self._links: _LinkIndex | None = None  # while `batch_links()` is open
 
     @property
     def label(self) -> str:
@@ -73,6 +75,8 @@ class S3VectorsStore(MemoryStore):
         if len(native_ids) > DELETE_BATCH_SIZE:
             raise ValueError(f"at most {DELETE_BATCH_SIZE} keys per DeleteVectors request")
         self._call("delete_vectors", keys=list(native_ids))
+        if self._links is not None:
+            self._links.drop(native_ids)
         return len(native_ids)
 
     def count_remaining(self, filters: Filters) -> int:
@@ -89,24 +93,36 @@ class S3VectorsStore(MemoryStore):
         return found
 
     def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
+        """ListVectors cannot filter: without an open `batch_links()` this lists the whole collection."""
+        if self._links is not None:
+            if not self._links.built:
+                self._build_links()
+            return self._links.linking(memory_ids)
         wanted = set(memory_ids)
-        found: list[Record] = []
-        cursor: str | None = None
-        while True:
-            page = self._list(lambda payload: links_any(payload, wanted), Partition(), cursor)
-            found.extend(page.records)
-            if page.cursor is None:
-                return found
-            cursor = page.cursor
+        return [r for page in self._scan_all(lambda payload: links_any(payload, wanted)) for r in page.records]
 
-    def scan_scopes(self) -> Iterator[Record]:
+    @contextmanager
+    def batch_links(self) -> Iterator[None]:
+        """Within the block, the collection is listed once and its links answered from memory (kept current by this
+        store's own writes), instead of one full listing per batch of erased memories."""
+        self._links = _LinkIndex()
+        try:
+            yield
+        finally:
+            self._links = None
+
+    def _scan_all(self, keep: Any) -> Iterator[Page]:
         cursor: str | None = None
         while True:
-            page = self._list(lambda _payload: True, Partition(), cursor)
-            yield from page.records
+            page = self._list(keep, Partition(), cursor)
+            yield page
             if page.cursor is None:
                 return
             cursor = page.cursor
+
+    def scan_scopes(self) -> Iterator[Record]:
+        for page in self._scan_all(lambda _payload: True):
+            yield from page.records
 
     def replace_payload(self, record: Record, payload: Mapping[str, Any]) -> None:
         vectors = self._call("get_vectors", keys=[record.native_id], returnData=True, returnMetadata=False)["vectors"]
@@ -114,6 +130,8 @@ class S3VectorsStore(MemoryStore):
             return
         vector = {"key": record.native_id, "data": vectors[0]["data"], "metadata": dict(payload)}
         self._call("put_vectors", vectors=[vector])
+        if self._links is not None:
+            self._links.put(Record(record.native_id, record.memory_id, dict(payload)))
 
     def reset(self) -> None:
         index = self._call("get_index")["index"]
@@ -122,6 +140,13 @@ class S3VectorsStore(MemoryStore):
             spec["metadataConfiguration"] = index["metadataConfiguration"]
         self._call("delete_index")
         self._call("create_index", **spec)
+
+    def _build_links(self) -> None:
+        assert self._links is not None
+        for page in self._scan_all(lambda payload: bool(payload.get("linked_memory_ids"))):
+            for record in page.records:
+                self._links.put(record)
+        self._links.built = True
 
     def _list(self, keep: Any, partition: Partition, cursor: str | None) -> Page:
         params: dict[str, Any] = {"maxResults": self._page_size, "returnMetadata": True, "returnData": False}
@@ -160,3 +185,30 @@ def _metadata(vector: Mapping[str, Any]) -> dict[str, Any]:
         except ValueError:
             return {}
     return meta if isinstance(meta, dict) else {}
+
+
+class _LinkIndex:
+    """Entity records by the memory ids they link, for one `batch_links()` block."""
+
+    def __init__(self) -> None:
+        self.built = False
+        self._records: dict[str, Record] = {}
+        self._by_memory: dict[str, set[str]] = {}
+
+    def put(self, record: Record) -> None:
+        self.drop([record.native_id])
+        linked = record.payload.get("linked_memory_ids")
+        if isinstance(linked, list) and linked:
+            self._records[record.native_id] = record
+            for memory_id in linked:
+                self._by_memory.setdefault(memory_id, set()).add(record.native_id)
+
+    def drop(self, native_ids: Sequence[str]) -> None:
+        for native_id in native_ids:
+            old = self._records.pop(native_id, None)
+            for memory_id in (old.payload.get("linked_memory_ids") or []) if old else []:
+                self._by_memory.get(memory_id, set()).discard(native_id)
+
+    def linking(self, memory_ids: Collection[str]) -> list[Record]:
+        found = {n for m in memory_ids for n in self._by_memory.get(m, ())}
+        return [self._records[n] for n in sorted(found)]
