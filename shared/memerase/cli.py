@@ -153,7 +153,7 @@ def _summary(result: ErasureResult) -> None:
         )
     out.print(table)
     if result.history_events:
-        out.print(f"history: {result.history_events} content-free DELETE events written")
+        out.print(f"history: content-free DELETE events written for {result.history_events} erased records")
 
 
 if __name__ == "__main__":
