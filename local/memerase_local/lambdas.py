@@ -55,6 +55,8 @@ def definition(arns: dict[str, str]) -> str:
     text = ASL.read_text()
     for key, arn in arns.items():
         text = text.replace("${" + key + "}", arn)
+    if "${" in text:
+        raise ValueError("unsubstituted placeholder in the ASL")
     return text
 
 

@@ -30,10 +30,11 @@ from memerase.jobs.models import JobRecord, JobStatus
 from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.models import Scope
 from memerase.stores.s3_vectors import S3VectorsStore
+from memerase_local.lambdas import TASKS, definition
 from tests.support import mem0_data as m0
 from tests.support.lambda_events import events_queue, received
 from tests.support.s3vectors_limits import S3VectorsLimits
-from tests.support.sfn_harness import TASKS, StepFunctionsHarness, step_functions
+from tests.support.sfn_harness import StepFunctionsHarness, step_functions
 from tests.support.targets import memerase_config
 
 USERS, PER_USER = 4, 150
@@ -351,10 +352,10 @@ def use_inline_map(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     Map's Catch to Record Failure is exercised as it would be on AWS."""
     lam, sfn = boto3.client("lambda"), boto3.client("stepfunctions")
     arns = {key: lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"] for key, name in TASKS.items()}
-    definition = json.loads(world.harness.definition(arns))
-    definition["States"]["Erase Work Items"]["ItemProcessor"]["ProcessorConfig"] = {"Mode": "INLINE"}
+    asl = json.loads(definition(arns))
+    asl["States"]["Erase Work Items"]["ItemProcessor"]["ProcessorConfig"] = {"Mode": "INLINE"}
     role = sfn.describe_state_machine(stateMachineArn=world.harness.state_machine_arn)["roleArn"]
-    arn = sfn.create_state_machine(name="memerase-erasure-inline-map", definition=json.dumps(definition), roleArn=role)[
+    arn = sfn.create_state_machine(name="memerase-erasure-inline-map", definition=json.dumps(asl), roleArn=role)[
         "stateMachineArn"
     ]
     settings = json.loads(os.environ["MEMERASE_CONFIG"])

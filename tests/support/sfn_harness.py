@@ -7,15 +7,12 @@ Faults are injected per function through `harness.faults[name]`: a callable run 
 from __future__ import annotations
 
 import importlib
-import io
 import json
 import time
-import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -24,17 +21,9 @@ from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
 from memerase import runtime
+from memerase_local.lambdas import create_state_machine
 from tests.support.lambda_events import LambdaContext
 
-ROOT = Path(__file__).resolve().parents[2]
-ASL = ROOT / "infra" / "erasure_job.asl.json"
-TASKS = {  # DefinitionSubstitutions key -> handler folder (as template.yaml maps them)
-    "PlanFunctionArn": "job_plan",
-    "EraseFunctionArn": "job_erase",
-    "VerifyFunctionArn": "job_verify",
-    "FinalizeFunctionArn": "job_finalize",
-    "FailFunctionArn": "job_fail",
-}
 TERMINAL = {"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"}
 
 
@@ -44,13 +33,6 @@ class StepFunctionsHarness:
     invocations: Counter[str] = field(default_factory=Counter)
     faults: dict[str, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
     budget_ms: dict[str, Callable[[], int]] = field(default_factory=dict)
-
-    def definition(self, arns: dict[str, str]) -> str:
-        text = ASL.read_text()
-        for key, arn in arns.items():
-            text = text.replace("${" + key + "}", arn)
-        assert "${" not in text, "unsubstituted placeholder in the ASL"
-        return text
 
     def invoke(self, function: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
         name = function.function_name
@@ -84,13 +66,6 @@ class StepFunctionsHarness:
         return sum(1 for e in events if e["type"].endswith("StateEntered"))
 
 
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
-    return buffer.getvalue()
-
-
 @contextmanager
 def step_functions(
     config: dict[str, Any], monkeypatch: Any, instant_retries: bool = True
@@ -115,17 +90,7 @@ def step_functions(
                     mock.Mock(sleep=lambda _s: None),
                 )
             )
-        role = boto3.client("iam").create_role(RoleName="memerase-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        lam = boto3.client("lambda")
-        arns = {
-            key: lam.create_function(
-                FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler", Code={"ZipFile": _zip()}
-            )["FunctionArn"]
-            for key, name in TASKS.items()
-        }
-        harness.state_machine_arn = boto3.client("stepfunctions").create_state_machine(
-            name="memerase-erasure", definition=harness.definition(arns), roleArn=role
-        )["stateMachineArn"]
+        harness.state_machine_arn = create_state_machine()
         config.setdefault("jobs", {})["state_machine_arn"] = harness.state_machine_arn
         monkeypatch.setenv("MEMERASE_CONFIG", json.dumps(config))
         runtime.reset()
