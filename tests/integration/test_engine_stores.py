@@ -195,7 +195,7 @@ def test_reset_recreates_the_stores_identically(s3_mem0: Any, os_mem0: Any, osme
 
 
 def test_a_cancelled_partition_returns_before_deleting_what_it_listed(s3_mem0: Any) -> None:
-    from memerase.engine import MEMORIES, PartitionProgress, StoreRef
+    from memerase.engine import MEMORIES, PartitionProgress, RunHooks, StoreRef
     from memerase.stores.base import Partition
 
     # Given memories of user-0, and a worker whose job was cancelled after it listed a page
@@ -204,7 +204,11 @@ def test_a_cancelled_partition_returns_before_deleting_what_it_listed(s3_mem0: A
     eraser = Eraser([s3_target(page_size=10, segments=1)])
     # When its partition is processed
     state = eraser.erase_partition(
-        StoreRef("s3", MEMORIES), {"user_id": "user-0"}, Partition(), PartitionProgress(), cancelled=lambda: True
+        StoreRef("s3", MEMORIES),
+        {"user_id": "user-0"},
+        Partition(),
+        PartitionProgress(),
+        RunHooks(cancelled=lambda: True),
     )
     # Then nothing was deleted and the cursor did not move, so a resumed job lists those memories again
     assert m0.s3_contents(s3_mem0) == {m.id: m.payload for m in data}

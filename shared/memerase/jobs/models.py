@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from memerase.engine.progress import PartitionProgress
 from memerase.models import Scope
 
 
@@ -39,19 +40,11 @@ class WorkItem(BaseModel):
         return f"{self.pass_no:02d}#{self.target}#{self.role}#{self.index:02d}-of-{self.count:02d}"
 
 
-class ItemProgress(BaseModel):
-    """A work item's persisted cursor and counts."""
+class ItemProgress(PartitionProgress):
+    """A work item's persisted cursor and counts: the engine's partition progress, plus the item it belongs to."""
 
     item: WorkItem
-    cursor: str | None = None
-    done: bool = False
-    scanned: int = 0
-    matched: int = 0
-    deleted: int = 0
     invocations: int = 0
-    pending: list[tuple[str, str]] = Field(
-        default_factory=list, description="the batch being deleted (memory ids, no user ids), empty between batches"
-    )
 
 
 class StoreProgress(BaseModel):

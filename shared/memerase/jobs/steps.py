@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from memerase.engine import Eraser, PartitionProgress, StoreRef
+from memerase.engine import Eraser, RunHooks, StoreRef
 from memerase.jobs.events import COMPLETED, FAILED, EventPublisher
 from memerase.jobs.models import ItemProgress, JobError, JobRecord, JobStatus, Receipt, StoreProgress, WorkItem
 from memerase.jobs.repository import JobsTable, now
@@ -94,40 +94,19 @@ class JobSteps:
         progress = self._jobs.get_progress(job_id, item) or ItemProgress(item=item)
         if progress.done:
             return {"done": True}
-        state = PartitionProgress(
-            cursor=progress.cursor,
-            scanned=progress.scanned,
-            matched=progress.matched,
-            deleted=progress.deleted,
-            pending=list(progress.pending),
-        )
-        invocations = progress.invocations + 1
-
-        def checkpoint(s: PartitionProgress) -> None:
-            self._jobs.save_progress(
-                job_id,
-                ItemProgress(
-                    item=item,
-                    cursor=s.cursor,
-                    done=s.done,
-                    scanned=s.scanned,
-                    matched=s.matched,
-                    deleted=s.deleted,
-                    invocations=invocations,
-                    pending=list(s.pending),
-                ),
-            )
-
+        progress.invocations += 1
         self._eraser.erase_partition(
             StoreRef(item.target, item.role),
             job.scope.filters(),
             Partition(item.index, item.count),
-            state,
-            out_of_time=lambda: remaining_ms() < self._config.time_margin_ms,
-            checkpoint=checkpoint,
-            cancelled=lambda: not self._runs(self._jobs.get(job_id), execution),
+            progress,
+            RunHooks(
+                out_of_time=lambda: remaining_ms() < self._config.time_margin_ms,
+                checkpoint=lambda _: self._jobs.save_progress(job_id, progress),
+                cancelled=lambda: not self._runs(self._jobs.get(job_id), execution),
+            ),
         )
-        return {"done": state.done or not self._runs(self._jobs.get(job_id), execution)}
+        return {"done": progress.done or not self._runs(self._jobs.get(job_id), execution)}
 
     @staticmethod
     def _runs(job: JobRecord, execution: str | None) -> bool:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+from memerase.engine.progress import PartitionProgress, ProgressCallback, RunHooks
 from memerase.errors import InvalidRequest, MemoryNotFound, OutOfScope, ResetNotAllowed, UnknownTarget
 from memerase.history import HistoryStore
 from memerase.models import ENTITY_KEYS, MAX_ID_LENGTH, ErasureResult, Scope, StoreOutcome, payload_matches
@@ -15,25 +16,8 @@ from memerase.stores.base import Filters, MemoryStore, Partition, Record
 from memerase.stores.factory import TargetStores
 
 MEMORIES = "memories"
+NO_HOOKS = RunHooks()
 ENTITIES = "entities"
-
-ProgressCallback = Callable[[str, int, int], None]  # (store label, scanned so far, deleted so far)
-
-
-def _never() -> bool:
-    return False
-
-
-@dataclass
-class PartitionProgress:
-    """Where one partition of one store stands; `cursor` None with `done` True means finished."""
-
-    cursor: str | None = None
-    done: bool = False
-    scanned: int = 0
-    matched: int = 0
-    deleted: int = 0
-    pending: list[tuple[str, str]] = field(default_factory=list)  # (native id, memory id) of a batch in flight
 
 
 @dataclass
@@ -45,13 +29,15 @@ class StoreRef:
 
 
 @dataclass
-class Tally:
-    """Running totals of one store's erasure, across partitions."""
+class _Run:
+    """One run of the page loop over one partition: what it erases, where it stands, whom it reports to."""
 
-    scanned: int = 0
-    matched: int = 0
-    deleted: int = 0
-    history: int = 0
+    ref: StoreRef
+    store: MemoryStore
+    filters: Filters
+    state: PartitionProgress
+    hooks: RunHooks
+    history: int = 0  # history events written by this run
 
 
 def validate_memory_id(memory_id: object) -> str:
@@ -145,15 +131,16 @@ class Eraser:
                     StoreOutcome(target=ref.target, store=store.label, matched=store.count_remaining(filters))
                 )
                 continue
-            tally = Tally()  # inline: one sequential scan; parallel partitions are the job's business
-            self.erase_partition(ref, filters, Partition(), PartitionProgress(), _never, progress, tally)
-            events += tally.history
+            # inline: one sequential scan; parallel partitions are the job's business
+            run = _Run(ref, store, filters, PartitionProgress(), RunHooks(progress=progress or _no_progress))
+            self._run(run, Partition())
+            events += run.history
             outcomes.append(
                 StoreOutcome(
                     target=ref.target,
                     store=store.label,
-                    matched=tally.matched,
-                    deleted=tally.deleted,
+                    matched=run.state.matched,
+                    deleted=run.state.deleted,
                     remaining=store.count_remaining(filters),
                 )
             )
@@ -195,101 +182,70 @@ class Eraser:
         filters: Filters,
         partition: Partition,
         state: PartitionProgress,
-        out_of_time: Callable[[], bool] = _never,
-        progress: ProgressCallback | None = None,
-        tally: Tally | None = None,
-        checkpoint: Callable[[PartitionProgress], None] | None = None,
-        cancelled: Callable[[], bool] = _never,
+        hooks: RunHooks = NO_HOOKS,
     ) -> PartitionProgress:
-        """Process pages of one partition until it is done or `out_of_time()`; returns where it stands. Once
-        `cancelled()`, it returns before deleting anything more (what was listed and not deleted is listed again on
-        a resume).
+        """Process pages of one partition until it is done or `hooks.out_of_time()`; returns where it stands (the
+        same `state`, updated). Once `hooks.cancelled()`, it returns before deleting anything more (what was listed
+        and not deleted is listed again on a resume).
 
         Matches are buffered across pages so every delete request is full (the store's maximum batch). The cursor
         only moves once everything listed before it is deleted, so a crash between listing and deleting loses
-        nothing: the pages are listed again, and deleting an already deleted id is harmless. With a `checkpoint`,
-        each batch is recorded (as `pending`, and counted) before its delete request, and a resumed partition
+        nothing: the pages are listed again, and deleting an already deleted id is harmless. Each batch is recorded
+        (as `pending`, and counted) through `hooks.checkpoint` before its delete request, and a resumed partition
         finishes that batch first: the counts stay exact even when a worker dies between a delete and the next
         checkpoint.
         """
-        store = self.store(ref)
-        entities = self._target(ref.target).entities if ref.role == MEMORIES else None
-        with entities.batch_links() if entities is not None else contextlib.nullcontext():
-            return self._erase_pages(
-                ref, store, filters, partition, state, out_of_time, progress, tally, checkpoint, cancelled
-            )
+        return self._run(_Run(ref, self.store(ref), filters, state, hooks), partition)
 
-    def _erase_pages(
-        self,
-        ref: StoreRef,
-        store: MemoryStore,
-        filters: Filters,
-        partition: Partition,
-        state: PartitionProgress,
-        out_of_time: Callable[[], bool],
-        progress: ProgressCallback | None,
-        tally: Tally | None,
-        checkpoint: Callable[[PartitionProgress], None] | None,
-        cancelled: Callable[[], bool],
-    ) -> PartitionProgress:
-        tally = tally if tally is not None else Tally()
+    def _run(self, run: _Run, partition: Partition) -> PartitionProgress:
+        entities = self._target(run.ref.target).entities if run.ref.role == MEMORIES else None
+        with entities.batch_links() if entities is not None else contextlib.nullcontext():
+            return self._erase_pages(run, partition)
+
+    def _erase_pages(self, run: _Run, partition: Partition) -> PartitionProgress:
+        state, store, hooks = run.state, run.store, run.hooks
         if state.pending:  # a batch a dead worker may or may not have deleted: it is counted already
-            self._erase_chunk(ref, store, [Record(n, m, {}) for n, m in state.pending], tally, filters)
+            self._erase_chunk(run, [Record(n, m, {}) for n, m in state.pending])
             state.pending = []
-            _save(checkpoint, state)
+            hooks.checkpoint(state)
         buffered: list[Record] = []
         listing = state.cursor
         while not state.done:
-            page = store.list_matching(filters, partition, listing)
+            page = store.list_matching(run.filters, partition, listing)
             listing = page.cursor
             buffered += page.records
             state.scanned += page.scanned
-            tally.scanned += page.scanned
-            if cancelled():
+            if hooks.cancelled():
                 return state
-            stop = listing is None or out_of_time()
+            stop = listing is None or hooks.out_of_time()
             while len(buffered) >= store.batch_size or (stop and buffered):
                 chunk, buffered = buffered[: store.batch_size], buffered[store.batch_size :]
-                self._flush(ref, store, chunk, filters, state, tally, checkpoint)
+                self._flush(run, chunk)
             if not buffered:
                 state.cursor, state.done = listing, listing is None
-                _save(checkpoint, state)
-            if progress:
-                progress(store.label, tally.scanned, tally.deleted)
+                hooks.checkpoint(state)
+            hooks.progress(store.label, state.scanned, state.deleted)
             if stop:
                 break
         return state
 
-    def _flush(
-        self,
-        ref: StoreRef,
-        store: MemoryStore,
-        chunk: list[Record],
-        filters: Filters,
-        state: PartitionProgress,
-        tally: Tally,
-        checkpoint: Callable[[PartitionProgress], None] | None,
-    ) -> None:
+    def _flush(self, run: _Run, chunk: list[Record]) -> None:
         """Count a batch and record it as pending, then erase it."""
-        for counter in (state, tally):
-            counter.matched += len(chunk)
-            counter.deleted += len(chunk)
-        if checkpoint:
-            state.pending = [(r.native_id, r.memory_id) for r in chunk]
-            checkpoint(state)
-        self._erase_chunk(ref, store, chunk, tally, filters)
-        state.pending = []
+        run.state.matched += len(chunk)
+        run.state.deleted += len(chunk)
+        run.state.pending = [(r.native_id, r.memory_id) for r in chunk]
+        run.hooks.checkpoint(run.state)
+        self._erase_chunk(run, chunk)
+        run.state.pending = []
 
-    def _erase_chunk(
-        self, ref: StoreRef, store: MemoryStore, chunk: list[Record], tally: Tally, filters: Filters
-    ) -> int:
+    def _erase_chunk(self, run: _Run, chunk: list[Record]) -> int:
         """History first (content-free, idempotent), then the delete, then entity links of what was deleted."""
         memory_ids = [r.memory_id for r in chunk]
-        if ref.role == MEMORIES:
-            tally.history += self._record_history(memory_ids)
-        deleted = store.delete_batch([r.native_id for r in chunk])
-        if ref.role == MEMORIES:
-            self._unlink_entities(self._target(ref.target), memory_ids, leave=filters)
+        if run.ref.role == MEMORIES:
+            run.history += self._record_history(memory_ids)
+        deleted = run.store.delete_batch([r.native_id for r in chunk])
+        if run.ref.role == MEMORIES:
+            self._unlink_entities(self._target(run.ref.target), memory_ids, leave=run.filters)
         return deleted
 
     def count_remaining(self, scope: Scope) -> list[StoreOutcome]:
@@ -356,9 +312,8 @@ def _require_within(records: Sequence[Record], allowed: Sequence[Scope] | None) 
         raise OutOfScope("A memory is outside the scope of your credentials; nothing was deleted")
 
 
-def _save(checkpoint: Callable[[PartitionProgress], None] | None, state: PartitionProgress) -> None:
-    if checkpoint:
-        checkpoint(state)
+def _no_progress(_label: str, _scanned: int, _deleted: int) -> None:
+    return None
 
 
 def _chunks(records: list[Record], size: int) -> Iterable[list[Record]]:

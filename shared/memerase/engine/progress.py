@@ -1,0 +1,48 @@
+"""Where one partition of one store stands, and the hooks a run of the page loop reports through."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+
+ProgressCallback = Callable[[str, int, int], None]  # (store label, scanned so far, deleted so far)
+
+
+class PartitionProgress(BaseModel):
+    """One partition's cursor and counts; `cursor` None with `done` True means finished. A job's work item record
+    (`jobs.models.ItemProgress`) is this plus its item, so the job persists exactly what the engine tracks."""
+
+    cursor: str | None = None
+    done: bool = False
+    scanned: int = 0
+    matched: int = 0
+    deleted: int = 0
+    pending: list[tuple[str, str]] = Field(
+        default_factory=list,
+        description="the batch being deleted: (native id, memory id) pairs, no user ids; empty between batches",
+    )
+
+
+def _never() -> bool:
+    return False
+
+
+def _ignore_state(_state: PartitionProgress) -> None:
+    return None
+
+
+def _ignore_progress(_label: str, _scanned: int, _deleted: int) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class RunHooks:
+    """What a partition run asks of its caller, with no-op defaults: an inline erasure needs none of them, a job
+    worker all of them."""
+
+    out_of_time: Callable[[], bool] = _never
+    cancelled: Callable[[], bool] = _never
+    checkpoint: Callable[[PartitionProgress], None] = _ignore_state
+    progress: ProgressCallback = _ignore_progress
