@@ -99,13 +99,16 @@ def _first_error(exc: ValidationError) -> str:
 
 
 class StoreOutcome(BaseModel):
-    """What happened in one store of one target."""
+    """What happened in one collection of one target. `matched`/`deleted` count store records (in a memories
+    collection, memories; in an entity collection, entity records). `note` says why a store was left alone."""
 
     target: str
     store: str
+    role: str = "memories"
     matched: int = 0
     deleted: int = 0
     remaining: int | None = None
+    note: str | None = None
 
 
 class ErasureResult(BaseModel):
@@ -114,6 +117,7 @@ class ErasureResult(BaseModel):
     operation: Literal["delete", "delete_matching", "reset"]
     scope_hash: str | None = None
     dry_run: bool = False
+    memories: int = Field(0, description="distinct memories erased (a memory kept in two targets counts once)")
     stores: list[StoreOutcome] = Field(default_factory=list)
     history_events: int = 0
     duration_ms: int = 0
@@ -121,6 +125,7 @@ class ErasureResult(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def deleted(self) -> int:
+        """Store records deleted, in every collection (memories and entity records)."""
         return sum(s.deleted for s in self.stores)
 
     @computed_field  # type: ignore[prop-decorator]
@@ -131,5 +136,5 @@ class ErasureResult(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def verified(self) -> bool:
-        """True when a verification count ran in every store and found nothing left."""
-        return not self.dry_run and all(s.remaining == 0 for s in self.stores)
+        """True when a verification count ran in every applicable store and found nothing left."""
+        return not self.dry_run and all(s.remaining == 0 for s in self.stores if s.note is None)

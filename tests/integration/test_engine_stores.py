@@ -229,13 +229,13 @@ def test_s3_entity_links_are_indexed_once_per_partition_not_listed_per_batch(
     target = s3_target(segments=1)
     assert target.entities is not None
     listings: list[str] = []
-    original = type(target.entities)._scan_all
+    original = type(target.entities)._pages
 
     def counting(self: Any, keep: Any) -> Any:
         listings.append(self.index)
         return original(self, keep)
 
-    monkeypatch.setattr(type(target.entities), "_scan_all", counting)
+    monkeypatch.setattr(type(target.entities), "_pages", counting)
     # When user-0 is erased
     result = Eraser([target]).delete_matching(Scope.of(user_id="user-0"))
     # Then the entity collection was listed once for the links (not once per batch), and every link to an erased

@@ -37,6 +37,10 @@ def _ignore_progress(_label: str, _scanned: int, _deleted: int) -> None:
     return None
 
 
+def _ignore_ids(_memory_ids: list[str]) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class RunHooks:
     """What a partition run asks of its caller, with no-op defaults: an inline erasure needs none of them, a job
@@ -46,3 +50,4 @@ class RunHooks:
     cancelled: Callable[[], bool] = _never
     checkpoint: Callable[[PartitionProgress], None] = _ignore_state
     progress: ProgressCallback = _ignore_progress
+    erased: Callable[[list[str]], None] = _ignore_ids  # memory ids just erased from a memories collection

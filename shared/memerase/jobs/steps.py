@@ -57,9 +57,6 @@ class JobSteps:
         if not job.status.active or job.scope is None:
             return []
         pass_no = max(job.pass_no, 1)
-        if pass_no > 1:
-            for _, store in self._eraser.stores():
-                store.refresh()  # the previous pass's deletions must be visible to this pass's scan
         self._jobs.save(
             job.model_copy(
                 update={

@@ -1,12 +1,16 @@
-"""The one interface every store adapter implements. The engine never knows which store it talks to."""
+"""What the engine asks of a store, as narrow role protocols, and the value types they trade in.
+
+A store adapter implements the roles its backend plays: every collection can be erased by scope
+(`ScopeCollection`); a memories collection also answers by memory id (`MemoryCollection`); an entity collection
+also finds and rewrites the records linking a memory (`EntityCollection`). A graph store without memory ids plays
+`ScopeCollection` alone. Backend workarounds (a link index, a refresh) stay inside the adapters' own contracts.
+"""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 Filters = Mapping[str, str]
 
@@ -21,7 +25,8 @@ class Partition:
 
 @dataclass(frozen=True)
 class Record:
-    """A stored memory: the store's own id (S3 key, OpenSearch `_id`), the mem0 memory id, the payload."""
+    """A stored record: the store's own id (S3 key, OpenSearch `_id`, graph `~id`), the mem0 memory id (empty where
+    the store has none), the payload."""
 
     native_id: str
     memory_id: str
@@ -36,10 +41,6 @@ class Page:
     scanned: int = 0
     cursor: str | None = None
 
-    @property
-    def native_ids(self) -> list[str]:
-        return [r.native_id for r in self.records]
-
 
 def require_filters(filters: Filters) -> None:
     """Defence in depth: no adapter ever scans for deletion with an empty filter."""
@@ -52,70 +53,83 @@ def links_any(payload: Mapping[str, Any], memory_ids: Collection[str]) -> bool:
     return isinstance(linked, list) and any(m in memory_ids for m in linked)
 
 
-class MemoryStore(ABC):
-    """A mem0 collection (memories or entities) in one backend."""
+class ScopeCollection(Protocol):
+    """What a bulk erasure needs: find a scope's records page by page, delete them in batches, count what is left."""
 
-    kind: str  # "s3_vectors" | "opensearch"
     batch_size: int  # the backend's documented maximum per delete request
 
     @property
-    @abstractmethod
     def label(self) -> str:
         """A human label for reports, e.g. "s3_vectors:bucket/index"."""
+        ...
 
-    @abstractmethod
-    def exists(self) -> bool: ...
-
-    @abstractmethod
     def partitions(self) -> int:
         """How many parallel partitions a large scan of this store should use."""
+        ...
 
-    @abstractmethod
+    def not_applicable(self, filters: Filters) -> str | None:
+        """Why this store cannot hold records of the scope (then nothing is deleted there), or None."""
+        ...
+
     def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
-        """One page of records whose payload matches every filter exactly."""
+        """One page of records whose payload matches every filter exactly. A scan started afresh (cursor None) sees
+        every deletion made before it."""
+        ...
 
-    @abstractmethod
     def delete_batch(self, native_ids: Sequence[str]) -> int:
         """Delete up to `batch_size` records by native id; returns how many were asked to go."""
+        ...
 
-    @abstractmethod
     def count_remaining(self, filters: Filters) -> int:
-        """A fresh, consistent count of records still matching (the verification pass)."""
+        """A fresh, consistent count of records still matching (the verification), after every earlier deletion."""
+        ...
 
-    @abstractmethod
+    def reset(self) -> int:
+        """Remove everything of mem0's in this collection and recreate it as mem0 does; returns records removed."""
+        ...
+
+
+class MemoryCollection(ScopeCollection, Protocol):
+    """A mem0 memories collection: also answers by memory id, and lists every record's scope (read side)."""
+
     def lookup(self, memory_ids: Sequence[str]) -> list[Record]:
         """The records holding these mem0 memory ids (normally one each; none for an absent id), in batches."""
+        ...
 
-    @abstractmethod
-    def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
-        """Entity records whose `linked_memory_ids` hold any of `memory_ids`, with their full payloads."""
+    def count_present(self, memory_ids: Sequence[str]) -> int:
+        """How many of these memory ids are still stored, seeing every deletion this store made."""
+        ...
 
-    @abstractmethod
     def scan_scopes(self) -> Iterator[Record]:
         """Every record with its user/agent/run fields (for listing entities; never used to select deletions)."""
+        ...
 
-    @abstractmethod
+
+class EntityCollection(ScopeCollection, Protocol):
+    """mem0 2.x's entity collection: also finds and rewrites the records that link erased memories."""
+
+    def exists(self) -> bool: ...
+
+    def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
+        """Entity records whose `linked_memory_ids` hold any of `memory_ids`, with their full payloads."""
+        ...
+
     def replace_payload(self, record: Record, payload: Mapping[str, Any]) -> None:
-        """Rewrite one record's payload, keeping its vector (used to unlink entity records)."""
+        """Rewrite one record's payload, keeping its vector."""
+        ...
 
-    @abstractmethod
-    def reset(self) -> None:
-        """Delete and recreate the collection exactly as mem0 creates it."""
 
-    @contextmanager
-    def batch_links(self) -> Iterator[None]:
-        """A block of many `list_linking` calls; stores whose lookups are costly may index the links once inside."""
-        yield
+def paginate(fetch: Callable[[str | None], Page]) -> Iterator[Page]:
+    """Every page `fetch(cursor)` gives, from the first (cursor None) until one comes back without a cursor."""
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        yield page
+        if page.cursor is None:
+            return
+        cursor = page.cursor
 
-    def refresh(self) -> None:  # noqa: B027 - a deliberate no-op default: only near-real-time stores need it
-        """Make earlier deletions visible to the next scan (near-real-time stores override this)."""
 
-    def scan(self, filters: Filters, partition: Partition = Partition()) -> Iterator[Page]:
-        """Every page of one partition."""
-        cursor: str | None = None
-        while True:
-            page = self.list_matching(filters, partition, cursor)
-            yield page
-            if page.cursor is None:
-                return
-            cursor = page.cursor
+def scan(store: ScopeCollection, filters: Filters, partition: Partition = Partition()) -> Iterator[Page]:
+    """Every page of one partition of a scope."""
+    return paginate(lambda cursor: store.list_matching(filters, partition, cursor))

@@ -8,7 +8,7 @@ from functools import cached_property
 from memerase.settings import OpenSearchConfig, S3VectorsConfig, Target
 from memerase.settings import S3VectorsStore as S3VectorsTargetConfig
 from memerase.stores import opensearch, s3_vectors
-from memerase.stores.base import MemoryStore
+from memerase.stores.base import EntityCollection, MemoryCollection
 
 
 def entity_collection_name(provider: str, collection_name: str) -> str:
@@ -22,11 +22,11 @@ class TargetStores:
     """One target's collections. The entity collection only counts when it exists."""
 
     name: str
-    memories: MemoryStore
-    entity_collection: MemoryStore
+    memories: MemoryCollection
+    entity_collection: EntityCollection
 
     @cached_property
-    def entities(self) -> MemoryStore | None:
+    def entities(self) -> EntityCollection | None:
         return self.entity_collection if self.entity_collection.exists() else None
 
 

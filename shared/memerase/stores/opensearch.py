@@ -20,15 +20,7 @@ from opensearchpy.exceptions import ConnectionTimeout, NotFoundError, TransportE
 
 from memerase.errors import RetryableStoreError, StoreError, Throttled
 from memerase.models import payload_matches
-from memerase.stores.base import (
-    Filters,
-    MemoryStore,
-    Page,
-    Partition,
-    Record,
-    links_any,
-    require_filters,
-)
+from memerase.stores.base import Filters, Page, Partition, Record, links_any, require_filters, scan
 
 PAGE_SIZE = 1000
 LOOKUP_BATCH = 1000  # ids per terms query (under the default 65,536 terms limit and 10,000 result window)
@@ -113,8 +105,10 @@ def mem0_index_body(dims: int) -> dict[str, Any]:
     }
 
 
-class OpenSearchStore(MemoryStore):
-    kind = "opensearch"
+class OpenSearchStore:
+    """A mem0 collection (memories or entities) in one OpenSearch index. OpenSearch is near-real-time: every scan
+    started afresh and every count refreshes the index first, so they see every earlier deletion."""
+
     batch_size = DELETE_BATCH_SIZE
 
     def __init__(self, client: OpenSearch, index: str, dims: int, slices: int = 1, page_size: int = PAGE_SIZE):
@@ -134,11 +128,16 @@ class OpenSearchStore(MemoryStore):
     def partitions(self) -> int:
         return self._slices
 
+    def not_applicable(self, filters: Filters) -> str | None:
+        return None
+
     def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
         """One page of exact matches. A scope that fits one page is answered by one plain search; anything larger
         is paged under a point in time with `search_after` (never a deep `from`), optionally sliced."""
         require_filters(filters)
         query = {"bool": {"filter": filter_clauses(filters)}}
+        if cursor is None:
+            self._refresh()
         if cursor is None and partition.count == 1:
             body = {"size": self._page_size, "query": query, "_source": SCOPE_SOURCE, "track_total_hits": True}
             response = self._call(self._client.search, index=self.index, body=body)
@@ -204,9 +203,12 @@ class OpenSearchStore(MemoryStore):
 
     def count_remaining(self, filters: Filters) -> int:
         require_filters(filters)
-        self.refresh()
         # The same query and the same exact check as the erasure (a `_count` would also count non-string values).
-        return sum(len(page.records) for page in self.scan(filters))
+        return sum(len(page.records) for page in scan(self, filters))
+
+    def count_present(self, memory_ids: Sequence[str]) -> int:
+        self._refresh()
+        return len(self.lookup(memory_ids))
 
     def lookup(self, memory_ids: Sequence[str]) -> list[Record]:
         wanted = set(memory_ids)
@@ -257,12 +259,16 @@ class OpenSearchStore(MemoryStore):
     def replace_payload(self, record: Record, payload: Mapping[str, Any]) -> None:
         self._call(self._client.update, index=self.index, id=record.native_id, body={"doc": {"payload": dict(payload)}})
 
-    def reset(self) -> None:
+    def reset(self) -> int:
+        removed = 0
         if self.exists():
+            self._refresh()
+            removed = int(self._call(self._client.count, index=self.index)["count"])
             self._call(self._client.indices.delete, index=self.index)
         self._call(self._client.indices.create, index=self.index, body=mem0_index_body(self._dims))
+        return removed
 
-    def refresh(self) -> None:
+    def _refresh(self) -> None:
         """Make deletions visible to counts. OpenSearch Serverless has no refresh API: tolerate its refusal."""
         with contextlib.suppress(TransportError):
             self._client.indices.refresh(index=self.index)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import boto3
@@ -13,15 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from memerase.errors import RetryableStoreError, StoreError, Throttled
 from memerase.models import payload_matches
-from memerase.stores.base import (
-    Filters,
-    MemoryStore,
-    Page,
-    Partition,
-    Record,
-    links_any,
-    require_filters,
-)
+from memerase.stores.base import Filters, Page, Partition, Record, links_any, paginate, require_filters, scan
 
 LIST_PAGE_SIZE = 1000  # ListVectors maxResults maximum
 DELETE_BATCH_SIZE = 500  # DeleteVectors keys maximum
@@ -30,6 +22,7 @@ MAX_SEGMENTS = 16  # ListVectors segmentCount maximum
 THROTTLING_CODES = frozenset({"TooManyRequestsException", "ThrottlingException"})
 RETRYABLE_CODES = frozenset({"ServiceUnavailableException", "InternalServerException", "RequestTimeoutException"})
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
+LINK_INDEX_MAX_AGE_S = 300.0  # how long a listing of an entity collection's links answers `list_linking`
 
 
 def make_client(region_name: str | None) -> Any:
@@ -37,8 +30,9 @@ def make_client(region_name: str | None) -> Any:
     return boto3.client("s3vectors", region_name=region_name, config=CLIENT_CONFIG)
 
 
-class S3VectorsStore(MemoryStore):
-    kind = "s3_vectors"
+class S3VectorsStore:
+    """A mem0 collection (memories or entities) in one S3 Vectors index."""
+
     batch_size = DELETE_BATCH_SIZE
 
     def __init__(self, client: Any, bucket: str, index: str, segments: int = 4, page_size: int = LIST_PAGE_SIZE):
@@ -47,7 +41,7 @@ class S3VectorsStore(MemoryStore):
         self.index = index
         self._segments = max(1, min(segments, MAX_SEGMENTS))
         self._page_size = page_size
-        self._links: _LinkIndex | None = None  # while `batch_links()` is open
+        self._links: _LinkIndex | None = None  # built by the first `list_linking`, kept current by our own writes
 
     @property
     def label(self) -> str:
@@ -57,10 +51,13 @@ class S3VectorsStore(MemoryStore):
         try:
             self._call("get_index")
         except StoreError as exc:
-            if "NotFoundException" in str(exc):
+            if isinstance(exc.__cause__, ClientError) and _code(exc.__cause__) == "NotFoundException":
                 return False
             raise
         return True
+
+    def not_applicable(self, filters: Filters) -> str | None:
+        return None
 
     def partitions(self) -> int:
         return self._segments
@@ -80,8 +77,11 @@ class S3VectorsStore(MemoryStore):
         return len(native_ids)
 
     def count_remaining(self, filters: Filters) -> int:
-        require_filters(filters)
-        return sum(len(page.records) for page in self.scan(filters))
+        require_filters(filters)  # ListVectors is strongly consistent: a fresh listing sees every deletion
+        return sum(len(page.records) for page in scan(self, filters))
+
+    def count_present(self, memory_ids: Sequence[str]) -> int:
+        return len(self.lookup(memory_ids))
 
     def lookup(self, memory_ids: Sequence[str]) -> list[Record]:
         keys = list(dict.fromkeys(memory_ids))
@@ -93,35 +93,28 @@ class S3VectorsStore(MemoryStore):
         return found
 
     def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
-        """ListVectors cannot filter: without an open `batch_links()` this lists the whole collection."""
-        if self._links is not None:
-            if not self._links.built:
-                self._build_links()
-            return self._links.linking(memory_ids)
-        wanted = set(memory_ids)
-        return [r for page in self._scan_all(lambda payload: links_any(payload, wanted)) for r in page.records]
+        """ListVectors cannot filter, so the collection's links are listed once and answered from memory, kept
+        current by this store's own writes, for LINK_INDEX_MAX_AGE_S (then listed afresh): one listing per worker
+        run instead of one per batch of erased memories. The candidates are read again (GetVectors) so a rewrite
+        always starts from the record as it is now; a record that started linking since the listing is missed until
+        the next one (it keeps an id of an erased memory, never its text)."""
+        if self._links is None or self._links.age() > LINK_INDEX_MAX_AGE_S:
+            links = _LinkIndex()
+            for page in self._pages(lambda payload: bool(payload.get("linked_memory_ids"))):
+                for record in page.records:
+                    links.put(record)
+            self._links = links
+        candidates = self._links.linking(memory_ids)
+        current = self.lookup([r.native_id for r in candidates]) if candidates else []
+        for record in current:
+            self._links.put(record)
+        return [r for r in current if links_any(r.payload, memory_ids)]
 
-    @contextmanager
-    def batch_links(self) -> Iterator[None]:
-        """Within the block, the collection is listed once and its links answered from memory (kept current by this
-        store's own writes), instead of one full listing per batch of erased memories."""
-        self._links = _LinkIndex()
-        try:
-            yield
-        finally:
-            self._links = None
-
-    def _scan_all(self, keep: Any) -> Iterator[Page]:
-        cursor: str | None = None
-        while True:
-            page = self._list(keep, Partition(), cursor)
-            yield page
-            if page.cursor is None:
-                return
-            cursor = page.cursor
+    def _pages(self, keep: Callable[[Mapping[str, Any]], bool]) -> Iterator[Page]:
+        return paginate(lambda cursor: self._list(keep, Partition(), cursor))
 
     def scan_scopes(self) -> Iterator[Record]:
-        for page in self._scan_all(lambda _payload: True):
+        for page in self._pages(lambda _payload: True):
             yield from page.records
 
     def replace_payload(self, record: Record, payload: Mapping[str, Any]) -> None:
@@ -133,20 +126,16 @@ class S3VectorsStore(MemoryStore):
         if self._links is not None:
             self._links.put(Record(record.native_id, record.memory_id, dict(payload)))
 
-    def reset(self) -> None:
+    def reset(self) -> int:
+        removed = sum(page.scanned for page in self._pages(lambda _payload: False))
         index = self._call("get_index")["index"]
         spec = {k: index[k] for k in ("dataType", "dimension", "distanceMetric") if k in index}
         if index.get("metadataConfiguration"):
             spec["metadataConfiguration"] = index["metadataConfiguration"]
         self._call("delete_index")
         self._call("create_index", **spec)
-
-    def _build_links(self) -> None:
-        assert self._links is not None
-        for page in self._scan_all(lambda payload: bool(payload.get("linked_memory_ids"))):
-            for record in page.records:
-                self._links.put(record)
-        self._links.built = True
+        self._links = None
+        return removed
 
     def _list(self, keep: Any, partition: Partition, cursor: str | None) -> Page:
         params: dict[str, Any] = {"maxResults": self._page_size, "returnMetadata": True, "returnData": False}
@@ -163,7 +152,7 @@ class S3VectorsStore(MemoryStore):
         try:
             return getattr(self._client, operation)(vectorBucketName=self.bucket, indexName=self.index, **params)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
+            code = _code(exc)
             error = (
                 Throttled
                 if code in THROTTLING_CODES
@@ -174,6 +163,10 @@ class S3VectorsStore(MemoryStore):
             raise error(f"S3 Vectors {operation} on {self.label} failed: {code}") from exc
         except BotoCoreError as exc:
             raise RetryableStoreError(f"S3 Vectors {operation} on {self.label} failed: {type(exc).__name__}") from exc
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def _metadata(vector: Mapping[str, Any]) -> dict[str, Any]:
@@ -188,12 +181,15 @@ def _metadata(vector: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _LinkIndex:
-    """Entity records by the memory ids they link, for one `batch_links()` block."""
+    """Entity records by the memory ids they link, as listed at one moment and updated by our own writes since."""
 
     def __init__(self) -> None:
-        self.built = False
+        self._built_at = time.monotonic()
         self._records: dict[str, Record] = {}
         self._by_memory: dict[str, set[str]] = {}
+
+    def age(self) -> float:
+        return time.monotonic() - self._built_at
 
     def put(self, record: Record) -> None:
         self.drop([record.native_id])

@@ -1,0 +1,81 @@
+"""Deletion by memory id, as plan then execute: every id is looked up and checked first, and a request with an
+unknown id or one outside the caller's scopes is refused before the first delete."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from memerase.engine.catalog import StoreCatalog
+from memerase.engine.entity_links import unlink
+from memerase.errors import InvalidRequest, MemoryNotFound, OutOfScope
+from memerase.history import HistoryStore
+from memerase.models import MAX_ID_LENGTH, ErasureResult, Scope, StoreOutcome
+from memerase.observability import logger
+from memerase.stores.base import Record
+from memerase.stores.factory import TargetStores
+
+
+def validate_memory_id(memory_id: object) -> str:
+    if not isinstance(memory_id, str) or not memory_id.strip():
+        raise InvalidRequest("Invalid memory_id: must be a non-empty string")
+    if len(memory_id) > MAX_ID_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in memory_id):
+        raise InvalidRequest("Invalid memory_id: too long or contains control characters")
+    return memory_id
+
+
+def require_within(records: Sequence[Record], allowed: Sequence[Scope] | None) -> None:
+    """Refuse (before anything is deleted) when a record lies outside every allowed scope."""
+    if allowed is not None and not all(any(s.matches(r.payload) for s in allowed) for r in records):
+        raise OutOfScope("A memory is outside the scope of your credentials; nothing was deleted")
+
+
+@dataclass(frozen=True)
+class IdDeletionPlan:
+    """Everything a by-id deletion will touch, checked: the distinct ids, and each target's records of them."""
+
+    memory_ids: list[str]
+    found: list[tuple[TargetStores, list[Record]]]
+
+
+class ByIdDeleter:
+    def __init__(self, catalog: StoreCatalog, history: HistoryStore | None):
+        self._catalog = catalog
+        self._history = history
+
+    def plan(self, memory_ids: Sequence[str], allowed: Sequence[Scope] | None = None) -> IdDeletionPlan:
+        ids = list(dict.fromkeys(validate_memory_id(m) for m in memory_ids))
+        found = [(t, t.memories.lookup(ids)) for t in self._catalog.targets()]
+        present = {r.memory_id for _, records in found for r in records}
+        missing = [m for m in ids if m not in present]
+        if missing:
+            raise MemoryNotFound(missing[0], among=len(ids), missing=len(missing))
+        require_within([r for _, records in found for r in records], allowed)
+        return IdDeletionPlan(ids, found)
+
+    def execute(self, plan: IdDeletionPlan) -> ErasureResult:
+        started = time.monotonic()
+        events = self._history.record_deletions(plan.memory_ids) if self._history else 0
+        outcomes = [self._erase_from(target, records) for target, records in plan.found]
+        logger.info("memories erased", extra={"count": len(plan.memory_ids), "stores": len(outcomes)})
+        return ErasureResult(
+            operation="delete",
+            memories=len(plan.memory_ids),
+            stores=outcomes,
+            history_events=events,
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+
+    def _erase_from(self, target: TargetStores, records: list[Record]) -> StoreOutcome:
+        store = target.memories
+        deleted = sum(
+            store.delete_batch([r.native_id for r in records[i : i + store.batch_size]])
+            for i in range(0, len(records), store.batch_size)
+        )
+        memory_ids = [r.memory_id for r in records]
+        unlink(target.entities, memory_ids)
+        remaining = store.count_present(memory_ids) if records else 0
+        return StoreOutcome(
+            target=target.name, store=store.label, matched=len(records), deleted=deleted, remaining=remaining
+        )

@@ -1,0 +1,49 @@
+"""The store catalog: every collection the engine erases from, by target and role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from memerase.errors import InvalidRequest, UnknownTarget
+from memerase.stores.base import ScopeCollection
+from memerase.stores.factory import TargetStores
+
+MEMORIES = "memories"
+ENTITIES = "entities"
+
+
+@dataclass(frozen=True)
+class StoreRef:
+    """One collection of one target, as the job's work items name it."""
+
+    target: str
+    role: str  # MEMORIES | ENTITIES
+
+
+class StoreCatalog:
+    def __init__(self, targets: Sequence[TargetStores]):
+        self._targets = {t.name: t for t in targets}
+
+    def targets(self) -> Iterable[TargetStores]:
+        return self._targets.values()
+
+    def target(self, name: str) -> TargetStores:
+        try:
+            return self._targets[name]
+        except KeyError:
+            raise UnknownTarget(f"unknown target {name!r}; configured: {', '.join(self._targets)}") from None
+
+    def stores(self) -> Iterable[tuple[StoreRef, ScopeCollection]]:
+        """Every collection: each target's memories, then its entities where they exist."""
+        for name, target in self._targets.items():
+            yield StoreRef(name, MEMORIES), target.memories
+            if target.entities is not None:
+                yield StoreRef(name, ENTITIES), target.entities
+
+    def store(self, ref: StoreRef) -> ScopeCollection:
+        target = self.target(ref.target)
+        store = target.memories if ref.role == MEMORIES else target.entities if ref.role == ENTITIES else None
+        if store is None:
+            raise InvalidRequest(f"target {ref.target!r} has no {ref.role} collection")
+        return store

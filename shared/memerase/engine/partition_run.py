@@ -1,0 +1,98 @@
+"""The checkpointed page loop: erase one partition of one collection, page by page, resumable at any point."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memerase.engine.catalog import MEMORIES, StoreCatalog, StoreRef
+from memerase.engine.entity_links import unlink
+from memerase.engine.progress import PartitionProgress, RunHooks
+from memerase.history import HistoryStore
+from memerase.stores.base import Filters, Partition, Record, ScopeCollection
+
+NO_HOOKS = RunHooks()
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One run over one partition: what it erases, where it stands, whom it reports to."""
+
+    ref: StoreRef
+    store: ScopeCollection
+    filters: Filters
+    state: PartitionProgress
+    hooks: RunHooks
+
+
+class PartitionRunner:
+    def __init__(self, catalog: StoreCatalog, history: HistoryStore | None):
+        self._catalog = catalog
+        self._history = history
+
+    def erase(
+        self,
+        ref: StoreRef,
+        filters: Filters,
+        partition: Partition,
+        state: PartitionProgress,
+        hooks: RunHooks = NO_HOOKS,
+    ) -> PartitionProgress:
+        """Process pages of one partition until it is done or `hooks.out_of_time()`; returns where it stands (the
+        same `state`, updated). Once `hooks.cancelled()`, it returns before deleting anything more (what was listed
+        and not deleted is listed again on a resume).
+
+        Matches are buffered across pages so every delete request is full (the store's maximum batch). The cursor
+        only moves once everything listed before it is deleted, so a crash between listing and deleting loses
+        nothing: the pages are listed again, and deleting an already deleted id is harmless. Each batch is recorded
+        (as `pending`, and counted) through `hooks.checkpoint` before its delete request, and a resumed partition
+        finishes that batch first: the counts stay exact even when a worker dies between a delete and the next
+        checkpoint.
+        """
+        run = _Run(ref, self._catalog.store(ref), filters, state, hooks)
+        if state.pending:  # a batch a dead worker may or may not have deleted: it is counted already
+            self._erase_chunk(run, [Record(n, m, {}) for n, m in state.pending])
+            state.pending = []
+            hooks.checkpoint(state)
+        self._pages(run, partition)
+        return state
+
+    def _pages(self, run: _Run, partition: Partition) -> None:
+        state, store, hooks = run.state, run.store, run.hooks
+        buffered: list[Record] = []
+        listing = state.cursor
+        while not state.done:
+            page = store.list_matching(run.filters, partition, listing)
+            listing = page.cursor
+            buffered += page.records
+            state.scanned += page.scanned
+            if hooks.cancelled():
+                return
+            stop = listing is None or hooks.out_of_time()
+            while len(buffered) >= store.batch_size or (stop and buffered):
+                chunk, buffered = buffered[: store.batch_size], buffered[store.batch_size :]
+                self._flush(run, chunk)
+            if not buffered:
+                state.cursor, state.done = listing, listing is None
+                hooks.checkpoint(state)
+            hooks.progress(store.label, state.scanned, state.deleted)
+            if stop:
+                return
+
+    def _flush(self, run: _Run, chunk: list[Record]) -> None:
+        """Count a batch and record it as pending, then erase it."""
+        run.state.matched += len(chunk)
+        run.state.deleted += len(chunk)
+        run.state.pending = [(r.native_id, r.memory_id) for r in chunk]
+        run.hooks.checkpoint(run.state)
+        self._erase_chunk(run, chunk)
+        run.state.pending = []
+
+    def _erase_chunk(self, run: _Run, chunk: list[Record]) -> None:
+        """History first (content-free, idempotent), then the delete, then entity links of what was deleted."""
+        memory_ids = [r.memory_id for r in chunk]
+        if run.ref.role == MEMORIES and self._history is not None:
+            self._history.record_deletions(memory_ids)
+        run.store.delete_batch([r.native_id for r in chunk])
+        if run.ref.role == MEMORIES:
+            unlink(self._catalog.target(run.ref.target).entities, memory_ids, leave=run.filters)
+            run.hooks.erased(memory_ids)
