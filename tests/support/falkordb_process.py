@@ -27,7 +27,13 @@ function keepId(value, id) {
   if (id !== null && id !== undefined) { out['~id'] = id; }
   return out;
 }
+function dropId(value) {
+  const out = {};
+  for (const key in value) { if (key !== '~id') { out[key] = value[key]; } }
+  return out;
+}
 falkor.register('keepId', keepId);
+falkor.register('dropId', dropId);
 """
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from gremlinpython.process.anonymous_traversal import traversal
-from gremlinpython.process.graph_traversal import GraphTraversalSource, __
+from gremlin_python.process.anonymous_traversal import traversal
+from gremlin_python.process.graph_traversal import GraphTraversalSource
 from gremlite import SQLiteConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
@@ -86,8 +86,10 @@ def add_edge(g: GraphTraversalSource, out_id: Any, label: str, in_id: Any) -> No
     """An edge as mem0 writes relationships: `created`, `updated`, `mentions`, no user id."""
     (
         g.V(out_id)
+        .as_("source")
+        .V(in_id)
         .add_e(label)
-        .to(__.V(in_id))
+        .from_("source")
         .property("created", 1_700_000_000_000)
         .property("updated", 1_700_000_000_000)
         .property("mentions", 1)

@@ -4,8 +4,8 @@ FalkorDB evaluates every query. Neptune differs from it in a few places, and onl
 tokenised query (string literals, backtick names and comments are never touched):
 
 - Neptune's element id `~id` is an ordinary property named `~id` in FalkorDB, so ``{`~id`: $x}`` in a pattern and
-  ``n.`~id` `` work unchanged; `id(x)` (Neptune: the element id) becomes ``(x.`~id`)``, and the result column keeps
-  the name `id(x)`.
+  ``n.`~id` `` work unchanged; `id(x)` (Neptune: the element id) becomes ``(x.`~id`)``, and `properties(x)` and
+  `keys(x)` leave `~id` out (`neptune.dropId`, a list comprehension); result columns keep their original names.
 - `SET x = map` replaces every property but keeps the element id on Neptune: it becomes
   ``SET x = neptune.keepId(map, x.`~id`)`` (a FalkorDB JavaScript UDF, loaded by `falkordb_process`).
 - `CALL neptune.graph.pg_schema() YIELD schema` becomes `WITH $<param> AS schema`: the stand-in computes the schema
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 SCHEMA_PARAM = "__neptune_standin_pg_schema"
 KEEP_ID_FUNCTION = "neptune.keepId"
+DROP_ID_FUNCTION = "neptune.dropId"
 
 _TOKEN = re.compile(
     r"""
@@ -42,6 +43,11 @@ _CLAUSE_WORDS = frozenset(
     + ["ON", "WHERE", "ORDER", "SKIP", "LIMIT", "UNION", "FOREACH", "YIELD"]
 )
 _ITEM_ENDS = frozenset([",", "|", ";"])
+_ELEMENT_FUNCTIONS = {
+    "ID": "({v}.`~id`)",
+    "PROPERTIES": DROP_ID_FUNCTION + "(properties({v}))",
+    "KEYS": "[__neptune_key IN keys({v}) WHERE __neptune_key <> '~id']",
+}
 _OPEN, _CLOSE = "([{", ")]}"
 
 
@@ -83,7 +89,11 @@ def rewrite(query: str) -> Rewritten:
     edits: list[tuple[int, int, str]] = []
     i = 0
     while i < len(tokens):
-        step = _id_call(tokens, i, out, edits) or _procedure(tokens, i, out, edits) or _set_clause(tokens, i, edits)
+        step = (
+            _element_function(tokens, i, out, edits)
+            or _procedure(tokens, i, out, edits)
+            or _set_clause(tokens, i, edits)
+        )
         if tokens[i].word in ("CREATE", "MERGE") and not _after_dot(tokens, i):
             out.creates = True
         i += step or 1
@@ -102,14 +112,15 @@ def _texts(tokens: list[Token], i: int, n: int) -> list[str]:
     return [t.text for t in tokens[i : i + n]]
 
 
-def _id_call(tokens: list[Token], i: int, out: Rewritten, edits: list[tuple[int, int, str]]) -> int:
-    """`id(x)` -> ``(x.`~id`)``; the result column keeps the original text as its name."""
-    if tokens[i].word != "ID" or _after_dot(tokens, i) or len(tokens) < i + 4:
+def _element_function(tokens: list[Token], i: int, out: Rewritten, edits: list[tuple[int, int, str]]) -> int:
+    """`id(x)`, `properties(x)`, `keys(x)`: Neptune's element id is no property. The column keeps the original name."""
+    name = tokens[i].word
+    if name not in _ELEMENT_FUNCTIONS or _after_dot(tokens, i) or len(tokens) < i + 4:
         return 0
     _, open_, var, close = tokens[i : i + 4]
     if open_.text != "(" or close.text != ")" or var.kind not in ("name", "quoted"):
         return 0
-    replacement = f"({var.text}.`~id`)"
+    replacement = _ELEMENT_FUNCTIONS[name].format(v=var.text)
     edits.append((tokens[i].start, close.end, replacement))
     out.columns[replacement] = "".join(t.text for t in tokens[i : i + 4])
     return 4

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -76,7 +77,7 @@ class NeptuneGraphStandIn:
         self._failures: deque[str] = deque()
         self._requests = 0
         self.queries: list[RecordedQuery] = []
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._http = _QuietServer(("127.0.0.1", 0), _Handler)
         self._http.daemon_threads = True
         self._http.standin = self  # type: ignore[attr-defined]
         self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
@@ -272,6 +273,12 @@ def _details(rows: list[list[Any]]) -> dict[str, Any]:
     return details
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client hanging up (boto3's pool at exit)
+            super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -282,7 +289,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
             results = self._execute(body)
-        except NeptuneError as exc:
+        except Exception as exc:  # noqa: BLE001 - a stand-in bug must reach the client as a 500, not a dropped socket
+            if not isinstance(exc, NeptuneError):
+                exc = NeptuneError("InternalServerException", f"stand-in error: {type(exc).__name__}: {exc}")
             error = {"message": exc.message, **({"reason": exc.reason} if exc.reason else {})}
             self._reply(exc.status, json.dumps(error).encode(), {"x-amzn-ErrorType": exc.code})
             return
