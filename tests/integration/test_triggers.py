@@ -115,7 +115,11 @@ def test_keys_cli_creates_lists_and_revokes_without_storing_the_key(world: Any) 
 
     def memerase(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "memerase.cli", "keys", *args], env=env, capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "memerase_local.cli", "keys", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
 
     created = memerase("create", "--name", "privacy-team", "--user-id", "user-1")
