@@ -17,8 +17,6 @@ from memerase import runtime
 from memerase.errors import InvalidRequest, MemeraseError
 from memerase.models import ErasureResult, Scope
 from memerase.observability import logger
-from memerase.service import build_eraser
-from memerase.settings import load_settings
 
 out = Console()
 err = Console(stderr=True)
@@ -105,10 +103,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "keys":
         return _keys(args)
 
-    settings = load_settings()
-    if settings.history is None:
+    if runtime.settings().history is None:
         err.print("memerase: no history table configured: no history events are written", highlight=False)
-    eraser = build_eraser(settings)
+    eraser = runtime.eraser()
     if args.command == "delete":
         result = eraser.delete_memory(args.memory_id)
     elif args.command == "reset":

@@ -12,9 +12,9 @@ import boto3
 import pytest
 
 from memerase import runtime
-from memerase.api.keys import table_schema as keys_schema
 from memerase.history import table_schema as history_schema
 from memerase.jobs.repository import table_schema as jobs_schema
+from memerase.keys import table_schema as keys_schema
 from tests.integration.test_cli import config
 from tests.support import mem0_data as m0
 from tests.support.lambda_events import LambdaContext

@@ -7,9 +7,9 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler.router import Router
 
-from memerase.api.principal import Principal
 from memerase.models import MAX_ID_LENGTH
 from memerase.observability import fingerprint
+from memerase.principal import Principal
 
 
 def caller(router: Router) -> Principal:

@@ -10,7 +10,6 @@ from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
 from memerase.api.context import ENCODED_ID_LENGTH, base_path, caller, path_value
-from memerase.api.principal import Principal
 from memerase.api.responses import COMMON, accepted, errors, ok
 from memerase.api.schemas import (
     MAX_BATCH,
@@ -27,6 +26,7 @@ from memerase.errors import Forbidden, InvalidRequest, MemeraseError
 from memerase.jobs.models import JobRecord
 from memerase.models import Scope
 from memerase.observability import count
+from memerase.principal import Principal
 
 router = Router()
 ENTITY_TYPES = {"user": "user_id", "agent": "agent_id", "run": "run_id"}

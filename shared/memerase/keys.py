@@ -1,4 +1,5 @@
-"""API keys, stored only as SHA-256 hashes in DynamoDB, each with a scope: admin, or bound to user/agent/run ids."""
+"""The API keys table: keys stored only as SHA-256 hashes in DynamoDB, each with a scope: admin, or bound to
+user/agent/run ids."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import boto3
 from boto3.dynamodb.conditions import Attr
 
 from memerase import dynamo
-from memerase.api.principal import Principal
 from memerase.errors import ConfigError, Unauthorized
 from memerase.models import Scope
+from memerase.principal import Principal
 
 KEY_PREFIX = "mek_"
 
