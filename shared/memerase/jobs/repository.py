@@ -19,15 +19,10 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from memerase import dynamo
-from memerase.errors import MemeraseError
+from memerase.errors import JobNotFound
 from memerase.jobs.models import ItemProgress, JobRecord, JobStatus, WorkItem
 
 HOUSEKEEPING_DAYS = 30
-
-
-class JobNotFound(MemeraseError):
-    code = "job_not_found"
-    status = 404
 
 
 def now() -> str:

@@ -22,7 +22,7 @@ from memerase.api.schemas import (
     MemoryDeleted,
     StoreCount,
 )
-from memerase.errors import Forbidden, InvalidRequest, MemeraseError
+from memerase.errors import Forbidden, InvalidRequest, PayloadTooLarge
 from memerase.jobs.models import JobRecord
 from memerase.models import Scope
 from memerase.observability import count
@@ -33,11 +33,6 @@ ENTITY_TYPES = {"user": "user_id", "agent": "agent_id", "run": "run_id"}
 JOB_ERRORS = errors(*COMMON, 409, s404="unknown job")
 JOB_OK = ok(*COMMON, 409, s404="unknown job")
 IdParam = Annotated[str | None, Query(max_length=1024)]
-
-
-class PayloadTooLarge(MemeraseError):
-    code = "too_large"
-    status = 413
 
 
 def _start(
