@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
-from memerase.api.context import ENCODED_ID_LENGTH, base_path, caller, path_value
+from memerase.api.request import ENCODED_ID_LENGTH, base_path, caller, path_value
 from memerase.api.responses import COMMON, accepted, errors, ok
 from memerase.api.schemas import (
     MAX_BATCH,

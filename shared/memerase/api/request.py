@@ -1,4 +1,5 @@
-"""Request-scoped helpers the routers share: the caller, the engine, the launcher."""
+"""What the routers read from the current request: the caller (the principal the authorizer established), the
+stage's base path, and path parameters decoded."""
 
 from __future__ import annotations
 
