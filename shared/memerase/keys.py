@@ -13,7 +13,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr
 
 from memerase import dynamo
-from memerase.errors import ConfigError, Unauthorized
+from memerase.errors import ConfigError, StoreError, Unauthorized
 from memerase.models import Scope
 from memerase.principal import Principal
 
@@ -59,9 +59,10 @@ class ApiKeyStore:
         item: dict[str, Any] | None = found.get("Item")
         if not item or item.get("revoked"):
             raise Unauthorized("Invalid API key")
-        return Principal(
-            key_id=item["key_id"], admin=bool(item.get("admin")), scopes=[Scope.of(**s) for s in item.get("scopes", [])]
-        )
+        admin = item.get("admin", False)
+        if not isinstance(admin, bool):  # never truthiness: the string "false" would make an admin
+            raise StoreError(f"{TABLE}: key {item['key_id']}: `admin` is not a boolean")
+        return Principal(key_id=item["key_id"], admin=admin, scopes=[Scope.of(**s) for s in item.get("scopes", [])])
 
     def create(self, name: str, admin: bool = False, scopes: list[Scope] | None = None) -> tuple[str, dict[str, Any]]:
         """A new key; the key itself is returned once and never stored."""

@@ -1,7 +1,9 @@
 """The one typed settings object, read from MEMERASE_CONFIG (a JSON/YAML file path, or inline JSON).
 
 A target is a mem0 configuration in mem0's own vocabulary (`vector_store: {provider, config}`), so users paste
-what they already have. Unknown keys and wrong types are refused with a message naming the key.
+what they already have. Unknown keys and wrong types are refused with a message naming the key. A boolean that
+guards a deletion or a check (`allow_reset`, `verify_certs`, `use_ssl`) must be a JSON boolean; other values accept
+what mem0's own configuration accepts.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
 from memerase.errors import ConfigError
 
@@ -50,8 +52,8 @@ class OpenSearchConfig(_Strict):
     password: str | None = None
     api_key: str | None = None
     embedding_model_dims: int = Field(1536, gt=0)
-    verify_certs: bool = False
-    use_ssl: bool = False
+    verify_certs: StrictBool = False
+    use_ssl: StrictBool = False
     connection_class: str | None = "RequestsHttpConnection"
     pool_maxsize: int = 20
     auto_refresh: bool = False
@@ -119,7 +121,7 @@ class Settings(_Strict):
     history: HistoryConfig | None = None
     jobs: JobsConfig | None = None
     api: ApiConfig = ApiConfig()
-    allow_reset: bool = False
+    allow_reset: StrictBool = False
 
     @field_validator("targets")
     @classmethod
@@ -165,6 +167,8 @@ def _describe(error: Any) -> str:
     where = ".".join(str(p) for p in error["loc"]) or "(top level)"
     if error["type"] == "extra_forbidden":
         return f"unknown key {where!r}"
+    if error["type"] == "bool_type":
+        return f"{where}: must be true or false (a JSON boolean)"
     return f"{where}: {error['msg']}"
 
 

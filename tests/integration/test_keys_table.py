@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from memerase.errors import Unauthorized
+from memerase.errors import StoreError, Unauthorized
 from memerase.keys import ApiKeyStore, table_schema
 from memerase.models import Scope
 
@@ -76,3 +76,21 @@ def test_list_returns_every_key_of_a_table_of_several_pages(store: ApiKeyStore) 
     # Then every key is listed once, without its hash
     assert sorted(i["key_id"] for i in listed) == sorted(key_id for _, key_id in created)
     assert all("key_hash" not in i for i in listed)
+
+
+@pytest.mark.parametrize("stored", ["false", "true", 0, 1], ids=repr)
+def test_a_stored_key_whose_admin_flag_is_not_a_boolean_is_refused_not_made_admin(
+    store: ApiKeyStore, stored: object
+) -> None:
+    # Given a scoped key whose stored admin flag was rewritten as something other than a boolean
+    key, info = store.create("tenant", scopes=[Scope.of(user_id="user-1")])
+    table = boto3.resource("dynamodb").Table(TABLE)
+    (item,) = table.scan()["Items"]
+    table.put_item(Item={**item, "admin": stored})
+
+    # When the key authenticates
+    with pytest.raises(StoreError) as refused:
+        store.authenticate(f"Token {key}")
+
+    # Then it is refused, naming the flag, never taken as admin
+    assert "admin" in str(refused.value) and info["key_id"] in str(refused.value)
