@@ -43,7 +43,12 @@ class AwsAuthConfig(_Strict):
 
 
 class OpenSearchConfig(_Strict):
-    """mem0's `OpenSearchConfig` fields (those that can be written as JSON), plus `aws_auth`."""
+    """mem0's `OpenSearchConfig` fields (those that can be written as JSON), plus `aws_auth`.
+
+    `api_key`, `connection_class` and `auto_refresh` are mem0's too, but change nothing in mem0 2.2.1's own client
+    (it ignores `api_key` and `connection_class`) or in what memerase does (it refreshes after deleting by itself):
+    their defaults are accepted, so a pasted mem0 configuration reads, and any other value is refused, naming the key.
+    """
 
     collection_name: str = "mem0"
     host: str = "localhost"
@@ -58,6 +63,30 @@ class OpenSearchConfig(_Strict):
     pool_maxsize: int = 20
     auto_refresh: bool = False
     aws_auth: AwsAuthConfig | None = None
+
+    @field_validator("api_key")
+    @classmethod
+    def _no_api_key(cls, value: str | None) -> None:
+        if value is not None:
+            raise ValueError("not supported: OpenSearch takes no API key (mem0 ignores it too); use user and password")
+        return None
+
+    @field_validator("connection_class")
+    @classmethod
+    def _requests_connection(cls, value: str | None) -> str | None:
+        if value not in (None, "RequestsHttpConnection"):
+            raise ValueError("only RequestsHttpConnection (mem0's and memerase's client use it whatever this says)")
+        return value
+
+    @field_validator("auto_refresh")
+    @classmethod
+    def _no_auto_refresh(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "not supported: memerase refreshes the index after deleting by itself (where the service allows it); "
+                "remove the key or set it to false"
+            )
+        return value
 
 
 class S3VectorsStore(_Strict):
