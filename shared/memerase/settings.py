@@ -171,12 +171,6 @@ class Settings(_Strict):
             seen.add(key)
         return self
 
-    def target(self, name: str) -> Target:
-        for target in self.targets:
-            if target.name == name:
-                return target
-        raise KeyError(name)
-
 
 def _collection_key(target: Target) -> tuple[str, ...]:
     store = target.vector_store
