@@ -100,3 +100,29 @@ class Throttled(RetryableStoreError):
 
     code = "throttled"
     status = 429
+
+
+class PayloadTooLarge(MemeraseError):
+    """A request over a documented size limit (e.g. more memories in one batch than allowed)."""
+
+    code = "too_large"
+    status = 413
+
+
+class JobNotFound(MemeraseError):
+    code = "job_not_found"
+    status = 404
+
+
+class JobConflict(MemeraseError):
+    """A job cannot do what was asked in its current status, or the request clashes with an earlier one."""
+
+    code = "job_conflict"
+    status = 409
+
+
+class VerificationFailed(MemeraseError):
+    """Matching memories were still there after the last allowed pass (the ASL's Fail state names this class)."""
+
+    code = "verification_failed"
+    status = 500

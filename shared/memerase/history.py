@@ -70,41 +70,25 @@ class HistoryStore:
     def _text_rows(self, memory_id: str) -> list[str]:
         """Ids of the rows of one memory that hold text (one Query; the resource's client is thread-safe and, like
         the resource, takes and returns plain Python values)."""
-        client = self._table.meta.client
-        kwargs: dict[str, Any] = {
-            "TableName": self._table.name,
-            "KeyConditionExpression": "#m = :m",
-            "ProjectionExpression": "#i, old_memory, new_memory",
-            "ExpressionAttributeNames": {"#m": "memory_id", "#i": "id"},
-            "ExpressionAttributeValues": {":m": memory_id},
-        }
-        found: list[str] = []
-        while True:
-            response = client.query(**kwargs)
-            for item in response.get("Items", []):
-                if any(item.get(c) is not None for c in TEXT_COLUMNS):
-                    found.append(str(item["id"]))
-            if "LastEvaluatedKey" not in response:
-                return found
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        rows = dynamo.items(
+            self._table.meta.client.query,
+            "history: could not write history",
+            TableName=self._table.name,
+            KeyConditionExpression="#m = :m",
+            ProjectionExpression="#i, old_memory, new_memory",
+            ExpressionAttributeNames={"#m": "memory_id", "#i": "id"},
+            ExpressionAttributeValues={":m": memory_id},
+        )
+        return [str(row["id"]) for row in rows if any(row.get(c) is not None for c in TEXT_COLUMNS)]
 
     def history(self, memory_id: str) -> list[dict[str, Any]]:
         """One memory's rows, oldest first, in mem0's columns."""
-        try:
-            rows = self._rows(memory_id)
-        except (ClientError, BotoCoreError) as exc:
-            raise dynamo.translate(exc, "history: could not read history") from exc
-        return sorted(({c: _plain(row.get(c)) for c in COLUMNS} for row in rows), key=lambda r: r["created_at"] or "")
-
-    def _rows(self, memory_id: str) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("memory_id").eq(memory_id)}
-        while True:
-            response = self._table.query(**kwargs)
-            rows.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return rows
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        rows = dynamo.items(
+            self._table.query, "history: could not read history", KeyConditionExpression=Key("memory_id").eq(memory_id)
+        )
+        return sorted(
+            ({c: dynamo.plain(row.get(c)) for c in COLUMNS} for row in rows), key=lambda r: r["created_at"] or ""
+        )
 
 
 def _delete_event(memory_id: str, now: str) -> dict[str, Any]:
@@ -120,8 +104,3 @@ def _delete_event(memory_id: str, now: str) -> dict[str, Any]:
         "actor_id": None,
         "role": None,
     }
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB hands numbers back as Decimal."""
-    return int(value) if hasattr(value, "as_integer_ratio") and not isinstance(value, float | int) else value

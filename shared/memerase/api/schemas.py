@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 MAX_BATCH = 1000
 
@@ -57,7 +57,7 @@ class ErasureRequest(BaseModel):
     agent_id: str | None = Field(None, max_length=1024)
     run_id: str | None = Field(None, max_length=1024)
     reason: str | None = Field(None, max_length=500)
-    dry_run: bool = False
+    dry_run: StrictBool = False
 
 
 class JobAccepted(BaseModel):

@@ -10,19 +10,14 @@ import boto3
 from botocore.exceptions import ClientError
 
 from memerase.engine import Eraser
-from memerase.errors import MemeraseError, RetryableStoreError
+from memerase.errors import JobConflict, MemeraseError, RetryableStoreError, VerificationFailed
 from memerase.jobs.models import JobRecord, JobStatus, StoreProgress
 from memerase.jobs.repository import JobsTable, key_hash, now
-from memerase.jobs.steps import JobSteps, VerificationFailed
+from memerase.jobs.steps import JobSteps
 from memerase.models import Scope
 from memerase.observability import logger
 
 MAX_EXECUTION_NAME = 80
-
-
-class JobConflict(MemeraseError):
-    code = "job_conflict"
-    status = 409
 
 
 class JobLauncher:

@@ -6,7 +6,7 @@ import hashlib
 import json
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from memerase.engine.progress import PartitionProgress
 from memerase.models import Scope
@@ -89,7 +89,7 @@ class JobRecord(BaseModel):
     requester: str = "unknown"
     source: str = "api"
     reason: str | None = Field(None, max_length=500)
-    dry_run: bool = False
+    dry_run: StrictBool = False
     created_at: str
     updated_at: str
     started_at: str | None = None

@@ -40,10 +40,6 @@ def safe_cause(error: str, cause: str) -> str:
     return f"{error_type}: {message}" if message else error_type
 
 
-class VerificationFailed(Exception):
-    """Matching memories were still there after the last allowed pass."""
-
-
 class JobSteps:
     def __init__(self, eraser: Eraser, jobs: JobsTable, events: EventPublisher | None, config: JobsConfig):
         self._eraser = eraser
