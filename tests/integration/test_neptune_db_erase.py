@@ -303,3 +303,24 @@ def test_a_numeric_user_id_is_not_the_same_user_as_its_digits(graph: GremlinGrap
     # Then the numeric one stays
     assert deleted == 3
     assert snapshot(g) == before.without(written.vertices["7"])
+
+
+def test_one_connection_serves_every_traversal_of_a_session(graph: GremlinGraph) -> None:
+    # Given a session that counts the connections it opens
+    g = graph.g
+    write_mem0_graph(g, USERS, per_user=4)
+    opened: list[object] = []
+
+    def connect() -> object:
+        opened.append(graph.connection)
+        return graph.connection
+
+    store = NeptuneDbGraph(GremlinSession(connect), False, numeric_ids=True, batch_size=2)  # type: ignore[arg-type]
+
+    # When a user is erased page by page, counted and the store reset
+    erase(store, {"user_id": "alice"})
+    store.count_remaining({"user_id": "alice"})
+    store.reset()
+
+    # Then all those traversals went over one connection, opened on first use
+    assert len(opened) == 1

@@ -92,16 +92,19 @@ def sigv4_headers(endpoint: GremlinEndpoint, credentials: Credentials | None = N
     return {k: v for k, v in request.headers.items() if k.lower() != "host"}
 
 
-def signed_connector(endpoint: GremlinEndpoint, pool_size: int = 1) -> Callable[[], RemoteConnection]:
-    """A factory of connections, each opened with a handshake signed afresh at the time it is opened."""
+def signed_connector(
+    endpoint: GremlinEndpoint, read_timeout_s: float = READ_TIMEOUT_S
+) -> Callable[[], RemoteConnection]:
+    """A factory of connections (one WebSocket each), each signed afresh when it is made. gremlinpython opens the
+    socket on the first traversal; a traversal waits at most `read_timeout_s` for its answer."""
 
     def connect() -> RemoteConnection:
         return DriverRemoteConnection(
             endpoint.url,
             "g",
             headers=sigv4_headers(endpoint),
-            pool_size=pool_size,
-            read_timeout=READ_TIMEOUT_S,
+            pool_size=1,
+            read_timeout=read_timeout_s,
             write_timeout=WRITE_TIMEOUT_S,
         )
 
