@@ -6,6 +6,7 @@ import json
 
 import pytest
 from gremlin_python.driver.protocol import GremlinServerError
+from gremlin_python.driver.remote_connection import RemoteConnection
 from gremlin_python.process.traversal import Cardinality
 
 from memerase.errors import RetryableStoreError, StoreError
@@ -199,7 +200,9 @@ def test_persistent_concurrent_modification_gives_up_as_retryable(graph: Gremlin
     write_mem0_graph(g, USERS, per_user=3)
     before = snapshot(g)
     flaky = FlakyConnection(graph.connection, failures=100)
-    store = NeptuneDbGraph(GremlinSession(lambda: flaky, RetryPolicy(attempts=4), lambda _: None), False, True)
+    store = NeptuneDbGraph(
+        GremlinSession(lambda: flaky, RetryPolicy(attempts=4), lambda _: None), False, numeric_ids=True
+    )
 
     # When alice is erased
     with pytest.raises(RetryableStoreError, match="ConcurrentModificationException") as raised:
@@ -309,13 +312,13 @@ def test_one_connection_serves_every_traversal_of_a_session(graph: GremlinGraph)
     # Given a session that counts the connections it opens
     g = graph.g
     write_mem0_graph(g, USERS, per_user=4)
-    opened: list[object] = []
+    opened: list[RemoteConnection] = []
 
-    def connect() -> object:
+    def connect() -> RemoteConnection:
         opened.append(graph.connection)
         return graph.connection
 
-    store = NeptuneDbGraph(GremlinSession(connect), False, numeric_ids=True, batch_size=2)  # type: ignore[arg-type]
+    store = NeptuneDbGraph(GremlinSession(connect), False, numeric_ids=True, batch_size=2)
 
     # When a user is erased page by page, counted and the store reset
     erase(store, {"user_id": "alice"})

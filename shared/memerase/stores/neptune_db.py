@@ -53,6 +53,7 @@ class NeptuneDbGraph:
         self,
         session: GremlinSession,
         base_label: bool,
+        *,
         label: str = "neptune_db:graph",
         numeric_ids: bool = False,
         batch_size: int = BATCH_SIZE,
