@@ -327,3 +327,61 @@ def test_one_connection_serves_every_traversal_of_a_session(graph: GremlinGraph)
 
     # Then all those traversals went over one connection, opened on first use
     assert len(opened) == 1
+
+
+def test_the_graph_is_one_partition_and_any_other_partition_is_empty(graph: GremlinGraph) -> None:
+    # Given alice's entities
+    write_mem0_graph(graph.g, ["alice"], per_user=3)
+    store = graph_store(graph)
+
+    # When the first and a second partition are listed
+    first = store.list_matching({"user_id": "alice"}, Partition(0, 2), None)
+    second = store.list_matching({"user_id": "alice"}, Partition(1, 2), None)
+
+    # Then the store asks for one partition; the first holds every match, a second none (never listed twice)
+    assert store.partitions() == 1
+    assert len(first.records) == 3 and first.cursor is None
+    assert second.records == [] and second.cursor is None
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "MemoryLimitExceededException"])
+def test_neptunes_other_retriable_errors_are_retried(graph: GremlinGraph, code: str) -> None:
+    # Given a connection whose first two listings fail with a retriable Neptune error
+    g = graph.g
+    written = write_mem0_graph(g, USERS, per_user=3)
+    before = snapshot(g)
+
+    def retriable() -> GremlinServerError:
+        return GremlinServerError({"code": 500, "message": json.dumps({"code": code}), "attributes": {}})
+
+    flaky = FlakyConnection(graph.connection, 2, fails_on=lambda b: "limit" in str(b), error=retriable)
+    store = NeptuneDbGraph(GremlinSession(lambda: flaky, sleep=lambda _: None), False, numeric_ids=True)
+
+    # When alice is erased
+    erase(store, {"user_id": "alice"})
+
+    # Then the listing was retried and the erasure completed
+    assert flaky.attempts >= 3
+    assert snapshot(g) == before.without(written.vertices["alice"])
+
+
+def test_a_read_only_writer_after_failover_is_retried_on_a_new_connection(graph: GremlinGraph) -> None:
+    # Given a first connection to a writer that has turned read-only, and a healthy second connection
+    g = graph.g
+    written = write_mem0_graph(g, USERS, per_user=3)
+    before = snapshot(g)
+
+    def read_only() -> GremlinServerError:
+        message = json.dumps({"code": "ReadOnlyViolationException"})
+        return GremlinServerError({"code": 500, "message": message, "attributes": {}})
+
+    stale = FlakyConnection(graph.connection, 1, error=read_only)
+    opened = iter([stale, FlakyConnection(graph.connection, 0)])
+    store = NeptuneDbGraph(GremlinSession(lambda: next(opened), sleep=lambda _: None), False, numeric_ids=True)
+
+    # When alice is erased
+    erase(store, {"user_id": "alice"})
+
+    # Then the drop went through on a new connection
+    assert next(opened, None) is None
+    assert snapshot(g) == before.without(written.vertices["alice"])

@@ -4,6 +4,7 @@ connection reused and signed afresh when replaced, and mem0's `neptune-db://` en
 from __future__ import annotations
 
 import re
+import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,8 +12,10 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from gremlin_python.process.anonymous_traversal import traversal
+from websockets.http11 import Request, Response
+from websockets.sync.server import ServerConnection, serve
 
-from memerase.errors import ConfigError, RetryableStoreError
+from memerase.errors import ConfigError, RetryableStoreError, StoreError
 from memerase.stores.gremlin_connection import GremlinEndpoint, GremlinSession, parse_endpoint, signed_connector
 from memerase.stores.neptune_db import build_graph
 from tests.support.gremlin_standin import HandshakeRecorder
@@ -146,3 +149,23 @@ def test_graphs_of_one_endpoint_share_one_lazy_connection() -> None:
     assert other._session is not first._session
     assert first.label == "neptune_db:db.example" and other.label == "neptune_db:db.example:9000"
     assert first.partitions() == 1 and first.batch_size == 500
+
+
+def test_a_refused_handshake_says_what_to_check() -> None:
+    # Given a server that refuses every WebSocket upgrade with 403, as Neptune does for a bad signature
+    def refuse(connection: ServerConnection, request: Request) -> Response:
+        return connection.respond(403, "Forbidden\n")
+
+    with serve(lambda connection: None, "127.0.0.1", 0, process_request=refuse) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.socket.getsockname()[1]
+        session = GremlinSession(signed_connector(GremlinEndpoint("127.0.0.1", port, "eu-west-3", secure=False)))
+
+        # When a traversal is run
+        with pytest.raises(StoreError) as refused:
+            session.run(lambda g: g.V().count().next())
+        server.shutdown()
+
+    # Then a non-retryable store error names the permission, the region and IAM authentication
+    assert type(refused.value) is StoreError
+    assert "HTTP 403" in str(refused.value) and "neptune-db:connect" in str(refused.value)

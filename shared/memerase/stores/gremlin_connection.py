@@ -6,9 +6,12 @@ service `neptune-db`. The signature carries its time (`X-Amz-Date`) and expires,
 afresh. One connection per endpoint lives at module level and is reused by warm Lambda invocations; it is closed at
 interpreter exit, and replaced once when it breaks.
 
-`GremlinSession.run` retries Neptune's `ConcurrentModificationException` with exponential backoff and full jitter,
-then gives up with `RetryableStoreError`; every other failure becomes a `StoreError` naming the error's type, never
-the values of the traversal.
+`GremlinSession.run` retries Neptune's retriable errors (`ConcurrentModificationException` above all; also
+`ThrottlingException`, `MemoryLimitExceededException`, and `ReadOnlyViolationException` on a new connection after a
+failover) with exponential backoff and full jitter, then gives up with `RetryableStoreError`; a broken socket or a
+timeout is retried once on a new, freshly signed connection; every other failure becomes a `StoreError` naming the
+error's code or type, never the values of the traversal. Timeouts: `READ_TIMEOUT_S` for an answer, `WRITE_TIMEOUT_S`
+for a request; opening the socket keeps aiohttp's defaults (30 s to connect).
 """
 
 from __future__ import annotations
@@ -43,7 +46,19 @@ SERVICE = "neptune-db"
 SCHEME = "neptune-db"
 READ_TIMEOUT_S = 60.0
 WRITE_TIMEOUT_S = 30.0
-RETRYABLE_CODES = ("ConcurrentModificationException",)
+# Neptune's retriable error codes (its Gremlin error reference); after a failover the old writer turns read-only
+# and a new connection reaches the new one through the cluster endpoint.
+RETRYABLE_CODES = (
+    "ConcurrentModificationException",
+    "ThrottlingException",
+    "MemoryLimitExceededException",
+    "ReadOnlyViolationException",
+)
+RECONNECT_CODES = ("ReadOnlyViolationException",)
+HANDSHAKE_REFUSED = (
+    "the WebSocket handshake was refused (HTTP 403): check the role's neptune-db:connect permission on the "
+    "cluster, the signing region, and that IAM authentication is what the cluster expects"
+)
 CONNECTION_ERRORS = (OSError, asyncio.TimeoutError, RuntimeError)  # socket failures, timeouts, a closed transport
 
 
@@ -123,12 +138,11 @@ class RetryPolicy:
         return rng.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
 
 
-def is_retryable(exc: BaseException) -> bool:
-    """Neptune reports a write conflict as a server error whose code/message names ConcurrentModificationException."""
-    if not isinstance(exc, GremlinServerError):
-        return False
+def retryable_code(exc: GremlinServerError) -> str | None:
+    """Neptune names its error (e.g. a write conflict, ConcurrentModificationException) in the server error's
+    message or attributes; the retriable ones are retried."""
     text = f"{exc.status_message} {exc.status_attributes}"
-    return any(code in text for code in RETRYABLE_CODES)
+    return next((code for code in RETRYABLE_CODES if code in text), None)
 
 
 class GremlinSession:
@@ -156,21 +170,15 @@ class GremlinSession:
             return traversal().with_remote(self._connection)
 
     def run(self, work: Callable[[GraphTraversalSource], T]) -> T:
-        """`work(g)`, retrying conflicts (backoff, full jitter, bounded) and reconnecting once on a broken
-        connection."""
+        """`work(g)`, retrying Neptune's retriable errors (backoff, full jitter, bounded) and reconnecting once on a
+        broken connection."""
         reconnected = False
         attempt = 0
         while True:
             try:
                 return work(self.traversal_source())
             except GremlinServerError as exc:
-                if not is_retryable(exc):
-                    raise StoreError(f"{self._label}: traversal refused ({_code(exc)})") from exc
-                if attempt + 1 >= self._policy.attempts:
-                    raise RetryableStoreError(
-                        f"{self._label}: ConcurrentModificationException after {attempt + 1} attempts"
-                    ) from exc
-                self._sleep(self._policy.delay(attempt, self._rng))
+                self._back_off(exc, attempt)
                 attempt += 1
             except CONNECTION_ERRORS as exc:
                 self.close()
@@ -179,8 +187,25 @@ class GremlinSession:
                 reconnected = True
             except (StoreError, ConfigError):
                 raise
-            except Exception as exc:  # the evaluator's own errors (an unsupported step, a bad argument)
-                raise StoreError(f"{self._label}: traversal failed ({type(exc).__name__})") from exc
+            except Exception as exc:  # a refused handshake, the evaluator's own errors (an unsupported step)
+                self.close()  # the next use signs a new handshake rather than retrying a refused one
+                raise self._failure(exc) from exc
+
+    def _back_off(self, exc: GremlinServerError, attempt: int) -> None:
+        """Sleep before the next attempt of a retriable error; raise when it is not, or attempts are spent."""
+        code = retryable_code(exc)
+        if code is None:
+            raise StoreError(f"{self._label}: traversal refused ({_code(exc)})") from exc
+        if attempt + 1 >= self._policy.attempts:
+            raise RetryableStoreError(f"{self._label}: {code} after {attempt + 1} attempts") from exc
+        if code in RECONNECT_CODES:
+            self.close()
+        self._sleep(self._policy.delay(attempt, self._rng))
+
+    def _failure(self, exc: Exception) -> StoreError:
+        if "403" in str(exc) and "Forbidden" in str(exc):  # gremlinpython's words for a refused handshake
+            return StoreError(f"{self._label}: {HANDSHAKE_REFUSED}")
+        return StoreError(f"{self._label}: traversal failed ({type(exc).__name__})")
 
     def _open(self) -> RemoteConnection:
         try:

@@ -84,7 +84,7 @@ class NeptuneDbGraph:
     def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
         """Up to `batch_size` exact matches from the front of the scope's listing (see the module's cursor notes)."""
         require_filters(filters)
-        if self.not_applicable(filters):
+        if self.not_applicable(filters) or partition.index > 0:  # one partition: any other is empty
             return Page()
         rejected = _rejected(cursor)
         records: list[Record] = []
@@ -121,6 +121,8 @@ class NeptuneDbGraph:
         if self.not_applicable(filters):
             return 0
         user = filters[USER_ID]
+        if not self._session.run(lambda g: self._scope(g, user).count().next()):
+            return 0  # the usual answer after an erasure: one cheap request
         rows = self._session.run(lambda g: self._scope(g, user).value_map(USER_ID).to_list())
         return sum(1 for row in rows if _single(row.get(USER_ID)) == user)
 
@@ -188,5 +190,5 @@ def _single(values: Any) -> Any:
 
 def _record(row: Mapping[Any, Any]) -> Record:
     payload: dict[str, Any] = {k: _single(v) for k, v in row.items() if isinstance(k, str)}
-    payload["label"] = row.get(T.label)
+    payload.setdefault("label", row.get(T.label))
     return Record(native_id=str(row.get(T.id)), memory_id="", payload=payload)
