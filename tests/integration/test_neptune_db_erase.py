@@ -43,7 +43,9 @@ def graph(gremlin_graph: GremlinGraph) -> GremlinGraph:
 
 
 def graph_store(graph: GremlinGraph, base_label: bool = False, batch_size: int = 500) -> NeptuneDbGraph:
-    return NeptuneDbGraph(GremlinSession(lambda: graph.connection), base_label, numeric_ids=True, batch_size=batch_size)
+    store = NeptuneDbGraph.connected(lambda: graph.connection, base_label, numeric_ids=True)
+    store.batch_size = batch_size
+    return store
 
 
 @pytest.mark.parametrize("batch_size", [2, 500])
