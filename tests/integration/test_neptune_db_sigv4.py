@@ -16,7 +16,13 @@ from websockets.http11 import Request, Response
 from websockets.sync.server import ServerConnection, serve
 
 from memerase.errors import ConfigError, RetryableStoreError, StoreError
-from memerase.stores.gremlin_connection import GremlinEndpoint, GremlinSession, parse_endpoint, signed_connector
+from memerase.stores.gremlin_connection import (
+    GremlinEndpoint,
+    GremlinSession,
+    close_all,
+    parse_endpoint,
+    signed_connector,
+)
 from memerase.stores.neptune_db import build_graph
 from tests.support.gremlin_standin import HandshakeRecorder
 
@@ -169,3 +175,15 @@ def test_a_refused_handshake_says_what_to_check() -> None:
     # Then a non-retryable store error names the permission, the region and IAM authentication
     assert type(refused.value) is StoreError
     assert "HTTP 403" in str(refused.value) and "neptune-db:connect" in str(refused.value)
+
+
+def test_closing_at_exit_forgets_every_shared_session() -> None:
+    # Given a graph built on a shared session
+    before = build_graph("neptune-db://exit.example", "eu-west-1", base_label=False)
+
+    # When the interpreter-exit hook runs, and the graph is built again
+    close_all()
+    after = build_graph("neptune-db://exit.example", "eu-west-1", base_label=False)
+
+    # Then the old session was let go and a new one (with a new signed connection to come) took its place
+    assert after._session is not before._session
