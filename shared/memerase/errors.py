@@ -100,3 +100,17 @@ class Throttled(RetryableStoreError):
 
     code = "throttled"
     status = 429
+
+
+class TransitionNotAllowed(MemeraseError):
+    """A job status change the job state machine does not allow from the status the job is in."""
+
+    code = "job_conflict"
+    status = 409
+
+
+class TransitionLost(MemeraseError):
+    """A job status change lost the race: the stored status changed between reading the job and writing it."""
+
+    code = "job_conflict"
+    status = 409
