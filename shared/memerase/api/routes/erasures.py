@@ -170,7 +170,7 @@ def cancel_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) ->
         **JOB_ERRORS,
         202: {
             "description": "resumed: queued again (without Step Functions: run to its end)",
-            "content": {"application/json": {"schema": JobView.model_json_schema()}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobView"}}},
         },
     },
 )
