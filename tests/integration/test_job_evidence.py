@@ -179,7 +179,6 @@ def test_a_job_cancelled_after_erasing_shows_its_counts_and_its_resume_receipt_c
     assert {k: v for k, v in s3.items() if v["user_id"] != VICTIM} == world.others()
 
     # When it is resumed (inline)
-    monkeypatch.undo()
     done = world.launcher.resume(queued.job_id)
     # Then it completed from its cursors, and its receipt counts what it erased before the cancel plus after the
     # resume: every memory of the scope in both stores
