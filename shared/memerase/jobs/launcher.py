@@ -46,7 +46,6 @@ class JobLauncher:
         reason: str | None = None,
         idempotency_key: str | None = None,
         dry_run: bool = False,
-        inline: bool = False,
     ) -> tuple[JobRecord, bool]:
         """Start (or find) the job erasing `scope`. Returns the job and whether this call created it.
 
@@ -64,7 +63,7 @@ class JobLauncher:
         if not dry_run and (active := self._jobs.claim_scope(scope_hash, job_id)):
             return self._jobs.get(active), False
         stamp = now()
-        stepped = not (dry_run or inline or not self._state_machine)
+        stepped = bool(self._state_machine) and not dry_run  # else counted, or run inline, here
         job = JobRecord(
             job_id=job_id,
             scope_hash=scope_hash,
