@@ -16,6 +16,7 @@ from memerase.jobs.launcher import JobLauncher
 from memerase.jobs.models import ItemProgress, JobRecord, JobStatus, WorkItem
 from memerase.jobs.repository import JobsTable
 from memerase.jobs.steps import JobSteps
+from memerase.stores.factory import entity_collection_name
 from memerase.stores.s3_vectors import S3VectorsStore
 from tests.integration import test_jobs_launcher as harness
 from tests.integration.test_jobs_launcher import (
@@ -27,6 +28,7 @@ from tests.integration.test_jobs_launcher import (
     FakeStepFunctions,
     World,
 )
+from tests.support import mem0_data as m0
 
 world = harness.world  # the fixture: 4 users x 60 memories in S3 Vectors and OpenSearch, inline jobs
 
@@ -219,3 +221,28 @@ def test_jobs_are_listed_newest_first_a_page_at_a_time(world: World) -> None:
     assert world.launcher.list_jobs(limit=2, before=second[-1].created_at) == []
     # And a dry run records what it found, per collection, without erasing anything
     assert made[0].memories_left == PER_USER * 2 and made[0].memories_erased == 0
+
+
+# ---- counts that mean memories ------------------------------------------------------------------------------------
+
+
+def test_the_receipt_counts_memory_records_apart_from_entity_records(world: World) -> None:
+    # Given S3's mem0 entity collection beside the memories: 3 entity records of the victim, 1 of another user
+    victims = world.victims()
+    entities = [m0.entity(f"entity {i}", [victims[i].id], user_id=VICTIM) for i in range(3)]
+    kept = m0.entity("someone else", [world.data[0].id], user_id="user-0")
+    m0.write(m0.s3_store(index=entity_collection_name("s3_vectors", m0.INDEX)), [*entities, kept])
+    runtime.reset()  # the engine finds the entity collection when it is built
+    # When a job erases the victim
+    job, _ = world.launcher.start(SCOPE, requester="test")
+    # Then its receipt says how many memory records it erased (both stores' memories collections) and, apart, how
+    # many store records in all, the victim's entity records included; each collection is named with its role
+    assert job.status == JobStatus.COMPLETED and job.receipt is not None
+    assert job.receipt.erased == job.receipt.memories_erased == job.memories_erased == 2 * PER_USER
+    assert job.receipt.records_erased == job.records_erased == 2 * PER_USER + len(entities)
+    assert {(p.target, p.role): p.deleted for p in job.receipt.stores} == {
+        ("s3", "memories"): PER_USER,
+        ("s3", "entities"): len(entities),
+        ("os", "memories"): PER_USER,
+    }
+    assert set(m0.s3_contents(m0.s3_store(index=entity_collection_name("s3_vectors", m0.INDEX)))) == {kept.id}

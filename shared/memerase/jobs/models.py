@@ -79,8 +79,14 @@ class Receipt(BaseModel):
     scope_hash: str
     stores: list[StoreProgress]
     erased: int = Field(description="memory records erased (the same as `memories_erased`)")
-    memories_erased: int = Field(description="memory records erased from the memories collections, every pass")
-    records_erased: int = Field(description="store records erased in all: memory records and entity records")
+    memories_erased: int | None = Field(
+        None,
+        description="memory records erased from the memories collections, every pass and run (None: a receipt "
+        "written before this field existed)",
+    )
+    records_erased: int | None = Field(
+        None, description="store records erased in all: memory records and entity records (None: as above)"
+    )
     verified_remaining: int
     passes: int
     requested_at: str
