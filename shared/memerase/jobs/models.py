@@ -134,7 +134,7 @@ class JobRecord(BaseModel):
         if self.dry_run:
             return f"dry run: {self.memories_left or 0} memory record(s) of the scope found; nothing erased"
         if self.status == JobStatus.COMPLETED:
-            return f"erased {erased} in {self.pass_no} pass(es); the last pass found nothing of the scope"
+            return f"erased {erased} in {self.pass_no} pass(es); the last pass found nothing left to erase"
         if self.status == JobStatus.CANCELLED:
             return f"cancelled after erasing {erased}; resume it to erase the rest"
         if self.status == JobStatus.FAILED:
