@@ -166,7 +166,8 @@ class JobLauncher:
     def _execute(self, job: JobRecord, name: str) -> JobRecord:
         """Start the execution. If Step Functions refuses, the job is marked FAILED (releasing its scope, so a retry
         starts afresh) rather than left QUEUED forever; if the job was cancelled meanwhile, the execution is
-        stopped; the execution ARN is written without overwriting what the execution itself already recorded."""
+        stopped; the execution ARN is written only while the job is QUEUED: once the execution's Plan Work ran, the
+        record is the execution's (a full-record write here could undo its bookkeeping)."""
         assert self._sfn is not None and self._state_machine is not None
         try:
             arn = self._sfn.start_execution(
@@ -185,7 +186,7 @@ class JobLauncher:
             if current.status == JobStatus.CANCELLED:
                 self._stop(arn)
                 return current
-            if not current.status.active:  # the execution ran to its end already; its plan recorded the ARN
+            if current.status != JobStatus.QUEUED:  # its Plan Work ran already and recorded the execution
                 return current
             try:
                 return self._steps.lifecycle.move(current, current.status, {"execution_arn": arn})
