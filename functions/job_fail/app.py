@@ -1,4 +1,5 @@
-"""Step Functions task "Record Failure": the one error path. FAILED (resumable), ErasureFailed event."""
+"""Step Functions task "Record Failure": the one error path. FAILED (resumable) with the counts of what the job erased,
+ErasureFailed event; a job cancelled meanwhile stays CANCELLED."""
 
 from typing import Any
 

@@ -1,4 +1,5 @@
-"""Step Functions task "Verify Erasure": count what still matches; ask for another pass if something does."""
+"""Step Functions task "Verify Erasure": decide from the pass that just ran (its work-item rows, no new count):
+clean, another pass, or the unfinished pass again; memories left and unfinished work items reported apart."""
 
 from typing import Any
 

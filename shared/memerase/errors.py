@@ -121,8 +121,17 @@ class JobConflict(MemeraseError):
     status = 409
 
 
+class TransitionNotAllowed(JobConflict):
+    """A job status change the job state machine does not allow from the status the job is in."""
+
+
+class TransitionLost(JobConflict):
+    """A job status change lost the race: the stored status changed between reading the job and writing it."""
+
+
 class VerificationFailed(MemeraseError):
-    """Matching memories were still there after the last allowed pass (the ASL's Fail state names this class)."""
+    """The last allowed pass still found records of the scope, or work items that did not finish (the ASL's Fail
+    state names this class)."""
 
     code = "verification_failed"
     status = 500

@@ -66,6 +66,14 @@ class JobsTable:
         item = {"pk": f"job#{job.job_id}", "sk": "job", **_doc(job)}
         return self._put(item, Attr("status").is_in([s.value for s in expect]) if expect else None)
 
+    def list_jobs(self, limit: int, before: str | None = None) -> list[JobRecord]:
+        """Job records, newest first (by `created_at`): at most `limit`, only those created before `before` when
+        given. Reads every page of the table: job records share it with work-item rows, locks and keys."""
+        condition = Attr("sk").eq("job") & (Attr("created_at").lt(before) if before else Attr("created_at").exists())
+        items = dynamo.items(self._table.scan, "jobs table", FilterExpression=condition)
+        found = [JobRecord.model_validate(_plain(i)) for i in items]
+        return sorted(found, key=lambda j: (j.created_at, j.job_id), reverse=True)[: max(limit, 0)]
+
     # ---- work item progress --------------------------------------------------------------------------------------
 
     def save_progress(self, job_id: str, progress: ItemProgress) -> None:

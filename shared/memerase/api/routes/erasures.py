@@ -158,6 +158,23 @@ def cancel_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) ->
     return JobView(**runtime.launcher().cancel(job.job_id).public())
 
 
+@router.post(
+    "/v1/erasures/<job_id>/resume",
+    summary="Resume a cancelled or failed erasure job from where it stopped",
+    responses={
+        **JOB_ERRORS,
+        202: {
+            "description": "resumed: queued again (without Step Functions: run to its end)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobView"}}},
+        },
+    },
+)
+def resume_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Response[JobView]:
+    job = _visible(job_id)
+    resumed = runtime.launcher().resume(job.job_id)
+    return Response(status_code=202, content_type="application/json", body=JobView(**resumed.public()))
+
+
 def _visible(job_id: str) -> JobRecord:
     job_id = path_value(job_id)
     principal = caller(router)
