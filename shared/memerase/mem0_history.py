@@ -12,7 +12,8 @@ Decisions:
 - The journal mode is whatever the file has (mem0 sets none, so SQLite's default rollback journal, `delete`); it is
   never switched to WAL, which is unsafe on a network file system (EFS/NFS).
 - `secure_delete` is on for this connection, so the freed space of rewritten or deleted rows is zeroed in the file:
-  the erased text is gone from the bytes of the database, not only from its queries.
+  the erased text is gone from the bytes of the database, not only from its queries. Stale copies that mem0's own
+  writes left in free space (only on an SQLite built without SQLITE_SECURE_DELETE) go with `vacuum()`.
 - Every write runs in one `BEGIN IMMEDIATE` transaction; `database is locked` is waited for (busy timeout), retried
   a bounded number of times with backoff, then raised as RetryableStoreError with nothing changed.
 """
@@ -73,10 +74,10 @@ def parse_session_scope(scope: str) -> dict[str, str] | None:
     for part in scope.split("&"):
         key, sep, raw = part.partition("=")
         value = _unescape(raw) if sep else None
-        if key not in SCOPE_KEYS or key in parsed or not value:
+        if key not in SCOPE_KEYS or not value:
             return None
         parsed[key] = value
-    return parsed if build_session_scope(parsed) == scope else None
+    return parsed if build_session_scope(parsed) == scope else None  # order, duplicates, escapes: exactly mem0's
 
 
 def scope_matches(scope: str, filters: Mapping[str, str]) -> bool:
@@ -183,6 +184,15 @@ class Mem0HistoryDb:
         The tables and their schema stay; returns the rows removed.
         """
         return self._write(self._reset)
+
+    def vacuum(self) -> None:
+        """Rebuild the file (SQLite `VACUUM`): removes stale copies of rows that writes made without secure_delete
+        (mem0's own, on an SQLite built without SQLITE_SECURE_DELETE) left in free space. Rewrites the whole file
+        under an exclusive lock: for after a reset or a large erasure, not for every batch."""
+        try:
+            self._retry(lambda: self._conn.execute("VACUUM"))
+        except sqlite3.Error as exc:
+            raise StoreError(f"mem0 history database: {exc}") from None
 
     # -- the work inside one transaction ----------------------------------------------------------------------
 
