@@ -30,60 +30,21 @@ from pathlib import Path
 from typing import TypeVar
 
 from memerase.errors import ConfigError, InvalidRequest, RetryableStoreError, StoreError
+from memerase.mem0_session_scope import (
+    SCOPE_KEYS,
+    build_session_scope,
+    escape_scope_value,
+    parse_session_scope,
+    scope_matches,
+)
+
+__all__ = ["Mem0History", "Mem0HistoryDb", "build_session_scope", "delete_row_id", "parse_session_scope"]
 
 T = TypeVar("T")
 
-SCOPE_KEYS = ("agent_id", "run_id", "user_id")  # mem0's order: sorted(["user_id", "agent_id", "run_id"])
 DELETE_ROW_NAMESPACE = uuid.UUID("0b6f4a8e-2f4d-5c1e-9a53-7d0c6e2b1f94")
 CHUNK = 500  # bound parameters per statement, well under SQLite's limit (999 before 3.32)
-_ESCAPES = {"%25": "%", "%26": "&", "%3D": "="}
 _BUSY_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
-
-
-def escape_scope_value(value: str) -> str:
-    """mem0 2.2.1's `_escape_scope_value`."""
-    return value.replace("%", "%25").replace("&", "%26").replace("=", "%3D")
-
-
-def build_session_scope(filters: Mapping[str, str]) -> str:
-    """mem0 2.2.1's `_build_session_scope`: sorted `key=value` pairs of the entity ids that are set, joined by `&`."""
-    return "&".join(f"{key}={escape_scope_value(str(filters[key]))}" for key in SCOPE_KEYS if filters.get(key))
-
-
-def _unescape(value: str) -> str | None:
-    out: list[str] = []
-    i = 0
-    while i < len(value):
-        if value[i] == "%":
-            plain = _ESCAPES.get(value[i : i + 3])
-            if plain is None:
-                return None
-            out.append(plain)
-            i += 3
-        else:
-            out.append(value[i])
-            i += 1
-    return "".join(out)
-
-
-def parse_session_scope(scope: str) -> dict[str, str] | None:
-    """The inverse of `build_session_scope`; None for any string mem0 could not have built (never matched)."""
-    if not scope:
-        return None
-    parsed: dict[str, str] = {}
-    for part in scope.split("&"):
-        key, sep, raw = part.partition("=")
-        value = _unescape(raw) if sep else None
-        if key not in SCOPE_KEYS or not value:
-            return None
-        parsed[key] = value
-    return parsed if build_session_scope(parsed) == scope else None  # order, duplicates, escapes: exactly mem0's
-
-
-def scope_matches(scope: str, filters: Mapping[str, str]) -> bool:
-    """True when every filter key is in the session scope with exactly that value."""
-    parsed = parse_session_scope(scope)
-    return parsed is not None and all(parsed.get(key) == value for key, value in filters.items())
 
 
 def delete_row_id(memory_id: str) -> str:
@@ -285,3 +246,25 @@ def _is_busy(exc: sqlite3.Error) -> bool:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+class Mem0History:
+    """mem0's history database by its path, opened for each piece of work (a connection belongs to one thread, and a
+    Lambda container may live long; nothing is held open between calls)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def erase_memories(self, memory_ids: Sequence[str]) -> int:
+        with Mem0HistoryDb(self.path) as db:
+            return db.erase_memories(memory_ids)
+
+    def erase_messages(self, filters: Mapping[str, str]) -> int:
+        with Mem0HistoryDb(self.path) as db:
+            return db.erase_messages(filters)
+
+    def reset(self) -> int:
+        with Mem0HistoryDb(self.path) as db:
+            removed = db.reset()
+            db.vacuum()  # no stale copy of a removed row stays in the file's free space
+            return removed

@@ -107,6 +107,12 @@ class Target(_Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
     vector_store: VectorStoreConfig
+    history_db_path: str | None = Field(
+        None,
+        min_length=1,
+        description="mem0's own SQLite history database (mem0's `history_db_path`): erased memories' text and the "
+        "raw messages of erased scopes are scrubbed from it",
+    )
     partitions: int | None = Field(
         None,
         ge=1,

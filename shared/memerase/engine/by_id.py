@@ -69,6 +69,8 @@ class ByIdDeleter:
 
     def _erase_from(self, target: TargetStores, records: list[Record]) -> StoreOutcome:
         store = target.memories
+        if target.mem0_history is not None and records:  # mem0's own history first, like the audit table
+            target.mem0_history.erase_memories([r.memory_id for r in records])
         deleted = sum(
             store.delete_batch([r.native_id for r in records[i : i + store.batch_size]])
             for i in range(0, len(records), store.batch_size)

@@ -49,12 +49,22 @@ class PartitionRunner:
         checkpoint.
         """
         run = _Run(ref, self._catalog.store(ref), filters, state, hooks)
+        if ref.role == MEMORIES and partition.index == 0 and state.cursor is None and not state.pending:
+            self._scrub_messages(run)
         if state.pending:  # a batch a dead worker may or may not have deleted: it is counted already
             self._erase_chunk(run, [Record(n, m, {}) for n, m in state.pending])
             state.pending = []
             hooks.checkpoint(state)
         self._pages(run, partition)
         return state
+
+    def _scrub_messages(self, run: _Run) -> None:
+        """mem0 keeps the raw messages of every session scope in its history database, and its own erasures never
+        remove them: the first partition of a target's memories removes the erased scope's sessions when it starts
+        (again in every pass: it is idempotent and catches messages written meanwhile)."""
+        history = self._catalog.target(run.ref.target).mem0_history
+        if history is not None:
+            history.erase_messages(run.filters)
 
     def _pages(self, run: _Run, partition: Partition) -> None:
         state, store, hooks = run.state, run.store, run.hooks
@@ -90,8 +100,11 @@ class PartitionRunner:
     def _erase_chunk(self, run: _Run, chunk: list[Record]) -> None:
         """History first (content-free, idempotent), then the delete, then entity links of what was deleted."""
         memory_ids = [r.memory_id for r in chunk]
+        mem0_history = self._catalog.target(run.ref.target).mem0_history if run.ref.role == MEMORIES else None
         if run.ref.role == MEMORIES and self._history is not None:
             self._history.record_deletions(memory_ids)
+        if mem0_history is not None:
+            mem0_history.erase_memories(memory_ids)
         run.store.delete_batch([r.native_id for r in chunk])
         if run.ref.role == MEMORIES:
             unlink(self._catalog.target(run.ref.target).entities, memory_ids, leave=run.filters)

@@ -30,5 +30,10 @@ class Resetter:
                 outcomes.append(
                     StoreOutcome(target=target.name, store=store.label, role=role, matched=removed, deleted=removed)
                 )
+        if target.mem0_history is not None:
+            removed = target.mem0_history.reset()
+            outcomes.append(
+                StoreOutcome(target=target.name, store="mem0_history", role="history", matched=removed, deleted=removed)
+            )
         logger.warning("target reset", extra={"target": target.name})
         return ErasureResult(operation="reset", stores=outcomes, duration_ms=int((time.monotonic() - started) * 1000))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from memerase.mem0_history import Mem0History
 from memerase.settings import OpenSearchConfig, S3VectorsConfig, Target
 from memerase.settings import S3VectorsStore as S3VectorsTargetConfig
 from memerase.stores import opensearch, s3_vectors
@@ -24,6 +25,7 @@ class TargetStores:
     name: str
     memories: MemoryCollection
     entity_collection: EntityCollection
+    mem0_history: Mem0History | None = None
 
     @cached_property
     def entities(self) -> EntityCollection | None:
@@ -33,8 +35,12 @@ class TargetStores:
 def build_target(target: Target) -> TargetStores:
     store = target.vector_store
     if isinstance(store, S3VectorsTargetConfig):
-        return _s3_vectors(target.name, store.config, target.partitions or 4)
-    return _opensearch(target.name, store.config, target.partitions or 2)
+        stores = _s3_vectors(target.name, store.config, target.partitions or 4)
+    else:
+        stores = _opensearch(target.name, store.config, target.partitions or 2)
+    if target.history_db_path:
+        stores.mem0_history = Mem0History(target.history_db_path)
+    return stores
 
 
 def _s3_vectors(name: str, config: S3VectorsConfig, segments: int) -> TargetStores:
