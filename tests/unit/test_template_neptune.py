@@ -47,13 +47,28 @@ def test_only_the_functions_that_reach_the_stores_join_the_neptune_vpc_and_only_
     functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
     # When their VpcConfig is read
     in_vpc = {name for name, f in functions.items() if "VpcConfig" in f["Properties"]}
-    # Then exactly the store-touching functions have one, conditional on InNeptuneVpc
+    # Then exactly the store-touching functions have one, conditional on InStoreVpc
     assert in_vpc == STORE_FUNCTIONS
     for name in in_vpc:
         condition, config, otherwise = functions[name]["Properties"]["VpcConfig"]["If"]
-        assert condition == "InNeptuneVpc" and otherwise == {"Ref": "AWS::NoValue"}
+        assert condition == "InStoreVpc" and otherwise == {"Ref": "AWS::NoValue"}
         assert config == {
-            "SubnetIds": {"Ref": "NeptuneSubnetIds"},
-            "SecurityGroupIds": {"Ref": "NeptuneSecurityGroupIds"},
+            "SubnetIds": {"Ref": "StoreSubnetIds"},
+            "SecurityGroupIds": {"Ref": "StoreSecurityGroupIds"},
         }
-    assert "LambdaInNeptuneVpc" in {s.get("Sid") for s in _statements().values()}
+    assert "LambdaInStoreVpc" in {s.get("Sid") for s in _statements().values()}
+
+
+def test_mem0s_history_database_is_mounted_from_efs_on_the_store_functions_only_when_given() -> None:
+    # Given the template's functions
+    resources = template()["Resources"]
+    functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    # When their file system configurations are read
+    mounted = {name for name, f in functions.items() if "FileSystemConfigs" in f["Properties"]}
+    # Then exactly the store functions mount the access point at /mnt/mem0, conditionally, with the mount permission
+    assert mounted == STORE_FUNCTIONS
+    for name in mounted:
+        condition, configs, _ = functions[name]["Properties"]["FileSystemConfigs"]["If"]
+        assert condition == "HasMem0History" and configs[0]["LocalMountPath"] == "/mnt/mem0"
+    efs = _statements()["HasMem0History"]
+    assert set(efs["Action"]) == {"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}
