@@ -17,6 +17,7 @@ from memerase import runtime
 from memerase.errors import InvalidRequest, MemeraseError
 from memerase.models import ErasureResult, Scope
 from memerase.observability import logger
+from memerase_local import cli_jobs
 
 out = Console()
 err = Console(stderr=True)
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     keys_sub.add_parser("list", help="list keys (never the keys themselves)")
     revoke = keys_sub.add_parser("revoke", help="revoke a key by its key_id")
     revoke.add_argument("key_id")
+    cli_jobs.add_parser(sub)
     serve = sub.add_parser("serve", help="run the HTTP API locally (embedded stand-ins unless MEMERASE_CONFIG)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-seed", action="store_true", help="do not write sample mem0 memories")
@@ -102,6 +104,8 @@ def _keys(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "keys":
         return _keys(args)
+    if args.command == "jobs":
+        return cli_jobs.run(args, out)
 
     if runtime.settings().history is None:
         err.print("memerase: no history table configured: no history events are written", highlight=False)
