@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
@@ -56,6 +57,9 @@ def run_serve(
                 seed_demo_memories(standins.opensearch_url)
         os.environ[CONFIG_ENV] = json.dumps(config)
         runtime.reset()
+        if not (config.get("jobs") or {}).get("state_machine_arn"):  # jobs in this process: in the background
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="memerase-job"))
+            runtime.launcher().run_in_background(pool.submit)
         admin_key = _admin_key()
         server = serve_http(Gateway(), host, port)
         url = f"http://{host}:{server.server_address[1]}"

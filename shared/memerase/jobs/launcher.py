@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -38,6 +39,12 @@ class JobLauncher:
         self._steps = steps
         self._state_machine = state_machine_arn
         self._sfn = sfn_client or (boto3.client("stepfunctions") if state_machine_arn else None)
+        self._submit: Callable[[Callable[[], object]], object] | None = None
+
+    def run_in_background(self, submit: Callable[[Callable[[], object]], object]) -> None:
+        """Without a state machine, run jobs through `submit` (e.g. a thread pool's) instead of in the caller's
+        thread: `start` and `resume` then answer at once with the QUEUED job (`memerase serve` with a config)."""
+        self._submit = submit
 
     def start(
         self,
@@ -86,7 +93,7 @@ class JobLauncher:
         if dry_run:
             return job, True
         if not stepped:
-            return self.run_inline(job_id), True
+            return self._run_here(job_id), True
         return self._execute(job, job_id), True
 
     def get(self, job_id: str) -> JobRecord:
@@ -141,8 +148,21 @@ class JobLauncher:
             raise JobConflict(f"job {job_id} was resumed or changed by another request") from exc
         logger.info("job resumed", extra={"job_id": job_id, "memories_erased": job.memories_erased})
         if not stepped:
-            return self.run_inline(job_id)
+            return self.run_inline(job_id) if inline else self._run_here(job_id)
         return self._execute(job, f"{job_id}-resume-{job.executions - 1}")
+
+    def _run_here(self, job_id: str) -> JobRecord:
+        """Run the job in this process: now, or through the background submitter when one is set."""
+        if self._submit is None:
+            return self.run_inline(job_id)
+        self._submit(lambda: self._run_logged(job_id))
+        return self._jobs.get(job_id)
+
+    def _run_logged(self, job_id: str) -> None:
+        try:
+            self.run_inline(job_id)
+        except Exception as exc:  # the job is marked FAILED with its error; nobody waits for this thread
+            logger.warning("background job failed", extra={"job_id": job_id, "error": type(exc).__name__})
 
     def run_inline(self, job_id: str) -> JobRecord:
         """The state machine's steps, in-process: for small scopes and for deployments without Step Functions. A job
