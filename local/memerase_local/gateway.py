@@ -14,11 +14,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
-from memerase_local.handlers import invoke
+from memerase_local.handlers import API_TIMEOUT_MS, invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = "local"
-API_TIMEOUT_MS = 29_000  # API Gateway's integration timeout
 UNAUTHORIZED = {"code": "unauthorized", "detail": "Missing or invalid API key"}
 
 

@@ -27,7 +27,7 @@ def config(osmem_url: str) -> dict[str, Any]:
 
 @pytest.fixture
 def world(osmem_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    with step_functions(config(osmem_url), monkeypatch) as harness, S3VectorsLimits() as limits:
+    with step_functions(config(osmem_url)) as harness, S3VectorsLimits() as limits:
         dynamodb = boto3.client("dynamodb")
         dynamodb.create_table(**history_schema("history"))
         dynamodb.create_table(**jobs_schema("jobs"))

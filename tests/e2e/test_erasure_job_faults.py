@@ -107,7 +107,7 @@ def jobs_settings() -> dict[str, Any]:
 @pytest.fixture
 def world(osmem_url: str, monkeypatch: pytest.MonkeyPatch, jobs_settings: dict[str, Any]) -> Iterator[World]:
     with (
-        step_functions(config(osmem_url, jobs_settings), monkeypatch) as harness,
+        step_functions(config(osmem_url, jobs_settings)) as harness,
         S3VectorsLimits(max_page_bytes=PAGE_BYTES) as limits,
     ):
         dynamodb = boto3.client("dynamodb")

@@ -25,8 +25,8 @@ from memerase.errors import MissingFilter
 from memerase.history import table_schema as history_schema
 from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.models import Scope
+from memerase_local.handlers import LambdaContext
 from tests.support import mem0_data as m0
-from tests.support.lambda_events import LambdaContext
 from tests.support.targets import memerase_config
 
 API_ID = "abcdef"

@@ -32,8 +32,8 @@ from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.jobs.steps import JobSteps, VerificationFailed
 from memerase.models import Scope
 from memerase.stores.s3_vectors import S3VectorsStore
+from memerase_local.handlers import LambdaContext
 from tests.support import mem0_data as m0
-from tests.support.lambda_events import LambdaContext
 from tests.support.s3vectors_limits import S3VectorsLimits
 from tests.support.targets import memerase_config
 

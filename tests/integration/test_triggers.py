@@ -15,9 +15,9 @@ from memerase import runtime
 from memerase.api.keys import table_schema as keys_schema
 from memerase.history import table_schema as history_schema
 from memerase.jobs.repository import table_schema as jobs_schema
+from memerase_local.handlers import LambdaContext
 from tests.integration.test_cli import config
 from tests.support import mem0_data as m0
-from tests.support.lambda_events import LambdaContext
 
 
 @pytest.fixture
