@@ -64,6 +64,7 @@ def call(case: Case, server: LocalServer, headers: dict[str, str] | None = None)
 
 
 def test_the_served_openapi_document_is_the_one_under_test(memerase_server: LocalServer) -> None:
+    # Given `memerase serve` running
     # When the running server's /openapi.json is fetched, and loaded by schemathesis
     served = requests.get(f"{memerase_server.url}/openapi.json", timeout=30)
     loaded = schemathesis.openapi.from_url(f"{memerase_server.url}/openapi.json")
@@ -201,6 +202,7 @@ def test_a_body_with_a_non_json_content_type_gets_a_documented_4xx(
 
 @pytest.mark.parametrize("method", ["OPTIONS", "TRACE"])
 def test_an_undeclared_method_gets_a_4xx(method: str, memerase_server: LocalServer) -> None:
+    # Given `memerase serve` running and an admin key
     # When an HTTP method no operation declares is sent to a documented path
     response = requests.request(
         method, f"{memerase_server.url}/v1/ping/", headers=memerase_server.admin_headers, timeout=30

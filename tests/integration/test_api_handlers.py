@@ -374,6 +374,7 @@ def test_ping_returns_the_org_and_project_ids_mem0s_client_needs(world: World) -
 
 
 def test_delete_memory_erases_it_from_both_stores_and_leaves_the_others(world: World) -> None:
+    # Given one memory among the 12 in both stores
     target = world.data[0]
     # When mem0's client deletes one memory by id (with the trailing slash it sends)
     reply = delete_memory(world, target.id)
@@ -385,6 +386,7 @@ def test_delete_memory_erases_it_from_both_stores_and_leaves_the_others(world: W
 
 
 def test_delete_unknown_memory_is_404_not_found(world: World) -> None:
+    # Given the 12 memories in both stores
     # When a memory id no store holds is deleted
     reply = delete_memory(world, str(uuid.uuid4()))
     # Then 404 with a JSON code/detail saying "not found", and nothing was touched
@@ -394,6 +396,7 @@ def test_delete_unknown_memory_is_404_not_found(world: World) -> None:
 
 
 def test_scoped_key_cannot_delete_another_users_memory(world: World) -> None:
+    # Given a memory of user-2 and user-1's scoped key
     victim = world.of("user-2")[0]
     # When user-1's key deletes a memory of user-2
     reply = delete_memory(world, victim.id, key="user1")
@@ -403,6 +406,7 @@ def test_scoped_key_cannot_delete_another_users_memory(world: World) -> None:
 
 
 def test_scoped_key_can_delete_its_own_users_memory(world: World) -> None:
+    # Given a memory of user-1 and user-1's scoped key
     own = world.of("user-1")[0]
     # When user-1's key deletes one of user-1's memories
     reply = delete_memory(world, own.id, key="user1")
@@ -428,6 +432,7 @@ def test_history_after_delete_is_a_delete_row_without_the_erased_text(world: Wor
 
 
 def test_scoped_key_cannot_read_another_users_memory_history(world: World) -> None:
+    # Given a memory of user-2 and user-1's scoped key
     other = world.of("user-2")[0]
     # When user-1's key reads the history of a user-2 memory
     path, resource, params = memory_path(other.id, "history/")
@@ -437,6 +442,7 @@ def test_scoped_key_cannot_read_another_users_memory_history(world: World) -> No
 
 
 def test_unknown_route_is_a_json_404(world: World) -> None:
+    # Given the memories function and an admin key
     # When a path no route serves is requested
     reply = world.call(memories_fn, "GET", "/v1/nothing-here/", "/{proxy+}", path_parameters={"proxy": "x"})
     # Then 404 with the JSON error shape
@@ -473,6 +479,7 @@ def test_unreachable_store_is_503_with_retry_after(world: World) -> None:
 
 
 def test_delete_all_for_a_user_is_202_and_the_stores_are_already_clean(world: World) -> None:
+    # Given 3 users x 4 memories in both stores and no state machine
     # When mem0's client deletes all of user-1's memories (no state machine: the job runs inline)
     reply = delete_all(world, user_id="user-1")
     # Then 202 with mem0's message and a job id, and only user-1 is gone from both stores
@@ -484,6 +491,7 @@ def test_delete_all_for_a_user_is_202_and_the_stores_are_already_clean(world: Wo
 
 
 def test_delete_all_never_answers_an_error_after_erasing(world: World) -> None:
+    # Given 3 users x 4 memories in both stores
     # When mem0's client deletes all of user-0's memories
     reply = delete_all(world, user_id="user-0")
     erased = world.contents() == (world.without(lambda m: m.payload["user_id"] == "user-0"),) * 2
@@ -492,6 +500,7 @@ def test_delete_all_never_answers_an_error_after_erasing(world: World) -> None:
 
 
 def test_delete_all_without_filters_is_400_with_mem0s_message(world: World) -> None:
+    # Given 3 users x 4 memories in both stores
     # When delete_all is called with no filter
     reply = delete_all(world)
     # Then 400 with mem0's exact wording, and nothing was deleted
@@ -505,6 +514,7 @@ def test_delete_all_without_filters_is_400_with_mem0s_message(world: World) -> N
 
 
 def test_delete_all_with_wildcard_user_is_400_and_deletes_nothing(world: World) -> None:
+    # Given 3 users x 4 memories in both stores
     # When user_id="*" is sent (mem0's OpenSearch adapter would match everything)
     reply = delete_all(world, user_id="*")
     # Then 400 and nothing was deleted
@@ -514,6 +524,7 @@ def test_delete_all_with_wildcard_user_is_400_and_deletes_nothing(world: World) 
 
 
 def test_delete_all_with_app_id_is_400(world: World) -> None:
+    # Given 3 users x 4 memories in both stores
     # When the platform-only app_id filter is sent
     reply = delete_all(world, app_id="app-1")
     # Then 400 and nothing was deleted
@@ -522,6 +533,7 @@ def test_delete_all_with_app_id_is_400(world: World) -> None:
 
 
 def test_scoped_key_cannot_delete_all_of_another_user(world: World) -> None:
+    # Given user-1's scoped key and user-2's memories
     # When user-1's key asks to delete all of user-2's memories
     reply = delete_all(world, key="user1", user_id="user-2")
     # Then 403 and nothing was deleted
@@ -530,6 +542,7 @@ def test_scoped_key_cannot_delete_all_of_another_user(world: World) -> None:
 
 
 def test_scoped_key_may_narrow_its_scope_with_agent_id(world: World) -> None:
+    # Given user-1's scoped key and user-1's memories of several agents
     # When user-1's key deletes user-1's memories of agent-a only
     reply = delete_all(world, key="user1", user_id="user-1", agent_id="agent-a")
     # Then it is allowed and erases exactly that intersection
@@ -543,6 +556,7 @@ def test_scoped_key_may_narrow_its_scope_with_agent_id(world: World) -> None:
 
 
 def test_batch_delete_erases_the_listed_memories(world: World) -> None:
+    # Given three of the 12 memories in both stores
     chosen = [world.data[0].id, world.data[5].id, world.data[9].id]
     # When mem0's client batch-deletes three memories
     reply = batch(world, {"memories": [{"memory_id": m} for m in chosen]})
@@ -553,6 +567,7 @@ def test_batch_delete_erases_the_listed_memories(world: World) -> None:
 
 
 def test_batch_of_more_than_1000_is_413(world: World) -> None:
+    # Given 3 users x 4 memories in both stores
     # When 1001 memories are sent in one batch
     reply = batch(world, {"memories": [{"memory_id": str(uuid.UUID(int=i))} for i in range(1001)]})
     # Then 413 and nothing was deleted
@@ -561,6 +576,7 @@ def test_batch_of_more_than_1000_is_413(world: World) -> None:
 
 
 def test_batch_with_one_unknown_id_is_404_and_deletes_nothing(world: World) -> None:
+    # Given 3 users x 4 memories in both stores
     # When a batch holds two known ids and one unknown
     body = {
         "memories": [{"memory_id": world.data[0].id}, {"memory_id": str(uuid.uuid4())}, {"memory_id": world.data[1].id}]
@@ -572,6 +588,7 @@ def test_batch_with_one_unknown_id_is_404_and_deletes_nothing(world: World) -> N
 
 
 def test_scoped_batch_touching_another_user_is_403_and_deletes_nothing(world: World) -> None:
+    # Given user-1's scoped key, and memories of user-1 and user-2
     # When user-1's key batch-deletes one own memory and one of user-2
     body = {"memories": [{"memory_id": world.of("user-1")[0].id}, {"memory_id": world.of("user-2")[0].id}]}
     reply = batch(world, body, key="user1")
@@ -594,6 +611,7 @@ def test_scoped_batch_touching_another_user_is_403_and_deletes_nothing(world: Wo
     ids=["not-json", "array", "empty-list", "not-a-list", "wrong-item-key", "wrong-key", "empty-id"],
 )
 def test_malformed_batch_body_is_400_not_422(world: World, body: str) -> None:
+    # Given 3 users x 4 memories in both stores
     # When the batch body is malformed
     reply = batch(world, body)
     # Then 400 (mem0's client expects 400 for bad input, not FastAPI-style 422), and nothing was deleted
@@ -605,6 +623,7 @@ def test_malformed_batch_body_is_400_not_422(world: World, body: str) -> None:
 
 
 def test_entities_lists_users_agents_and_runs_with_counts(world: World) -> None:
+    # Given 3 users x 4 memories with agents and runs, in both stores
     # When an admin lists entities
     reply = world.call(erasures_fn, "GET", "/v1/entities/", "/v1/entities")
     # Then every user, agent and run appears with its count of distinct memories (a memory in both stores counts once)
@@ -619,6 +638,7 @@ def test_entities_lists_users_agents_and_runs_with_counts(world: World) -> None:
 
 
 def test_scoped_key_sees_only_its_own_entity(world: World) -> None:
+    # Given user-1's scoped key and the memories of three users
     # When user-1's key lists entities
     reply = world.call(erasures_fn, "GET", "/v1/entities/", "/v1/entities", "user1")
     # Then only user-1 is listed: no other users, and no agents or runs (which span users)
@@ -628,6 +648,7 @@ def test_scoped_key_sees_only_its_own_entity(world: World) -> None:
 
 
 def test_delete_user_entity_is_202_and_erases_the_user(world: World) -> None:
+    # Given user-2's memories among the others
     # When mem0's client deletes the user entity user-2
     reply = world.call(
         erasures_fn,
@@ -643,6 +664,7 @@ def test_delete_user_entity_is_202_and_erases_the_user(world: World) -> None:
 
 
 def test_delete_entity_of_unknown_type_is_400(world: World) -> None:
+    # Given 3 users x 4 memories in both stores
     # When the entity type is not user/agent/run
     reply = world.call(
         erasures_fn,
@@ -657,6 +679,7 @@ def test_delete_entity_of_unknown_type_is_400(world: World) -> None:
 
 
 def test_scoped_key_cannot_delete_another_user_entity(world: World) -> None:
+    # Given user-1's scoped key and user-2's memories
     # When user-1's key deletes the user entity user-2
     reply = world.call(
         erasures_fn,
@@ -675,6 +698,7 @@ def test_scoped_key_cannot_delete_another_user_entity(world: World) -> None:
 
 
 def test_erasure_with_the_same_idempotency_key_returns_the_same_job(world: World) -> None:
+    # Given user-1's memories and an Idempotency-Key
     # When the same erasure is posted twice with one Idempotency-Key
     first = start_erasure(world, {"user_id": "user-1", "reason": "GDPR art. 17"}, idempotency_key="req-42")
     second = start_erasure(world, {"user_id": "user-1", "reason": "GDPR art. 17"}, idempotency_key="req-42")
@@ -695,6 +719,7 @@ def test_idempotency_key_reused_for_a_different_scope_is_409(world: World) -> No
 
 
 def test_dry_run_counts_matches_and_deletes_nothing(world: World) -> None:
+    # Given user-0's memories in both stores
     # When a dry-run erasure of user-0 is posted
     reply = start_erasure(world, {"user_id": "user-0", "dry_run": True})
     assert reply.status == 202, reply.text
@@ -729,6 +754,7 @@ def test_scoped_key_reads_its_own_job(world: World) -> None:
 
 
 def test_unknown_job_is_404(world: World) -> None:
+    # Given a jobs table without that job
     # When a job id that does not exist is read
     reply = get_erasure(world, "job-00000000000000000000000000000000")
     # Then 404
@@ -761,6 +787,7 @@ def test_cancelling_a_completed_job_is_409(world: World) -> None:
 
 
 def test_scoped_erasure_of_another_user_is_403(world: World) -> None:
+    # Given user-1's scoped key and user-2's memories
     # When user-1's key posts an erasure of user-2
     reply = start_erasure(world, {"user_id": "user-2"}, key="user1")
     # Then 403 and nothing was deleted
@@ -774,6 +801,7 @@ def test_scoped_erasure_of_another_user_is_403(world: World) -> None:
     ids=["no-filter", "unknown-field", "bad-type"],
 )
 def test_invalid_erasure_request_is_400(world: World, body: dict[str, Any]) -> None:
+    # Given 3 users x 4 memories in both stores
     # When an erasure request is invalid
     reply = start_erasure(world, body)
     # Then 400 and nothing was deleted
@@ -785,6 +813,7 @@ def test_invalid_erasure_request_is_400(world: World, body: dict[str, Any]) -> N
 
 
 def test_reset_with_a_scoped_key_is_403(world: World) -> None:
+    # Given a deployment with reset enabled
     configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
     # When a non-admin key asks for a reset
     reply = reset(world, {"target": "s3", "confirm": "s3"}, key="user1")
@@ -804,6 +833,7 @@ def test_reset_while_disabled_is_403_even_for_admin(world: World) -> None:
 
 
 def test_reset_with_a_mismatched_confirmation_is_403(world: World) -> None:
+    # Given a deployment with reset enabled
     configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
     # When the confirmation does not name the target
     reply = reset(world, {"target": "s3", "confirm": "os"})
@@ -813,6 +843,7 @@ def test_reset_with_a_mismatched_confirmation_is_403(world: World) -> None:
 
 
 def test_reset_of_an_unknown_target_is_400(world: World) -> None:
+    # Given a deployment with reset enabled
     configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
     # When the target is not configured
     reply = reset(world, {"target": "nope", "confirm": "nope"})
@@ -822,6 +853,7 @@ def test_reset_of_an_unknown_target_is_400(world: World) -> None:
 
 
 def test_reset_with_a_malformed_body_is_400(world: World) -> None:
+    # Given a deployment with reset enabled
     configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
     # When the body lacks the confirmation
     reply = reset(world, {"target": "s3"})
@@ -831,6 +863,7 @@ def test_reset_with_a_malformed_body_is_400(world: World) -> None:
 
 
 def test_reset_enabled_confirmed_by_admin_empties_only_that_target(world: World) -> None:
+    # Given a deployment with reset enabled
     configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
     # When an admin resets target s3, confirming with its name
     reply = reset(world, {"target": "s3", "confirm": "s3"})
