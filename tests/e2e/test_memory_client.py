@@ -116,9 +116,10 @@ def test_deleting_an_unknown_memory_id_raises_memory_not_found_and_erases_nothin
 
 
 def test_a_user_scoped_key_cannot_delete_another_users_memory(world: World) -> None:
+    # Given a key scoped to user-1 and one of user-2's memories
     before = world.server.stores()
     [foreign] = some(before, user_id="user-2")
-    # Given a key scoped to user-1, When it deletes one of user-2's memories
+    # When it deletes that memory
     with pytest.raises(AuthenticationError) as refused:
         world.user_1.delete(foreign)
     # Then 403 -> AuthenticationError, and that memory (like every other) is still in both stores

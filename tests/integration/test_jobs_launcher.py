@@ -466,7 +466,8 @@ def test_a_refused_start_fails_the_job_and_frees_the_scope_for_a_retry(world: Wo
     # Given Step Functions refusing the first StartExecution
     sfn = RefusingStepFunctions()
     launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
-    # When an erasure is requested, Then the caller is told to retry, and the job is FAILED, not QUEUED forever
+    # When an erasure is requested
+    # Then the caller is told to retry, and the job is FAILED, not QUEUED forever
     with pytest.raises(RetryableStoreError):
         launcher.start(SCOPE, requester="test")
     failed = [j for j in scan_jobs() if j["status"] == "FAILED"]
@@ -490,9 +491,12 @@ class CancellingStepFunctions(FakeStepFunctions):
 
 
 def test_a_cancel_during_start_is_not_undone_and_stops_the_execution(world: World) -> None:
+    # Given Step Functions that lets the job be cancelled while StartExecution is under way
     sfn = CancellingStepFunctions(world.jobs)
     launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
+    # When an erasure is started
     job, _ = launcher.start(SCOPE, requester="test")
+    # Then the job stays CANCELLED and the execution that was started is stopped
     assert launcher.get(job.job_id).status == JobStatus.CANCELLED
     assert sfn.stopped == [
         sfn.started[0]["stateMachineArn"].replace(":stateMachine:", ":execution:") + ":" + job.job_id
@@ -501,6 +505,7 @@ def test_a_cancel_during_start_is_not_undone_and_stops_the_execution(world: Worl
 
 def test_idempotency_keys_belong_to_their_requester(world: World) -> None:
     # Given two callers using the same idempotency key for the same scope
+    # When both start an erasure
     first, _ = world.launcher.start(SCOPE, requester="key_a", idempotency_key="ticket-9", dry_run=True)
     second, created = world.launcher.start(SCOPE, requester="key_b", idempotency_key="ticket-9", dry_run=True)
     # Then each gets a job of its own: one caller's key never maps to another caller's job

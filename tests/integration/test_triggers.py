@@ -82,15 +82,19 @@ def test_sqs_requests_erase_in_scope_and_report_only_bad_records_as_failed(world
 def test_a_redelivered_sqs_message_maps_to_the_same_job(world: Any) -> None:
     from functions.sqs_erasure.app import ErasureRecord, record_handler
 
+    # Given one SQS erasure message
     record = ErasureRecord.model_validate(sqs_event(json.dumps({"agent_id": "agent-a"}), ids=["same"])["Records"][0])
+    # When it is delivered twice
     first = record_handler(record)
     second = record_handler(record)
+    # Then both deliveries map to the same job
     assert first == second
 
 
 def test_a_scheduled_eventbridge_request_starts_a_job(world: Any) -> None:
     from functions.scheduled_erasure.app import handler
 
+    # Given the dataset and an EventBridge ErasureRequested event for run-2
     s3, _, data, _ = world
     event = {
         "version": "0",
@@ -103,13 +107,16 @@ def test_a_scheduled_eventbridge_request_starts_a_job(world: Any) -> None:
         "resources": [],
         "detail": {"run_id": "run-2", "reason": "retention"},
     }
+    # When the scheduled-erasure function receives it
     result = handler(event, LambdaContext())
+    # Then the job completes and exactly run-2's memories are gone
     assert result["status"] == "COMPLETED"
     expected = {m.id: m.payload for m in data if m.payload.get("run_id") != "run-2"}
     assert m0.s3_contents(s3) == expected
 
 
 def test_keys_cli_creates_lists_and_revokes_without_storing_the_key(world: Any) -> None:
+    # Given a deployment's configuration with a keys table
     _, _, _, conf = world
     env = {**os.environ, "MEMERASE_CONFIG": json.dumps(conf), "COLUMNS": "200"}
 
@@ -118,7 +125,9 @@ def test_keys_cli_creates_lists_and_revokes_without_storing_the_key(world: Any) 
             [sys.executable, "-m", "memerase.cli", "keys", *args], env=env, capture_output=True, text=True, timeout=60
         )
 
+    # When a key is created, listed and revoked with `memerase keys`
     created = memerase("create", "--name", "privacy-team", "--user-id", "user-1")
+    # Then the key is printed once, is not stored, authenticates with its scope until revoked; no scope, no key
     assert created.returncode == 0, created.stderr
     key_id, key = created.stdout.split()
     assert key.startswith("mek_")
