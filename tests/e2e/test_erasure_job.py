@@ -38,7 +38,7 @@ def world(osmem_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
         yield harness, limits, data, s3, os_
 
 
-def test_a_job_erases_exactly_one_scope_among_thousands_and_leaves_a_receipt(world: Any) -> None:
+def test_job_erases_exactly_one_scope_among_thousands_and_leaves_a_receipt(world: Any) -> None:
     harness, limits, data, s3, os_ = world
     queue = events_queue()
     # Given 3,000 memories of 6 tenants in both stores

@@ -153,7 +153,7 @@ def record_targets(world: World) -> Counter[str]:
 # ---- a. workers that run out of time, or are killed ---------------------------------------------------------------
 
 
-def test_a_worker_short_of_time_checkpoints_every_page_and_the_loop_finishes_the_job(world: World) -> None:
+def test_worker_short_of_time_checkpoints_every_page_and_the_loop_finishes_the_job(world: World) -> None:
     # Given a worker whose Lambda budget is always below the time margin, so it stops after every page
     world.harness.budget_ms["job_erase"] = lambda: OUT_OF_TIME_MS
     per_target = record_targets(world)
@@ -168,7 +168,7 @@ def test_a_worker_short_of_time_checkpoints_every_page_and_the_loop_finishes_the
     world.assert_only_scope_gone()
 
 
-def test_a_worker_killed_between_deleting_and_checkpointing_is_retried_from_its_last_checkpoint(
+def test_worker_killed_between_deleting_and_checkpointing_is_retried_from_its_last_checkpoint(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given workers that stop after every page, and every 3rd S3 DeleteVectors is followed by Lambda killing the
@@ -200,7 +200,7 @@ def test_a_worker_killed_between_deleting_and_checkpointing_is_retried_from_its_
     assert 2 * PER_USER - lost[0] <= job.receipt.erased <= 2 * PER_USER
 
 
-def test_a_worker_killed_before_it_starts_is_retried_and_the_job_completes_exactly(world: World) -> None:
+def test_worker_killed_before_it_starts_is_retried_and_the_job_completes_exactly(world: World) -> None:
     # Given every 3rd erase invocation times out before doing anything, and workers stop after every page
     world.harness.budget_ms["job_erase"] = lambda: OUT_OF_TIME_MS
     calls = [0]
@@ -225,7 +225,7 @@ def test_a_worker_killed_before_it_starts_is_retried_and_the_job_completes_exact
 # ---- b. throttling ------------------------------------------------------------------------------------------------
 
 
-def test_b_throttled_s3_vectors_is_absorbed_by_sdk_retries_and_a_longer_burst_by_the_state_machine(
+def test_throttled_s3_vectors_is_absorbed_by_sdk_retries_and_a_longer_burst_by_the_state_machine(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given S3 Vectors throttling every 2nd DeleteVectors (429) and answering every 3rd ListVectors with a 503, which
@@ -262,7 +262,7 @@ def test_b_throttled_s3_vectors_is_absorbed_by_sdk_retries_and_a_longer_burst_by
 # ---- c. a crash between listing and deleting ----------------------------------------------------------------------
 
 
-def test_c_a_crash_after_listing_a_page_and_before_deleting_it_loses_nothing(
+def test_crash_after_listing_a_page_and_before_deleting_it_loses_nothing(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the 3rd S3 DeleteVectors of the job fails (retryably) after its page was listed, once
@@ -291,7 +291,7 @@ def test_c_a_crash_after_listing_a_page_and_before_deleting_it_loses_nothing(
 # ---- d. memories written while the job runs -----------------------------------------------------------------------
 
 
-def test_d_memories_of_the_scope_written_during_the_job_are_found_by_the_next_pass_and_erased(world: World) -> None:
+def test_memories_of_the_scope_written_during_the_job_are_found_by_the_next_pass_and_erased(world: World) -> None:
     # Given mem0 writes new memories of the victim into both stores while the job runs: one racing the workers of the
     # first pass (during the 3rd erase invocation), one after the first pass finished, before its verification
     racing = m0.memory("a memory racing the workers", user_id=VICTIM, agent_id="agent-a")
@@ -365,7 +365,7 @@ def use_inline_map(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("jobs_settings", [{"max_passes": 2}])
-def test_e_a_failing_store_fails_the_job_through_record_failure_with_an_event_and_resume_completes_it(
+def test_failing_store_fails_the_job_through_record_failure_with_an_event_and_resume_completes_it(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     queue = events_queue()
@@ -407,7 +407,7 @@ def test_e_a_failing_store_fails_the_job_through_record_failure_with_an_event_an
 
 
 @pytest.mark.parametrize("jobs_settings", [{"max_passes": 2}])
-def test_e_a_job_whose_work_items_failed_is_never_completed_while_the_scope_remains(
+def test_job_whose_work_items_failed_is_never_completed_while_the_scope_remains(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given S3 Vectors refuses every DeleteVectors with a non-retryable error, and the real ASL (DISTRIBUTED Map:
@@ -451,7 +451,7 @@ def track_erase_workers(monkeypatch: pytest.MonkeyPatch, gate: threading.Event |
     return idle
 
 
-def test_f_a_cancelled_job_is_aborted_its_in_flight_workers_do_nothing_and_resume_finishes_it_exactly(
+def test_cancelled_job_is_aborted_its_in_flight_workers_do_nothing_and_resume_finishes_it_exactly(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a running job whose erase workers are all in flight (held before they start)
@@ -485,7 +485,7 @@ def test_f_a_cancelled_job_is_aborted_its_in_flight_workers_do_nothing_and_resum
     world.assert_only_scope_gone()
 
 
-def test_f_a_worker_in_flight_when_the_job_is_cancelled_stops_erasing(
+def test_worker_in_flight_when_the_job_is_cancelled_stops_erasing(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a running job whose S3 workers have started (the job was RUNNING) and are about to list their first page,
@@ -521,7 +521,7 @@ def test_f_a_worker_in_flight_when_the_job_is_cancelled_stops_erasing(
 # ---- g. duplicate start requests ----------------------------------------------------------------------------------
 
 
-def test_g_duplicate_start_requests_yield_one_job_and_one_execution(world: World) -> None:
+def test_duplicate_start_requests_yield_one_job_and_one_execution(world: World) -> None:
     # Given a job started with an idempotency key, held in Plan Work so that it stays active
     gate = threading.Event()
 

@@ -84,7 +84,7 @@ def assert_only_erased(before: Stores, after: Stores, gone: set[str]) -> None:
 # ---- refusals: nothing is erased ------------------------------------------------------------------------------------
 
 
-def test_a_wrong_api_key_makes_the_client_constructor_fail_at_the_ping_handshake(world: World) -> None:
+def test_wrong_api_key_makes_the_client_constructor_fail_at_the_ping_handshake(world: World) -> None:
     # Given a key memerase never issued
     # When mem0's client is built with it (its constructor calls GET /v1/ping/)
     # Then the 401 surfaces as mem0's ValueError carrying the server's `detail`
@@ -115,7 +115,7 @@ def test_deleting_an_unknown_memory_id_raises_memory_not_found_and_erases_nothin
     assert world.server.stores() == before
 
 
-def test_a_user_scoped_key_cannot_delete_another_users_memory(world: World) -> None:
+def test_user_scoped_key_cannot_delete_another_users_memory(world: World) -> None:
     # Given a key scoped to user-1 and one of user-2's memories
     before = world.server.stores()
     [foreign] = some(before, user_id="user-2")
@@ -127,7 +127,7 @@ def test_a_user_scoped_key_cannot_delete_another_users_memory(world: World) -> N
     assert world.server.stores() == before
 
 
-def test_a_user_scoped_key_cannot_delete_all_memories_of_another_user(world: World) -> None:
+def test_user_scoped_key_cannot_delete_all_memories_of_another_user(world: World) -> None:
     # Given the served stores and a key scoped to user-1
     before = world.server.stores()
     # When the user-1 key asks to delete all of user-2's memories
@@ -139,7 +139,7 @@ def test_a_user_scoped_key_cannot_delete_all_memories_of_another_user(world: Wor
     assert world.server.stores() == before
 
 
-def test_a_batch_with_one_memory_outside_the_keys_scope_deletes_none_of_them(world: World) -> None:
+def test_batch_with_one_memory_outside_the_keys_scope_deletes_none_of_them(world: World) -> None:
     # Given a key scoped to user-1, one memory of user-1 and one of user-2
     before = world.server.stores()
     [own] = some(before, user_id="user-1")
@@ -154,7 +154,7 @@ def test_a_batch_with_one_memory_outside_the_keys_scope_deletes_none_of_them(wor
 # ---- single and batch deletes (synchronous) ------------------------------------------------------------------------
 
 
-def test_a_user_scoped_key_deletes_a_memory_of_its_own_user_from_both_stores(world: World) -> None:
+def test_user_scoped_key_deletes_a_memory_of_its_own_user_from_both_stores(world: World) -> None:
     # Given a key scoped to user-1 and one of user-1's memories
     before = world.server.stores()
     [own] = some(before, user_id="user-1")

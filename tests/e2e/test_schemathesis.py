@@ -188,7 +188,7 @@ def test_every_operation_answers_a_wrong_key_with_its_documented_401(
 
 @pytest.mark.parametrize("content_type", ["text/plain", "multipart/form-data"])
 @pytest.mark.parametrize("operation", BODY_OPERATIONS, ids=[o.label for o in BODY_OPERATIONS])
-def test_a_body_with_a_non_json_content_type_gets_a_documented_4xx(
+def test_body_with_a_non_json_content_type_gets_a_documented_4xx(
     operation: Any, content_type: str, memerase_server: LocalServer
 ) -> None:
     # Given a JSON body sent under another Content-Type (the probes schemathesis's coverage phase makes)

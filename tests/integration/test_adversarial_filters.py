@@ -316,7 +316,7 @@ def test_an_adversarial_value_anded_with_a_real_user_narrows_instead_of_widening
         pytest.param(object(), id="object"),
     ],
 )
-def test_a_non_string_filter_value_is_refused_and_nothing_is_deleted(stores: Stores, value: Any) -> None:
+def test_non_string_filter_value_is_refused_and_nothing_is_deleted(stores: Stores, value: Any) -> None:
     # Given the adversarial dataset in both stores
     before = stores.everything()
     for key in ("user_id", "agent_id", "run_id"):
@@ -431,7 +431,7 @@ def test_the_verification_count_agrees_with_the_type_strict_erasure(stores: Stor
     assert result.verified
 
 
-def test_a_long_punctuation_only_id_is_erased_from_opensearch_and_not_falsely_verified(stores: Stores) -> None:
+def test_long_punctuation_only_id_is_erased_from_opensearch_and_not_falsely_verified(stores: Stores) -> None:
     # Given a 300-character user_id made only of "-" (mem0 stores it; OpenSearch indexes it only as text, no tokens)
     victim = next(m for m in stores.data if m.payload.get("user_id") == LONG_PUNCT)
     # When it is erased

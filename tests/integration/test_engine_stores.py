@@ -212,7 +212,7 @@ def test_reset_recreates_the_stores_identically(s3_mem0: Any, os_mem0: Any, osme
     assert mapping["vector_field"]["dimension"] == m0.DIMS and mapping["id"]["type"] == "keyword"
 
 
-def test_a_cancelled_partition_returns_before_deleting_what_it_listed(s3_mem0: Any) -> None:
+def test_cancelled_partition_returns_before_deleting_what_it_listed(s3_mem0: Any) -> None:
     from memerase.engine import MEMORIES, PartitionProgress, StoreRef
     from memerase.stores.base import Partition
 

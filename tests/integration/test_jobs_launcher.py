@@ -242,7 +242,7 @@ def test_an_inline_job_records_per_store_progress_that_sums_to_its_work_items_an
     world.assert_only_scope_gone()
 
 
-def test_a_completed_job_leaves_no_raw_id_anywhere_in_the_jobs_table(world: World) -> None:
+def test_completed_job_leaves_no_raw_id_anywhere_in_the_jobs_table(world: World) -> None:
     # Given a completed inline job that erased user-1, requested with an idempotency key
     job, _ = world.launcher.start(SCOPE, requester="test", reason="erase on request", idempotency_key="ticket-9")
     assert job.status == JobStatus.COMPLETED
@@ -261,7 +261,7 @@ def test_a_completed_job_leaves_no_raw_id_anywhere_in_the_jobs_table(world: Worl
 # ---- dry run ------------------------------------------------------------------------------------------------------
 
 
-def test_a_dry_run_job_counts_the_scope_in_every_store_and_deletes_nothing(world: World) -> None:
+def test_dry_run_job_counts_the_scope_in_every_store_and_deletes_nothing(world: World) -> None:
     # Given 4 users x 60 memories in both stores
     # When a dry-run job is started for user-1
     job, created = world.launcher.start(SCOPE, requester="test", dry_run=True)
@@ -280,7 +280,7 @@ def test_a_dry_run_job_counts_the_scope_in_every_store_and_deletes_nothing(world
     world.assert_only_scope_gone()
 
 
-def test_a_dry_run_with_a_state_machine_runs_inline_and_starts_no_execution(world: World) -> None:
+def test_dry_run_with_a_state_machine_runs_inline_and_starts_no_execution(world: World) -> None:
     # Given a launcher with a state machine
     sfn = FakeStepFunctions()
     launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
@@ -291,7 +291,7 @@ def test_a_dry_run_with_a_state_machine_runs_inline_and_starts_no_execution(worl
     assert world.contents() == (world.everything(), world.everything())
 
 
-def test_a_real_erasure_reusing_a_dry_runs_idempotency_key_is_not_answered_with_the_dry_run(world: World) -> None:
+def test_real_erasure_reusing_a_dry_runs_idempotency_key_is_not_answered_with_the_dry_run(world: World) -> None:
     # Given a dry run made with an idempotency key
     dry, _ = world.launcher.start(SCOPE, requester="test", dry_run=True, idempotency_key="ticket-7")
     assert dry.dry_run and dry.status == JobStatus.COMPLETED
@@ -386,7 +386,7 @@ def write_before_each_verification(
     return written
 
 
-def test_a_job_whose_every_pass_finds_a_late_memory_fails_with_verification_failed(
+def test_job_whose_every_pass_finds_a_late_memory_fails_with_verification_failed(
     world: World, monkeypatch: pytest.MonkeyPatch, osmem_url: str
 ) -> None:
     # Given a job allowed 2 passes, and mem0 writing a memory of the victim before each verification
@@ -462,7 +462,7 @@ class RefusingStepFunctions(FakeStepFunctions):
         return super().start_execution(stateMachineArn, name, input)
 
 
-def test_a_refused_start_fails_the_job_and_frees_the_scope_for_a_retry(world: World) -> None:
+def test_refused_start_fails_the_job_and_frees_the_scope_for_a_retry(world: World) -> None:
     # Given Step Functions refusing the first StartExecution
     sfn = RefusingStepFunctions()
     launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
@@ -490,7 +490,7 @@ class CancellingStepFunctions(FakeStepFunctions):
         return super().start_execution(stateMachineArn, name, input)
 
 
-def test_a_cancel_during_start_is_not_undone_and_stops_the_execution(world: World) -> None:
+def test_cancel_during_start_is_not_undone_and_stops_the_execution(world: World) -> None:
     # Given Step Functions that lets the job be cancelled while StartExecution is under way
     sfn = CancellingStepFunctions(world.jobs)
     launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
@@ -517,7 +517,7 @@ def scan_jobs() -> list[dict[str, Any]]:
     return [i for i in items if i["sk"] == "job"]
 
 
-def test_a_worker_of_a_superseded_execution_erases_nothing(world: World) -> None:
+def test_worker_of_a_superseded_execution_erases_nothing(world: World) -> None:
     # Given a job whose plan ran in execution "new" (a resume superseded execution "old")
     sfn = FakeStepFunctions()
     launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)

@@ -79,7 +79,7 @@ def test_sqs_requests_erase_in_scope_and_report_only_bad_records_as_failed(world
     assert m0.s3_contents(s3) == expected and m0.opensearch_contents(os_) == expected
 
 
-def test_a_redelivered_sqs_message_maps_to_the_same_job(world: Any) -> None:
+def test_redelivered_sqs_message_maps_to_the_same_job(world: Any) -> None:
     from functions.sqs_erasure.app import ErasureRecord, record_handler
 
     # Given one SQS erasure message
@@ -91,7 +91,7 @@ def test_a_redelivered_sqs_message_maps_to_the_same_job(world: Any) -> None:
     assert first == second
 
 
-def test_a_scheduled_eventbridge_request_starts_a_job(world: Any) -> None:
+def test_scheduled_eventbridge_request_starts_a_job(world: Any) -> None:
     from functions.scheduled_erasure.app import handler
 
     # Given the dataset and an EventBridge ErasureRequested event for run-2

@@ -38,7 +38,7 @@ def test_the_per_index_delete_limit_makes_ten_million_take_at_least_67_minutes()
     assert cm.S3V_VECTORS_PER_S * 3600 == 9_000_000
 
 
-def test_a_page_of_1000_listed_vectors_costs_between_0_3_and_0_8_seconds() -> None:
+def test_page_of_1000_listed_vectors_costs_between_0_3_and_0_8_seconds() -> None:
     # Given 4 workers each listing pages of 1,000 vectors of which 500 match, one DeleteVectors per page
     model = cm.AwsModel(SEGMENTS, matched_per_page=500, deletes_per_page=1.0)
     # When a page's latency and its share of the per-index delete limit are computed
@@ -48,7 +48,7 @@ def test_a_page_of_1000_listed_vectors_costs_between_0_3_and_0_8_seconds() -> No
     assert model.page_s == pytest.approx(0.8)
 
 
-def test_a_page_that_deletes_little_is_bound_by_its_latency() -> None:
+def test_page_that_deletes_little_is_bound_by_its_latency() -> None:
     # Given a scope that matches 1% of the index
     model = cm.AwsModel(SEGMENTS, matched_per_page=10, deletes_per_page=0.02)
     # When the page time is computed
@@ -58,7 +58,7 @@ def test_a_page_that_deletes_little_is_bound_by_its_latency() -> None:
     assert model.page_s == model.latency_page_s
 
 
-def test_a_15_minute_invocation_covers_about_1050_erase_pages() -> None:
+def test_15_minute_invocation_covers_about_1050_erase_pages() -> None:
     # Given pages of 0.8 s and a worker that stops when less than the 60 s margin is left of 15 minutes
     model = cm.AwsModel(SEGMENTS, matched_per_page=500, deletes_per_page=1.0)
     # When the pages one invocation covers are counted
