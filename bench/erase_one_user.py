@@ -70,6 +70,7 @@ from memerase.stores import opensearch as os_adapter  # noqa: E402
 from memerase.stores import s3_vectors as s3_adapter  # noqa: E402
 from memerase.stores.factory import TargetStores, build_target  # noqa: E402
 from tests.support import mem0_data as m0  # noqa: E402
+from tests.support.readback import opensearch_memories  # noqa: E402
 from tests.support.s3vectors_limits import S3VectorsLimits  # noqa: E402
 
 Snapshot = Callable[[], Counter[str]]
@@ -429,25 +430,8 @@ def _host_port(url: str) -> tuple[str, int]:
 
 
 def opensearch_contents(url: str, index: str = m0.INDEX) -> Contents:
-    """Every memory id with its payload (search_after on the `id` keyword, so any size)."""
-    client = OpenSearch(hosts=[url])
-    client.indices.refresh(index=index)
-    found: Contents = {}
-    after: list[Any] | None = None
-    while True:
-        body: dict[str, Any] = {
-            "size": 1000,
-            "query": {"match_all": {}},
-            "_source": ["id", "payload"],
-            "sort": [{"id": "asc"}],
-        }
-        if after is not None:
-            body["search_after"] = after
-        hits = client.search(index=index, body=body)["hits"]["hits"]
-        found.update({h["_source"]["id"]: h["_source"]["payload"] for h in hits})
-        if len(hits) < 1000:
-            return found
-        after = hits[-1]["sort"]
+    """Every memory id with its payload, read back directly."""
+    return opensearch_memories(OpenSearch(hosts=[url]), index)
 
 
 # ---- output -----------------------------------------------------------------------------------------------------

@@ -23,12 +23,13 @@ from unittest import mock
 import boto3
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 
-from bench.cost_model import LAMBDA_TIMEOUT_MS, LIST_PAGE, TIME_MARGIN_MS, page_clock_ms
+from bench.cost_model import LAMBDA_TIMEOUT_MS, TIME_MARGIN_MS, page_clock_ms
 from memerase import runtime
 from memerase.history import table_schema as history_schema
 from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.models import Scope
 from tests.support import mem0_data as m0
+from tests.support.readback import s3_memories
 from tests.support.s3vectors_limits import PUT_VECTORS_MAX_VECTORS, S3VectorsLimits
 from tests.support.sfn_harness import StepFunctionsHarness, step_functions
 from tests.support.targets import memerase_config
@@ -197,25 +198,8 @@ def write_s3(memories: int, tenants: int, share: float, seed: int, opensearch_ur
 
 def s3_contents_summary() -> tuple[int, int]:
     """(vectors left, vectors of the erased scope left), by listing the whole index."""
-    client = boto3.client("s3vectors")
-    left = in_scope = 0
-    token: str | None = None
-    while True:
-        params: dict[str, Any] = {
-            "vectorBucketName": m0.BUCKET,
-            "indexName": m0.INDEX,
-            "maxResults": LIST_PAGE,
-            "returnMetadata": True,
-        }
-        if token:
-            params["nextToken"] = token
-        page = client.list_vectors(**params)
-        for v in page.get("vectors", []):
-            left += 1
-            in_scope += (v.get("metadata") or {}).get("agent_id") == SHARED_AGENT
-        token = page.get("nextToken")
-        if not token:
-            return left, in_scope
+    left = s3_memories(m0.BUCKET, m0.INDEX)
+    return len(left), sum(payload.get("agent_id") == SHARED_AGENT for payload in left.values())
 
 
 def opensearch_summary(url: str) -> tuple[int, int]:

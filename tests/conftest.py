@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from memerase import runtime
 from tests.support.s3vectors_limits import S3VectorsLimits
+from tests.support.targets import Deploy
 
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "memerase-tests")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
@@ -50,3 +54,16 @@ def s3_limits(aws: str) -> Iterator[S3VectorsLimits]:
     """moto's S3 Vectors with AWS's documented pagination, segment and batch limits enforced."""
     with S3VectorsLimits() as limits:
         yield limits
+
+
+@pytest.fixture
+def deploy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deploy]:
+    """`deploy(config)`: make `config` this process's MEMERASE_CONFIG, with memerase's cached services rebuilt (as a
+    new Lambda container would); they are dropped again when the test ends."""
+
+    def apply(config: dict[str, Any]) -> None:
+        monkeypatch.setenv("MEMERASE_CONFIG", json.dumps(config))
+        runtime.reset()
+
+    yield apply
+    runtime.reset()

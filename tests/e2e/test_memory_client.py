@@ -20,8 +20,9 @@ from mem0.exceptions import AuthenticationError, MemoryNotFoundError, Validation
 from memerase import runtime
 from memerase.errors import MissingFilter
 from memerase.models import Scope
-from tests.e2e.conftest import LocalServer, Stores
+from tests.e2e.conftest import LocalServer
 from tests.support import mem0_data as m0
+from tests.support.readback import Stores
 
 # memories this file writes next to the seeded ones (user-0..user-3, agent "demo-agent", no run id)
 RUN_USER, RUN_A, RUN_B = "run-user", "run-a", "run-b"

@@ -3,14 +3,12 @@ comes from the project's own REQUEST authorizer, over moto server (S3 Vectors, D
 
 from __future__ import annotations
 
+import copy
 import json
-import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 
 from functions.api_erasures import app as erasures_fn
@@ -19,21 +17,28 @@ from functions.api_reset import app as reset_fn
 from functions.authorizer import app as authorizer_fn
 from memerase import runtime
 from memerase.api.keys import ApiKeyStore
-from memerase.api.keys import table_schema as keys_schema
 from memerase.engine import Eraser
 from memerase.errors import MissingFilter
-from memerase.history import table_schema as history_schema
-from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.models import Scope
+from memerase_local import proxy_events
 from memerase_local.handlers import LambdaContext
+from memerase_local.proxy_events import ProxyRequest, Stage
 from tests.support import mem0_data as m0
-from tests.support.targets import memerase_config
+from tests.support.targets import KEYS_TABLE, Deploy, create_tables, memerase_config
 
-API_ID = "abcdef"
-STAGE = "prod"
-HOST = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
-METHOD_ARN = f"arn:aws:execute-api:us-east-1:123456789012:{API_ID}/{STAGE}/DELETE/v1/memories"
-KEYS_TABLE, JOBS_TABLE, HISTORY_TABLE = "memerase-keys", "memerase-jobs", "memerase-history"
+STAGE = Stage(
+    name="prod", api_id="abcdef", domain="abcdef.execute-api.us-east-1.amazonaws.com", source_ip="203.0.113.7"
+)
+MEM0_HEADERS = {  # what mem0's MemoryClient (httpx) sends with every request, besides Authorization
+    "Accept": "*/*",
+    "Accept-Encoding": "gzip, deflate",
+    "Content-Type": "application/json",
+    "Host": STAGE.domain,
+    "User-Agent": "python-httpx/0.28.1",
+    "X-Forwarded-For": "203.0.113.7",
+    "X-Forwarded-Port": "443",
+    "X-Forwarded-Proto": "https",
+}
 
 
 # ---- Lambda and API Gateway plumbing -------------------------------------------------------------------------------
@@ -44,109 +49,16 @@ def lambda_context() -> LambdaContext:
     return LambdaContext()
 
 
-def _multi(values: dict[str, str] | None) -> dict[str, list[str]] | None:
-    return {k: [v] for k, v in values.items()} if values else None
-
-
 def authorizer_event(headers: dict[str, str]) -> dict[str, Any]:
-    """What API Gateway sends a REQUEST authorizer."""
-    return {
-        "type": "REQUEST",
-        "methodArn": METHOD_ARN,
-        "resource": "/v1/memories",
-        "path": "/v1/memories",
-        "httpMethod": "DELETE",
-        "headers": headers,
-        "multiValueHeaders": _multi(headers) or {},
-        "queryStringParameters": {},
-        "multiValueQueryStringParameters": {},
-        "pathParameters": {},
-        "stageVariables": {},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": API_ID,
-            "stage": STAGE,
-            "httpMethod": "DELETE",
-            "requestId": str(uuid.uuid4()),
-            "resourcePath": "/v1/memories",
-            "identity": {"sourceIp": "203.0.113.7", "userAgent": "python-httpx/0.28.1"},
-        },
-    }
+    """What API Gateway sends the REQUEST authorizer for `DELETE /v1/memories` with these headers."""
+    return proxy_events.authorizer_event(ProxyRequest("DELETE", "/v1/memories", "/v1/memories", headers), STAGE)
 
 
 def authorize(key: str, context: LambdaContext) -> dict[str, Any]:
     """Run the authorizer and build `requestContext.authorizer` from its answer, exactly as API Gateway does."""
-    policy = authorizer_fn.handler(authorizer_event({"Authorization": f"Token {key}", "Host": HOST}), context)
+    policy = authorizer_fn.handler(authorizer_event({"Authorization": f"Token {key}", "Host": STAGE.domain}), context)
     assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
     return {**policy["context"], "principalId": policy["principalId"], "integrationLatency": 41}
-
-
-def rest_event(
-    method: str,
-    path: str,
-    resource: str,
-    *,
-    key: str | None,
-    authorizer: dict[str, Any] | None,
-    path_parameters: dict[str, str] | None = None,
-    query: dict[str, str] | None = None,
-    body: Any = None,
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """An API Gateway REST (v1) Lambda proxy event, as mem0's MemoryClient's requests arrive."""
-    all_headers = {
-        "Accept": "*/*",
-        "Accept-Encoding": "gzip, deflate",
-        "Content-Type": "application/json",
-        "Host": HOST,
-        "User-Agent": "python-httpx/0.28.1",
-        "X-Forwarded-For": "203.0.113.7",
-        "X-Forwarded-Port": "443",
-        "X-Forwarded-Proto": "https",
-        **(headers or {}),
-    }
-    if key is not None:
-        all_headers["Authorization"] = f"Token {key}"
-    request_id = str(uuid.uuid4())
-    return {
-        "resource": resource,
-        "path": path,
-        "httpMethod": method,
-        "headers": all_headers,
-        "multiValueHeaders": _multi(all_headers),
-        "queryStringParameters": query or None,
-        "multiValueQueryStringParameters": _multi(query),
-        "pathParameters": path_parameters or None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourceId": "a1b2c3",
-            "resourcePath": resource,
-            "httpMethod": method,
-            "extendedRequestId": request_id,
-            "requestTime": "09/Apr/2025:12:34:56 +0000",
-            "path": f"/{STAGE}{path}",
-            "accountId": "123456789012",
-            "protocol": "HTTP/1.1",
-            "stage": STAGE,
-            "domainPrefix": API_ID,
-            "requestTimeEpoch": 1744202096000,
-            "requestId": request_id,
-            "domainName": HOST,
-            "apiId": API_ID,
-            "identity": {
-                "sourceIp": "203.0.113.7",
-                "userAgent": "python-httpx/0.28.1",
-                "accountId": None,
-                "caller": None,
-                "user": None,
-                "userArn": None,
-                "cognitoIdentityId": None,
-            },
-            **({"authorizer": authorizer} if authorizer is not None else {}),
-        },
-        "body": None if body is None else body if isinstance(body, str) else json.dumps(body),
-        "isBase64Encoded": False,
-    }
 
 
 @dataclass
@@ -175,21 +87,6 @@ def error_of(reply: Reply, status: int, code: str | None = None) -> dict[str, An
 # ---- the deployment under test -------------------------------------------------------------------------------------
 
 
-def config(osmem_url: str, allow_reset: bool = False) -> dict[str, Any]:
-    return memerase_config(
-        osmem_url,
-        history=HISTORY_TABLE,
-        jobs={"table_name": JOBS_TABLE},
-        api={"keys_table_name": KEYS_TABLE},
-        allow_reset=allow_reset,
-    )
-
-
-def configure(monkeypatch: pytest.MonkeyPatch, conf: dict[str, Any]) -> None:
-    monkeypatch.setenv("MEMERASE_CONFIG", json.dumps(conf))
-    runtime.reset()
-
-
 @dataclass
 class World:
     s3: Any
@@ -201,13 +98,22 @@ class World:
     user2_key: str
     ctx: LambdaContext
     monkeypatch: pytest.MonkeyPatch
-    osmem_url: str
+    config: dict[str, Any]  # the MEMERASE_CONFIG in use
+    deploy: Deploy
 
     def call(self, fn: Any, method: str, path: str, resource: str, key: str | None = "admin", **kwargs: Any) -> Reply:
-        """Authorize `key` ("admin", "user1", "user2" or a raw key), then invoke the API function."""
+        """Authorize `key` ("admin", "user1", "user2" or a raw key), then invoke the API function with the request
+        mem0's client would send: `kwargs` are `path_parameters`, `query` (one value or a list per name), `body` and
+        extra `headers`."""
         raw = {"admin": self.admin_key, "user1": self.user1_key, "user2": self.user2_key}.get(key or "", key)
+        query = {k: v if isinstance(v, list) else [v] for k, v in (kwargs.pop("query", None) or {}).items()}
+        headers = {**MEM0_HEADERS, **(kwargs.pop("headers", None) or {})}
+        if raw:
+            headers["Authorization"] = f"Token {raw}"
+        request = ProxyRequest(method, path, resource, headers, query=query or None, **kwargs)
         authorizer = authorize(raw, self.ctx) if raw else None
-        response = fn.handler(rest_event(method, path, resource, key=raw, authorizer=authorizer, **kwargs), self.ctx)
+        event = proxy_events.rest_event(request, STAGE, authorizer)
+        response = fn.handler(event, self.ctx)
         assert response.get("isBase64Encoded") is False
         headers = {
             **(response.get("headers") or {}),
@@ -233,23 +139,21 @@ class World:
 
 
 @pytest.fixture
-def world(aws: str, osmem_url: str, monkeypatch: pytest.MonkeyPatch, lambda_context: LambdaContext) -> Iterator[World]:
+def world(
+    aws: str, osmem_url: str, monkeypatch: pytest.MonkeyPatch, lambda_context: LambdaContext, deploy: Deploy
+) -> World:
     # 3 users x 4 memories, written by mem0's own S3Vectors and OpenSearchDB, and three API keys
-    dynamodb = boto3.client("dynamodb")
-    for schema in (keys_schema(KEYS_TABLE), jobs_schema(JOBS_TABLE), history_schema(HISTORY_TABLE)):
-        dynamodb.create_table(**schema)
+    create_tables(keys=KEYS_TABLE)
     data = m0.dataset(users=3, per_user=4, seed=11)
-    s3, os_ = m0.s3_store(), m0.opensearch_store(osmem_url)
-    m0.write(s3, data)
-    m0.write(os_, data)
+    s3, os_ = m0.seed(osmem_url, data)
     keys = ApiKeyStore(KEYS_TABLE)
     admin_key, _ = keys.create("ops", admin=True)
     user1_key, _ = keys.create("tenant-1", scopes=[Scope.of(user_id="user-1")])
     user2_key, _ = keys.create("tenant-2", scopes=[Scope.of(user_id="user-2")])
     monkeypatch.delenv("MEMERASE_API_KEY", raising=False)
-    configure(monkeypatch, config(osmem_url))
-    yield World(s3, os_, data, keys, admin_key, user1_key, user2_key, lambda_context, monkeypatch, osmem_url)
-    runtime.reset()
+    config = memerase_config(osmem_url, jobs={}, api={})
+    deploy(config)
+    return World(s3, os_, data, keys, admin_key, user1_key, user2_key, lambda_context, monkeypatch, config, deploy)
 
 
 def memory_path(memory_id: str, suffix: str = "") -> tuple[str, str, dict[str, str]]:
@@ -464,9 +368,9 @@ def test_unexpected_failure_is_a_generic_500_without_internals(world: World) -> 
 
 def test_unreachable_store_is_503_with_retry_after(world: World) -> None:
     # Given the OpenSearch target is unreachable
-    conf = config(world.osmem_url)
+    conf = copy.deepcopy(world.config)
     conf["targets"][1]["vector_store"]["config"].update(host="127.0.0.1", port=9)
-    configure(world.monkeypatch, conf)
+    world.deploy(conf)
     # When a memory is deleted
     reply = delete_memory(world, world.data[0].id)
     # Then 503 with Retry-After (the caller should retry), and S3 was not touched either
@@ -486,7 +390,7 @@ def test_delete_all_for_a_user_is_202_and_the_stores_are_already_clean(world: Wo
     assert reply.status == 202, reply.text
     assert reply.json["message"] == "Memories deleted successfully!"
     assert reply.json["job_id"].startswith("job-") and reply.json["status"] == "COMPLETED"
-    assert reply.json["status_url"] == f"/{STAGE}/v1/erasures/{reply.json['job_id']}"
+    assert reply.json["status_url"] == f"/{STAGE.name}/v1/erasures/{reply.json['job_id']}"
     world.expect_only(world.without(lambda m: m.payload["user_id"] == "user-1"))
 
 
@@ -814,7 +718,7 @@ def test_invalid_erasure_request_is_400(world: World, body: dict[str, Any]) -> N
 
 def test_reset_with_a_scoped_key_is_403(world: World) -> None:
     # Given a deployment with reset enabled
-    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    world.deploy({**world.config, "allow_reset": True})
     # When a non-admin key asks for a reset
     reply = reset(world, {"target": "s3", "confirm": "s3"}, key="user1")
     # Then 403 and nothing was deleted
@@ -834,7 +738,7 @@ def test_reset_while_disabled_is_403_even_for_admin(world: World) -> None:
 
 def test_reset_with_a_mismatched_confirmation_is_403(world: World) -> None:
     # Given a deployment with reset enabled
-    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    world.deploy({**world.config, "allow_reset": True})
     # When the confirmation does not name the target
     reply = reset(world, {"target": "s3", "confirm": "os"})
     # Then 403 and nothing was deleted
@@ -844,7 +748,7 @@ def test_reset_with_a_mismatched_confirmation_is_403(world: World) -> None:
 
 def test_reset_of_an_unknown_target_is_400(world: World) -> None:
     # Given a deployment with reset enabled
-    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    world.deploy({**world.config, "allow_reset": True})
     # When the target is not configured
     reply = reset(world, {"target": "nope", "confirm": "nope"})
     # Then 400
@@ -854,7 +758,7 @@ def test_reset_of_an_unknown_target_is_400(world: World) -> None:
 
 def test_reset_with_a_malformed_body_is_400(world: World) -> None:
     # Given a deployment with reset enabled
-    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    world.deploy({**world.config, "allow_reset": True})
     # When the body lacks the confirmation
     reply = reset(world, {"target": "s3"})
     # Then 400 and nothing was deleted
@@ -864,7 +768,7 @@ def test_reset_with_a_malformed_body_is_400(world: World) -> None:
 
 def test_reset_enabled_confirmed_by_admin_empties_only_that_target(world: World) -> None:
     # Given a deployment with reset enabled
-    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    world.deploy({**world.config, "allow_reset": True})
     # When an admin resets target s3, confirming with its name
     reply = reset(world, {"target": "s3", "confirm": "s3"})
     # Then 200, S3 Vectors is empty and OpenSearch is untouched
@@ -884,20 +788,11 @@ def test_reset_enabled_confirmed_by_admin_empties_only_that_target(world: World)
     ],
 )
 def test_delete_all_refuses_parameters_that_would_silently_widen_it(
-    world: World, query: dict[str, list[str]], named: str, monkeypatch: pytest.MonkeyPatch
+    world: World, query: dict[str, list[str]], named: str
 ) -> None:
     # Given a filtered delete carrying an extra, misspelt or repeated parameter (as API Gateway delivers it)
-    plain_event = rest_event
-
-    def with_query(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        event = plain_event(*args, **kwargs)
-        event["queryStringParameters"] = {k: v[-1] for k, v in query.items()}
-        event["multiValueQueryStringParameters"] = query
-        return event
-
-    monkeypatch.setattr(sys.modules[__name__], "rest_event", with_query)
     # When it reaches the handler
-    reply = world.call(erasures_fn, "DELETE", "/v1/memories/", "/v1/memories")
+    reply = world.call(erasures_fn, "DELETE", "/v1/memories/", "/v1/memories", query=query)
     # Then it is refused naming the parameter, and nothing is erased
     body = error_of(reply, 400, "invalid_request")
     assert named in body["detail"]

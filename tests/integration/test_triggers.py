@@ -12,28 +12,19 @@ import boto3
 import pytest
 
 from memerase import runtime
-from memerase.api.keys import table_schema as keys_schema
-from memerase.history import table_schema as history_schema
-from memerase.jobs.repository import table_schema as jobs_schema
 from memerase_local.handlers import LambdaContext
-from tests.integration.test_cli import config
 from tests.support import mem0_data as m0
+from tests.support.targets import KEYS_TABLE, Deploy, create_tables, memerase_config
 
 
 @pytest.fixture
-def world(aws: str, osmem_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+def world(aws: str, osmem_url: str, deploy: Deploy) -> Any:
     data = m0.dataset(users=3, per_user=8)
-    s3, os_ = m0.s3_store(), m0.opensearch_store(osmem_url)
-    m0.write(s3, data)
-    m0.write(os_, data)
-    dynamodb = boto3.client("dynamodb")
-    for schema in (history_schema("memerase-history"), jobs_schema("jobs"), keys_schema("keys")):
-        dynamodb.create_table(**schema)
-    conf = {**config(osmem_url), "jobs": {"table_name": "jobs"}, "api": {"keys_table_name": "keys"}}
-    monkeypatch.setenv("MEMERASE_CONFIG", json.dumps(conf))
-    runtime.reset()
-    yield s3, os_, data, conf
-    runtime.reset()
+    s3, os_ = m0.seed(osmem_url, data)
+    create_tables(keys=KEYS_TABLE)
+    conf = memerase_config(osmem_url, jobs={}, api={})
+    deploy(conf)
+    return s3, os_, data, conf
 
 
 def sqs_event(*bodies: str, ids: list[str] | None = None) -> dict[str, Any]:
@@ -131,7 +122,7 @@ def test_keys_cli_creates_lists_and_revokes_without_storing_the_key(world: Any) 
     assert created.returncode == 0, created.stderr
     key_id, key = created.stdout.split()
     assert key.startswith("mek_")
-    stored = json.dumps(boto3.resource("dynamodb").Table("keys").scan()["Items"], default=str)
+    stored = json.dumps(boto3.resource("dynamodb").Table(KEYS_TABLE).scan()["Items"], default=str)
     assert key not in stored
     assert runtime.api_keys().authenticate(f"Token {key}").scopes[0].user_id == "user-1"
     assert key_id in memerase("list").stdout
