@@ -24,18 +24,17 @@ import pytest
 from functions.job_erase import app as erase_app
 from memerase import runtime
 from memerase.errors import RetryableStoreError, StoreError
-from memerase.history import table_schema as history_schema
 from memerase.jobs.launcher import JobConflict
 from memerase.jobs.models import JobRecord, JobStatus
-from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.models import Scope
 from memerase.stores.s3_vectors import S3VectorsStore
 from memerase_local.lambdas import TASKS, definition
 from tests.support import mem0_data as m0
 from tests.support.lambda_events import events_queue, received
 from tests.support.s3vectors_limits import S3VectorsLimits
+from tests.support.seeded import Seeded
 from tests.support.sfn_harness import StepFunctionsHarness, step_functions
-from tests.support.targets import memerase_config
+from tests.support.targets import create_tables, memerase_config
 
 USERS, PER_USER = 4, 150
 VICTIM = "user-2"
@@ -56,23 +55,10 @@ class WorkerTimedOut(Exception):
     error_type = "Sandbox.Timedout"
 
 
-def config(osmem_url: str, jobs: dict[str, Any]) -> dict[str, Any]:
-    return memerase_config(
-        osmem_url,
-        history="history",
-        s3_partitions=S3_SEGMENTS,
-        os_partitions=OS_SLICES,
-        jobs={"table_name": "jobs", "time_margin_ms": TIME_MARGIN_MS, **jobs},
-    )
-
-
 @dataclass
-class World:
+class World(Seeded):
     harness: StepFunctionsHarness
     limits: S3VectorsLimits
-    data: list[m0.Memory]
-    s3: Any  # mem0's S3Vectors
-    os_: Any  # mem0's OpenSearchDB
 
     def run(self, **start: Any) -> tuple[JobRecord, dict[str, Any]]:
         """Start a job erasing the victim, wait for its execution to end; the job record as it ends, the execution."""
@@ -82,10 +68,7 @@ class World:
         return runtime.launcher().get(job.job_id), execution
 
     def others(self) -> dict[str, dict[str, Any]]:
-        return {m.id: m.payload for m in self.data if m.payload["user_id"] != VICTIM}
-
-    def everything(self) -> dict[str, dict[str, Any]]:
-        return {m.id: m.payload for m in self.data}
+        return self.without(lambda m: m.payload["user_id"] == VICTIM)
 
     def assert_only_scope_gone(self, late: tuple[m0.Memory, ...] = ()) -> None:
         """Nothing of the victim is left in either store; every other memory is there with its full payload."""
@@ -105,20 +88,16 @@ def jobs_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(osmem_url: str, monkeypatch: pytest.MonkeyPatch, jobs_settings: dict[str, Any]) -> Iterator[World]:
+def world(osmem_url: str, jobs_settings: dict[str, Any]) -> Iterator[World]:
+    jobs = {"time_margin_ms": TIME_MARGIN_MS, **jobs_settings}
     with (
-        step_functions(config(osmem_url, jobs_settings)) as harness,
+        step_functions(memerase_config(osmem_url, jobs=jobs, partitions=(S3_SEGMENTS, OS_SLICES))) as harness,
         S3VectorsLimits(max_page_bytes=PAGE_BYTES) as limits,
     ):
-        dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(**history_schema("history"))
-        dynamodb.create_table(**jobs_schema("jobs"))
-        data = m0.dataset(users=USERS, per_user=PER_USER)
-        s3, os_ = m0.s3_store(), m0.opensearch_store(osmem_url)
-        m0.write(s3, data)
-        m0.write(os_, data)
+        create_tables()
+        seeded = Seeded.write(osmem_url, m0.dataset(users=USERS, per_user=PER_USER))
         limits.reset_counts()
-        yield World(harness, limits, data, s3, os_)
+        yield World(**vars(seeded), harness=harness, limits=limits)
 
 
 def completed(job: JobRecord, erased: int = 2 * PER_USER, passes: int = 2) -> None:

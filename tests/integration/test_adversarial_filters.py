@@ -125,9 +125,7 @@ def adversarial_dataset() -> list[m0.Memory]:
 def stores(s3_limits: S3VectorsLimits, osmem_url: str) -> Stores:
     """The adversarial dataset, written by mem0 into both stores; an eraser paging through them in small pages."""
     data = adversarial_dataset()
-    s3, os_ = m0.s3_store(), m0.opensearch_store(osmem_url)
-    m0.write(s3, data)
-    m0.write(os_, data)
+    s3, os_ = m0.seed(osmem_url, data)
     eraser = Eraser([s3_target(page_size=7, segments=3), os_target(osmem_url, page_size=7, slices=3)])
     return Stores(data, s3, os_, eraser)
 

@@ -24,6 +24,7 @@ from memerase_local import proxy_events
 from memerase_local.handlers import LambdaContext
 from memerase_local.proxy_events import ProxyRequest, Stage
 from tests.support import mem0_data as m0
+from tests.support.seeded import Seeded
 from tests.support.targets import KEYS_TABLE, Deploy, create_tables, memerase_config
 
 STAGE = Stage(
@@ -88,10 +89,7 @@ def error_of(reply: Reply, status: int, code: str | None = None) -> dict[str, An
 
 
 @dataclass
-class World:
-    s3: Any
-    os: Any
-    data: list[m0.Memory]
+class World(Seeded):
     keys: ApiKeyStore
     admin_key: str
     user1_key: str
@@ -121,21 +119,12 @@ class World:
         }
         return Reply(response["statusCode"], headers, response.get("body") or "")
 
-    def contents(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        return m0.s3_contents(self.s3), m0.opensearch_contents(self.os)
-
     def expect_intact(self) -> None:
-        everything = {m.id: m.payload for m in self.data}
+        everything = self.everything()
         assert self.contents() == (everything, everything)
 
     def expect_only(self, kept: dict[str, Any]) -> None:
         assert self.contents() == (kept, kept)
-
-    def of(self, user_id: str) -> list[m0.Memory]:
-        return [m for m in self.data if m.payload["user_id"] == user_id]
-
-    def without(self, predicate: Any) -> dict[str, Any]:
-        return {m.id: m.payload for m in self.data if not predicate(m)}
 
 
 @pytest.fixture
@@ -144,8 +133,7 @@ def world(
 ) -> World:
     # 3 users x 4 memories, written by mem0's own S3Vectors and OpenSearchDB, and three API keys
     create_tables(keys=KEYS_TABLE)
-    data = m0.dataset(users=3, per_user=4, seed=11)
-    s3, os_ = m0.seed(osmem_url, data)
+    seeded = Seeded.write(osmem_url, m0.dataset(users=3, per_user=4, seed=11))
     keys = ApiKeyStore(KEYS_TABLE)
     admin_key, _ = keys.create("ops", admin=True)
     user1_key, _ = keys.create("tenant-1", scopes=[Scope.of(user_id="user-1")])
@@ -153,7 +141,8 @@ def world(
     monkeypatch.delenv("MEMERASE_API_KEY", raising=False)
     config = memerase_config(osmem_url, jobs={}, api={})
     deploy(config)
-    return World(s3, os_, data, keys, admin_key, user1_key, user2_key, lambda_context, monkeypatch, config, deploy)
+    keys_of = {"keys": keys, "admin_key": admin_key, "user1_key": user1_key, "user2_key": user2_key}
+    return World(**vars(seeded), **keys_of, ctx=lambda_context, monkeypatch=monkeypatch, config=config, deploy=deploy)
 
 
 def memory_path(memory_id: str, suffix: str = "") -> tuple[str, str, dict[str, str]]:

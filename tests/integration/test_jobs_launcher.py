@@ -24,37 +24,29 @@ from functions.job_plan import app as plan_app
 from functions.job_verify import app as verify_app
 from memerase import runtime
 from memerase.errors import RetryableStoreError, StoreError
-from memerase.history import table_schema as history_schema
 from memerase.jobs.launcher import JobConflict, JobLauncher
 from memerase.jobs.models import JobRecord, JobStatus, Receipt
 from memerase.jobs.repository import JobsTable
-from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.jobs.steps import JobSteps, VerificationFailed
 from memerase.models import Scope
 from memerase.stores.s3_vectors import S3VectorsStore
 from memerase_local.handlers import LambdaContext
 from tests.support import mem0_data as m0
 from tests.support.s3vectors_limits import S3VectorsLimits
-from tests.support.targets import memerase_config
+from tests.support.seeded import Seeded
+from tests.support.targets import JOBS_TABLE, Deploy, create_tables, memerase_config
 
 USERS, PER_USER = 4, 60
 VICTIM = "user-1"
 SCOPE = Scope.of(user_id=VICTIM)
 S3_SEGMENTS, OS_SLICES = 4, 2
-JOBS_TABLE = "jobs"
 # ListVectors stops a page at this many response bytes (~20 mem0 vectors), so S3 segments take several pages
 PAGE_BYTES = 6_000
 STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:memerase-erasure"
 
 
-def config(osmem_url: str, **jobs: Any) -> dict[str, Any]:
-    return memerase_config(
-        osmem_url,
-        history="history",
-        s3_partitions=S3_SEGMENTS,
-        os_partitions=OS_SLICES,
-        jobs={"table_name": JOBS_TABLE, "time_margin_ms": 1000, **jobs},
-    )
+JOBS = {"time_margin_ms": 1000}  # the jobs section of this file's configurations
+PARTITIONS = (S3_SEGMENTS, OS_SLICES)
 
 
 class FakeStepFunctions:
@@ -74,10 +66,7 @@ class FakeStepFunctions:
 
 
 @dataclass
-class World:
-    data: list[m0.Memory]
-    s3: Any  # mem0's S3Vectors
-    os_: Any  # mem0's OpenSearchDB
+class World(Seeded):
     limits: S3VectorsLimits
 
     @property
@@ -89,16 +78,10 @@ class World:
         return JobsTable(JOBS_TABLE)
 
     def victims(self) -> list[m0.Memory]:
-        return [m for m in self.data if m.payload["user_id"] == VICTIM]
+        return self.of(VICTIM)
 
     def others(self) -> dict[str, dict[str, Any]]:
-        return {m.id: m.payload for m in self.data if m.payload["user_id"] != VICTIM}
-
-    def everything(self) -> dict[str, dict[str, Any]]:
-        return {m.id: m.payload for m in self.data}
-
-    def contents(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        return m0.s3_contents(self.s3), m0.opensearch_contents(self.os_)
+        return self.without(lambda m: m.payload["user_id"] == VICTIM)
 
     def assert_only_scope_gone(self) -> None:
         assert self.contents() == (self.others(), self.others())
@@ -119,24 +102,13 @@ class World:
         return list(response["Items"])
 
 
-def use_config(monkeypatch: pytest.MonkeyPatch, osmem_url: str, **jobs: Any) -> None:
-    monkeypatch.setenv("MEMERASE_CONFIG", json.dumps(config(osmem_url, **jobs)))
-    runtime.reset()
-
-
 @pytest.fixture
-def world(aws: str, osmem_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(aws: str, osmem_url: str, deploy: Deploy) -> Iterator[World]:
     with S3VectorsLimits(max_page_bytes=PAGE_BYTES) as limits:
-        dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(**history_schema("history"))
-        dynamodb.create_table(**jobs_schema(JOBS_TABLE))
-        data = m0.dataset(users=USERS, per_user=PER_USER)
-        s3, os_ = m0.s3_store(), m0.opensearch_store(osmem_url)
-        m0.write(s3, data)
-        m0.write(os_, data)
-        use_config(monkeypatch, osmem_url)
-        yield World(data, s3, os_, limits)
-    runtime.reset()
+        create_tables()
+        seeded = Seeded.write(osmem_url, m0.dataset(users=USERS, per_user=PER_USER))
+        deploy(memerase_config(osmem_url, jobs=JOBS, partitions=PARTITIONS))
+        yield World(**vars(seeded), limits=limits)
 
 
 def drive_like_the_state_machine(job_id: str) -> dict[str, Any]:
@@ -387,10 +359,10 @@ def write_before_each_verification(
 
 
 def test_job_whose_every_pass_finds_a_late_memory_fails_with_verification_failed(
-    world: World, monkeypatch: pytest.MonkeyPatch, osmem_url: str
+    world: World, monkeypatch: pytest.MonkeyPatch, osmem_url: str, deploy: Deploy
 ) -> None:
     # Given a job allowed 2 passes, and mem0 writing a memory of the victim before each verification
-    use_config(monkeypatch, osmem_url, max_passes=2)
+    deploy(memerase_config(osmem_url, jobs={**JOBS, "max_passes": 2}, partitions=PARTITIONS))
     late = write_before_each_verification(world, runtime.job_steps(), monkeypatch, times=2)
     # When the job runs inline
     with pytest.raises(VerificationFailed):
@@ -403,11 +375,11 @@ def test_job_whose_every_pass_finds_a_late_memory_fails_with_verification_failed
 
 
 def test_resuming_a_job_that_failed_verification_runs_a_fresh_pass_and_completes(
-    world: World, monkeypatch: pytest.MonkeyPatch, osmem_url: str
+    world: World, monkeypatch: pytest.MonkeyPatch, osmem_url: str, deploy: Deploy
 ) -> None:
     # Given a job allowed 2 passes that FAILED with VerificationFailed: mem0 wrote a memory of the victim before
     # each verification, and the second pass found (and erased) the first of them
-    use_config(monkeypatch, osmem_url, max_passes=2)
+    deploy(memerase_config(osmem_url, jobs={**JOBS, "max_passes": 2}, partitions=PARTITIONS))
     steps = runtime.job_steps()
     write_before_each_verification(world, steps, monkeypatch, times=1)
     with pytest.raises(VerificationFailed):
