@@ -27,16 +27,11 @@ from __future__ import annotations
 
 import os
 
+from tests.support import fake_aws
+
 # Before boto3 / mem0 are imported: fake credentials (nothing can reach a real AWS account), no mem0 telemetry.
 os.environ["MEM0_TELEMETRY"] = "False"
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_SESSION_TOKEN="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-)
-for _name in ("AWS_PROFILE", "MEMERASE_CONFIG"):
-    os.environ.pop(_name, None)
+fake_aws.apply()
 
 import argparse  # noqa: E402
 import logging  # noqa: E402

@@ -50,20 +50,17 @@ from __future__ import annotations
 
 import os
 
+from tests.support import fake_aws
+
 # Before boto3 / mem0 / powertools are imported: fake credentials (nothing can reach a real AWS account).
+fake_aws.apply(os.environ, "AWS_ENDPOINT_URL")
 os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_SESSION_TOKEN="testing",
-    AWS_DEFAULT_REGION="us-east-1",
     MEM0_TELEMETRY="False",
     POWERTOOLS_SERVICE_NAME="memerase-bench",
     POWERTOOLS_TRACE_DISABLED="1",
     POWERTOOLS_METRICS_NAMESPACE="memerase-bench",
     POWERTOOLS_LOG_LEVEL="WARNING",
 )
-for _name in ("AWS_PROFILE", "MEMERASE_CONFIG", "AWS_ENDPOINT_URL"):
-    os.environ.pop(_name, None)
 
 import argparse  # noqa: E402
 import logging  # noqa: E402

@@ -12,6 +12,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from tests.support import fake_aws
 from tests.support.s3vectors_limits import S3VectorsLimits
 
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "memerase-tests")
@@ -26,14 +27,7 @@ def _aws_env() -> Iterator[None]:
     the test ends, after its monkeypatch and any context that restores the environment itself (the Step Functions
     harness), whatever order those unwind in."""
     with mock.patch.dict(os.environ):
-        os.environ.update(
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_SESSION_TOKEN="testing",
-            AWS_DEFAULT_REGION="us-east-1",
-        )
-        for name in ("AWS_PROFILE", "MEMERASE_CONFIG"):
-            os.environ.pop(name, None)
+        fake_aws.apply()
         yield
 
 
