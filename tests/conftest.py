@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
+from unittest import mock
 
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from tests.support import fake_aws
 from tests.support.s3vectors_limits import S3VectorsLimits
 
 pytest_plugins = ["tests.support.neptune_fixtures"]
@@ -20,14 +24,13 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "memerase-tests")
 
 
 @pytest.fixture(autouse=True)
-def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials everywhere, so nothing can reach a real AWS account."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("MEMERASE_CONFIG", raising=False)
+def _aws_env() -> Iterator[None]:
+    """Fake credentials everywhere, so nothing can reach a real AWS account; the whole environment is restored when
+    the test ends, after its monkeypatch and any context that restores the environment itself (the Step Functions
+    harness), whatever order those unwind in."""
+    with mock.patch.dict(os.environ):
+        fake_aws.apply()
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +55,18 @@ def s3_limits(aws: str) -> Iterator[S3VectorsLimits]:
     """moto's S3 Vectors with AWS's documented pagination, segment and batch limits enforced."""
     with S3VectorsLimits() as limits:
         yield limits
+
+
+@pytest.fixture
+def deploy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """`deploy(config)`: make `config` this process's MEMERASE_CONFIG, with memerase's cached services rebuilt (as a
+    new Lambda container would); they are dropped again when the test ends. (`tests.support.targets.Deploy` is its
+    type; memerase and mem0 are imported here only when a test uses it, after the environment above is set.)"""
+    from memerase import runtime
+
+    def apply(config: dict[str, Any]) -> None:
+        monkeypatch.setenv("MEMERASE_CONFIG", json.dumps(config))
+        runtime.reset()
+
+    yield apply
+    runtime.reset()

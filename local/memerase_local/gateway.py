@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,11 +13,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
-from memerase_local.handlers import invoke
+from memerase_local.handlers import API_TIMEOUT_MS, invoke
+from memerase_local.proxy_events import ProxyRequest, Stage, authorizer_event, rest_event
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGE = "local"
-API_TIMEOUT_MS = 29_000  # API Gateway's integration timeout
+STAGE = Stage()
 UNAUTHORIZED = {"code": "unauthorized", "detail": "Missing or invalid API key"}
 
 
@@ -86,79 +85,31 @@ class Gateway:
                 break
         else:
             return _json(404, {"code": "no_route", "detail": f"no route for {method} {path}"})
-        context: dict[str, Any] | None = None
-        if not route.public:
-            context = self._authorize(method, route, headers)
-            if context is None:
-                return _json(401, UNAUTHORIZED)
-        event = _proxy_event(
+        request = ProxyRequest(
             method,
             split.path,
-            route,
-            {k: unquote(v) for k, v in match.groupdict().items()},
-            split.query,
+            route.template,
             headers,
-            body,
-            context,
+            path_parameters={k: unquote(v) for k, v in match.groupdict().items()},
+            query=parse_qs(split.query, keep_blank_values=True),
+            body=body or None,
         )
-        response = invoke(route.function, event, API_TIMEOUT_MS)
+        context: dict[str, Any] | None = None
+        if not route.public:
+            context = self._authorize(request)
+            if context is None:
+                return _json(401, UNAUTHORIZED)
+        response = invoke(route.function, rest_event(request, STAGE, context), API_TIMEOUT_MS)
         out_headers = {k: ", ".join(v) for k, v in (response.get("multiValueHeaders") or {}).items()}
         out_headers.update(response.get("headers") or {})
         return int(response["statusCode"]), out_headers, (response.get("body") or "").encode()
 
-    def _authorize(self, method: str, route: Route, headers: dict[str, str]) -> dict[str, Any] | None:
-        event = {
-            "type": "REQUEST",
-            "methodArn": f"arn:aws:execute-api:us-east-1:123456789012:local/{STAGE}/{method}{route.template}",
-            "resource": route.template,
-            "path": route.template,
-            "httpMethod": method,
-            "headers": headers,
-            "queryStringParameters": {},
-            "pathParameters": {},
-            "stageVariables": {},
-            "requestContext": {"stage": STAGE},
-        }
+    def _authorize(self, request: ProxyRequest) -> dict[str, Any] | None:
         try:
-            policy = invoke("authorizer", event, API_TIMEOUT_MS)
+            policy = invoke("authorizer", authorizer_event(request, STAGE), API_TIMEOUT_MS)
         except Exception:  # the authorizer's "Unauthorized"
             return None
         return {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
-
-
-def _proxy_event(
-    method: str,
-    path: str,
-    route: Route,
-    params: dict[str, str],
-    query: str,
-    headers: dict[str, str],
-    body: bytes | None,
-    authorizer: dict[str, Any] | None,
-) -> dict[str, Any]:
-    multi = parse_qs(query, keep_blank_values=True)
-    return {
-        "resource": route.template,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": {k: v[-1] for k, v in multi.items()} or None,
-        "multiValueQueryStringParameters": multi or None,
-        "pathParameters": params or None,
-        "stageVariables": None,
-        "body": body.decode("utf-8", errors="replace") if body else None,
-        "isBase64Encoded": False,
-        "requestContext": {
-            "resourcePath": route.template,
-            "httpMethod": method,
-            "path": f"/{STAGE}{path}",
-            "stage": STAGE,
-            "requestId": str(uuid.uuid4()),
-            "identity": {"sourceIp": "127.0.0.1"},
-            **({"authorizer": authorizer} if authorizer else {}),
-        },
-    }
 
 
 def _json(status: int, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:

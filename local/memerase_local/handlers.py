@@ -1,27 +1,34 @@
-"""The project's Lambda handlers, called in-process as Lambda would call them."""
+"""The project's Lambda handlers, called in-process as Lambda would call them, with the one Lambda context that
+`memerase serve`, the tests and the benchmarks share."""
 
 from __future__ import annotations
 
 import importlib
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 Handler = Callable[[dict[str, Any], Any], Any]
+API_TIMEOUT_MS = 29_000  # API Gateway's integration timeout
 
 
+@dataclass
 class LambdaContext:
-    """What the handlers read of the Lambda context. `timeout_ms` is the function's timeout in template.yaml."""
+    """What the handlers read of the Lambda context. `budget_ms` answers `get_remaining_time_in_millis`: the
+    function's timeout in template.yaml, or a clock a test or a benchmark sets."""
 
-    def __init__(self, name: str, timeout_ms: int):
-        self.function_name = name
-        self.memory_limit_in_mb = 1024
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
-        self.aws_request_id = str(uuid.uuid4())
-        self._timeout_ms = timeout_ms
+    function_name: str = "memerase-local"
+    budget_ms: Callable[[], int] = lambda: API_TIMEOUT_MS  # noqa: E731
+    memory_limit_in_mb: int = 1024
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return self._timeout_ms
+        return self.budget_ms()
 
 
 def handler_of(folder: str) -> Handler:
@@ -31,4 +38,4 @@ def handler_of(folder: str) -> Handler:
 
 
 def invoke(folder: str, event: dict[str, Any], timeout_ms: int) -> Any:
-    return handler_of(folder)(event, LambdaContext(folder, timeout_ms))
+    return handler_of(folder)(event, LambdaContext(folder, lambda: timeout_ms))

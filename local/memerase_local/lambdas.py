@@ -9,15 +9,17 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import boto3
 
-from memerase_local.handlers import invoke
+from memerase_local.handlers import LambdaContext, handler_of
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "infra" / "erasure_job.asl.json"
@@ -29,25 +31,52 @@ TASKS = {  # the ASL's DefinitionSubstitutions key -> handler folder, as templat
     "FailFunctionArn": "job_fail",
 }
 STATE_MACHINE = "memerase-erasure"
+TASK_TIMEOUT_MS = 900_000  # the erase worker's timeout in template.yaml
 
 
-def _invoke(function: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
-    name = function.function_name
-    event = json.loads(body.decode() if isinstance(body, bytes | bytearray) else body or "{}")
-    try:
-        result = invoke(name, event, 900_000)  # the erase worker's timeout in template.yaml
-    except Exception as exc:  # reported as Lambda reports an unhandled error: errorType = the class name
-        response_headers["x-amz-function-error"] = "Unhandled"
-        return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)[:500]}).encode()
-    return json.dumps(result).encode()
+@dataclass
+class Dispatcher:
+    """Stands in for moto's `LambdaFunction.invoke`: runs `functions/<name>/app.py` in this process.
+
+    `faults[name]` runs before the handler and may raise (the tests' fault hook); `budget_ms[name]` is the clock
+    that function's context reports; `invocations` counts the calls per function.
+    """
+
+    invocations: Counter[str] = field(default_factory=Counter)
+    faults: dict[str, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
+    budget_ms: dict[str, Callable[[], int]] = field(default_factory=dict)
+
+    def invoke(self, function: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        name = function.function_name
+        event = json.loads(body.decode() if isinstance(body, bytes | bytearray) else body or "{}")
+        self.invocations[name] += 1
+        context = LambdaContext(name, self.budget_ms.get(name, lambda: TASK_TIMEOUT_MS))
+        try:
+            if name in self.faults:
+                self.faults[name](event)
+            result = handler_of(name)(event, context)
+        except Exception as exc:  # as Lambda reports an unhandled error: errorType is the exception's class name
+            response_headers["x-amz-function-error"] = "Unhandled"
+            error_type = getattr(exc, "error_type", type(exc).__name__)  # e.g. "Sandbox.Timedout" for a timeout
+            return json.dumps({"errorType": error_type, "errorMessage": str(exc)[:500]}).encode()
+        return json.dumps(result).encode()
 
 
 @contextmanager
-def in_process_lambdas() -> Iterator[None]:
+def in_process_lambdas(dispatcher: Dispatcher | None = None) -> Iterator[Dispatcher]:
+    """Route moto's Lambda invocations to `dispatcher` (a new one if none is given) while the block runs.
+
+    The patch looks `dispatcher.invoke` up on every call, so a caller may wrap it after entering.
+    """
     from moto.awslambda.models import LambdaFunction
 
-    with mock.patch.object(LambdaFunction, "invoke", _invoke):
-        yield
+    used = dispatcher if dispatcher is not None else Dispatcher()
+
+    def invoke(function: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        return used.invoke(function, body, request_headers, response_headers)
+
+    with mock.patch.object(LambdaFunction, "invoke", invoke):
+        yield used
 
 
 def definition(arns: dict[str, str]) -> str:

@@ -23,6 +23,8 @@ import pytest
 import requests
 from opensearchpy import OpenSearch
 
+from tests.support.readback import Snapshot, Stores, opensearch_memories, s3_memories
+
 # mem0 reads MEM0_TELEMETRY and MEM0_DIR once, at import (it writes MEM0_DIR/config.json and, with telemetry on,
 # starts a PostHog client): both must be set before anything imports mem0, i.e. before test modules are collected.
 _MEM0_HOME = tempfile.mkdtemp(prefix="memerase-e2e-mem0-")
@@ -33,33 +35,6 @@ os.environ.setdefault("MEM0_DIR", _MEM0_HOME)
 BUCKET = "mem0-demo"
 INDEX = "mem0"
 ACTIVE_JOB = ("QUEUED", "RUNNING")
-Snapshot = dict[str, dict[str, Any]]  # memory id -> payload, as one store holds it
-
-
-@dataclass(frozen=True)
-class Stores:
-    """What both stores hold at one moment."""
-
-    s3: Snapshot
-    opensearch: Snapshot
-
-    def ids(self) -> set[str]:
-        return set(self.s3) | set(self.opensearch)
-
-    def matching(self, **filters: str) -> set[str]:
-        """Ids of the memories whose payload (in either store) has all these values."""
-        return {
-            memory_id
-            for snapshot in (self.s3, self.opensearch)
-            for memory_id, payload in snapshot.items()
-            if all(payload.get(k) == v for k, v in filters.items())
-        }
-
-    def without(self, gone: set[str]) -> Stores:
-        return Stores(
-            {k: v for k, v in self.s3.items() if k not in gone},
-            {k: v for k, v in self.opensearch.items() if k not in gone},
-        )
 
 
 @dataclass(frozen=True)
@@ -77,23 +52,10 @@ class LocalServer:
     # ---- the stores, read directly (not through memerase) ---------------------------------------------------------
 
     def s3_memories(self) -> Snapshot:
-        client = boto3.client("s3vectors", endpoint_url=self.aws_url, region_name="us-east-1")
-        found: Snapshot = {}
-        for page in client.get_paginator("list_vectors").paginate(
-            vectorBucketName=BUCKET, indexName=INDEX, returnMetadata=True
-        ):
-            found.update({v["key"]: dict(v.get("metadata") or {}) for v in page.get("vectors", [])})
-        return found
-
-    def opensearch_memories(self) -> Snapshot:
-        client = OpenSearch(hosts=[self.opensearch_url])
-        client.indices.refresh(index=INDEX)
-        body = {"size": 10_000, "query": {"match_all": {}}, "_source": ["id", "payload"]}
-        hits = client.search(index=INDEX, body=body)["hits"]["hits"]
-        return {h["_source"]["id"]: h["_source"]["payload"] for h in hits}
+        return s3_memories(BUCKET, INDEX, boto3.client("s3vectors", endpoint_url=self.aws_url, region_name="us-east-1"))
 
     def stores(self) -> Stores:
-        return Stores(self.s3_memories(), self.opensearch_memories())
+        return Stores(self.s3_memories(), opensearch_memories(OpenSearch(hosts=[self.opensearch_url]), INDEX))
 
     # ---- jobs -----------------------------------------------------------------------------------------------------
 

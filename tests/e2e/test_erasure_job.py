@@ -6,39 +6,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 
 from memerase import runtime
-from memerase.history import table_schema as history_schema
 from memerase.jobs.models import JobStatus
-from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.models import Scope
 from tests.support import mem0_data as m0
 from tests.support.lambda_events import events_queue, received
 from tests.support.s3vectors_limits import S3VectorsLimits
 from tests.support.sfn_harness import step_functions
-from tests.support.targets import memerase_config
-
-
-def config(osmem_url: str) -> dict[str, Any]:
-    return memerase_config(osmem_url, history="history", jobs={"table_name": "jobs", "time_margin_ms": 1000})
+from tests.support.targets import create_tables, memerase_config
 
 
 @pytest.fixture
-def world(osmem_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    with step_functions(config(osmem_url), monkeypatch) as harness, S3VectorsLimits() as limits:
-        dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(**history_schema("history"))
-        dynamodb.create_table(**jobs_schema("jobs"))
+def world(osmem_url: str) -> Any:
+    config = memerase_config(osmem_url, jobs={"time_margin_ms": 1000})
+    with step_functions(config) as harness, S3VectorsLimits() as limits:
+        create_tables()
         data = m0.dataset(users=6, per_user=500)
-        s3, os_ = m0.s3_store(), m0.opensearch_store(osmem_url)
-        m0.write(s3, data)
-        m0.write(os_, data)
+        s3, os_ = m0.seed(osmem_url, data)
         yield harness, limits, data, s3, os_
 
 
-def test_a_job_erases_exactly_one_scope_among_thousands_and_leaves_a_receipt(world: Any) -> None:
+def test_job_erases_exactly_one_scope_among_thousands_and_leaves_a_receipt(world: Any) -> None:
     harness, limits, data, s3, os_ = world
     queue = events_queue()
     # Given 3,000 memories of 6 tenants in both stores

@@ -24,17 +24,16 @@ import pytest
 from functions.job_erase import app as erase_app
 from memerase import runtime
 from memerase.errors import JobConflict, RetryableStoreError, StoreError
-from memerase.history import table_schema as history_schema
 from memerase.jobs.models import JobRecord, JobStatus
-from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.models import Scope
 from memerase.stores.s3_vectors import S3VectorsStore
 from memerase_local.lambdas import TASKS, definition
 from tests.support import mem0_data as m0
 from tests.support.lambda_events import events_queue, received
 from tests.support.s3vectors_limits import S3VectorsLimits
+from tests.support.seeded import Seeded
 from tests.support.sfn_harness import StepFunctionsHarness, step_functions
-from tests.support.targets import memerase_config
+from tests.support.targets import create_tables, memerase_config
 
 USERS, PER_USER = 4, 150
 VICTIM = "user-2"
@@ -55,23 +54,10 @@ class WorkerTimedOut(Exception):
     error_type = "Sandbox.Timedout"
 
 
-def config(osmem_url: str, jobs: dict[str, Any]) -> dict[str, Any]:
-    return memerase_config(
-        osmem_url,
-        history="history",
-        s3_partitions=S3_SEGMENTS,
-        os_partitions=OS_SLICES,
-        jobs={"table_name": "jobs", "time_margin_ms": TIME_MARGIN_MS, **jobs},
-    )
-
-
 @dataclass
-class World:
+class World(Seeded):
     harness: StepFunctionsHarness
     limits: S3VectorsLimits
-    data: list[m0.Memory]
-    s3: Any  # mem0's S3Vectors
-    os_: Any  # mem0's OpenSearchDB
 
     def run(self, **start: Any) -> tuple[JobRecord, dict[str, Any]]:
         """Start a job erasing the victim, wait for its execution to end; the job record as it ends, the execution."""
@@ -81,10 +67,7 @@ class World:
         return runtime.launcher().get(job.job_id), execution
 
     def others(self) -> dict[str, dict[str, Any]]:
-        return {m.id: m.payload for m in self.data if m.payload["user_id"] != VICTIM}
-
-    def everything(self) -> dict[str, dict[str, Any]]:
-        return {m.id: m.payload for m in self.data}
+        return self.without(lambda m: m.payload["user_id"] == VICTIM)
 
     def assert_only_scope_gone(self, late: tuple[m0.Memory, ...] = ()) -> None:
         """Nothing of the victim is left in either store; every other memory is there with its full payload."""
@@ -104,20 +87,16 @@ def jobs_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(osmem_url: str, monkeypatch: pytest.MonkeyPatch, jobs_settings: dict[str, Any]) -> Iterator[World]:
+def world(osmem_url: str, jobs_settings: dict[str, Any]) -> Iterator[World]:
+    jobs = {"time_margin_ms": TIME_MARGIN_MS, **jobs_settings}
     with (
-        step_functions(config(osmem_url, jobs_settings), monkeypatch) as harness,
+        step_functions(memerase_config(osmem_url, jobs=jobs, partitions=(S3_SEGMENTS, OS_SLICES))) as harness,
         S3VectorsLimits(max_page_bytes=PAGE_BYTES) as limits,
     ):
-        dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(**history_schema("history"))
-        dynamodb.create_table(**jobs_schema("jobs"))
-        data = m0.dataset(users=USERS, per_user=PER_USER)
-        s3, os_ = m0.s3_store(), m0.opensearch_store(osmem_url)
-        m0.write(s3, data)
-        m0.write(os_, data)
+        create_tables()
+        seeded = Seeded.write(osmem_url, m0.dataset(users=USERS, per_user=PER_USER))
         limits.reset_counts()
-        yield World(harness, limits, data, s3, os_)
+        yield World(**vars(seeded), harness=harness, limits=limits)
 
 
 def completed(job: JobRecord, erased: int = 2 * PER_USER, passes: int = 2) -> None:
@@ -152,7 +131,7 @@ def record_targets(world: World) -> Counter[str]:
 # ---- a. workers that run out of time, or are killed ---------------------------------------------------------------
 
 
-def test_a_worker_short_of_time_checkpoints_every_page_and_the_loop_finishes_the_job(world: World) -> None:
+def test_worker_short_of_time_checkpoints_every_page_and_the_loop_finishes_the_job(world: World) -> None:
     # Given a worker whose Lambda budget is always below the time margin, so it stops after every page
     world.harness.budget_ms["job_erase"] = lambda: OUT_OF_TIME_MS
     per_target = record_targets(world)
@@ -167,7 +146,7 @@ def test_a_worker_short_of_time_checkpoints_every_page_and_the_loop_finishes_the
     world.assert_only_scope_gone()
 
 
-def test_a_worker_killed_between_deleting_and_checkpointing_is_retried_from_its_last_checkpoint(
+def test_worker_killed_between_deleting_and_checkpointing_is_retried_from_its_last_checkpoint(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given workers that stop after every page, and every 3rd S3 DeleteVectors is followed by Lambda killing the
@@ -199,7 +178,7 @@ def test_a_worker_killed_between_deleting_and_checkpointing_is_retried_from_its_
     assert 2 * PER_USER - lost[0] <= job.receipt.erased <= 2 * PER_USER
 
 
-def test_a_worker_killed_before_it_starts_is_retried_and_the_job_completes_exactly(world: World) -> None:
+def test_worker_killed_before_it_starts_is_retried_and_the_job_completes_exactly(world: World) -> None:
     # Given every 3rd erase invocation times out before doing anything, and workers stop after every page
     world.harness.budget_ms["job_erase"] = lambda: OUT_OF_TIME_MS
     calls = [0]
@@ -224,7 +203,7 @@ def test_a_worker_killed_before_it_starts_is_retried_and_the_job_completes_exact
 # ---- b. throttling ------------------------------------------------------------------------------------------------
 
 
-def test_b_throttled_s3_vectors_is_absorbed_by_sdk_retries_and_a_longer_burst_by_the_state_machine(
+def test_throttled_s3_vectors_is_absorbed_by_sdk_retries_and_a_longer_burst_by_the_state_machine(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given S3 Vectors throttling every 2nd DeleteVectors (429) and answering every 3rd ListVectors with a 503, which
@@ -261,7 +240,7 @@ def test_b_throttled_s3_vectors_is_absorbed_by_sdk_retries_and_a_longer_burst_by
 # ---- c. a crash between listing and deleting ----------------------------------------------------------------------
 
 
-def test_c_a_crash_after_listing_a_page_and_before_deleting_it_loses_nothing(
+def test_crash_after_listing_a_page_and_before_deleting_it_loses_nothing(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the 3rd S3 DeleteVectors of the job fails (retryably) after its page was listed, once
@@ -290,7 +269,7 @@ def test_c_a_crash_after_listing_a_page_and_before_deleting_it_loses_nothing(
 # ---- d. memories written while the job runs -----------------------------------------------------------------------
 
 
-def test_d_memories_of_the_scope_written_during_the_job_are_found_by_the_next_pass_and_erased(world: World) -> None:
+def test_memories_of_the_scope_written_during_the_job_are_found_by_the_next_pass_and_erased(world: World) -> None:
     # Given mem0 writes new memories of the victim into both stores while the job runs: one racing the workers of the
     # first pass (during the 3rd erase invocation), one after the first pass finished, before its verification
     racing = m0.memory("a memory racing the workers", user_id=VICTIM, agent_id="agent-a")
@@ -364,7 +343,7 @@ def use_inline_map(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("jobs_settings", [{"max_passes": 2}])
-def test_e_a_failing_store_fails_the_job_through_record_failure_with_an_event_and_resume_completes_it(
+def test_failing_store_fails_the_job_through_record_failure_with_an_event_and_resume_completes_it(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     queue = events_queue()
@@ -406,7 +385,7 @@ def test_e_a_failing_store_fails_the_job_through_record_failure_with_an_event_an
 
 
 @pytest.mark.parametrize("jobs_settings", [{"max_passes": 2}])
-def test_e_a_job_whose_work_items_failed_is_never_completed_while_the_scope_remains(
+def test_job_whose_work_items_failed_is_never_completed_while_the_scope_remains(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given S3 Vectors refuses every DeleteVectors with a non-retryable error, and the real ASL (DISTRIBUTED Map:
@@ -450,7 +429,7 @@ def track_erase_workers(monkeypatch: pytest.MonkeyPatch, gate: threading.Event |
     return idle
 
 
-def test_f_a_cancelled_job_is_aborted_its_in_flight_workers_do_nothing_and_resume_finishes_it_exactly(
+def test_cancelled_job_is_aborted_its_in_flight_workers_do_nothing_and_resume_finishes_it_exactly(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a running job whose erase workers are all in flight (held before they start)
@@ -484,7 +463,7 @@ def test_f_a_cancelled_job_is_aborted_its_in_flight_workers_do_nothing_and_resum
     world.assert_only_scope_gone()
 
 
-def test_f_a_worker_in_flight_when_the_job_is_cancelled_stops_erasing(
+def test_worker_in_flight_when_the_job_is_cancelled_stops_erasing(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a running job whose S3 workers have started (the job was RUNNING) and are about to list their first page,
@@ -520,7 +499,7 @@ def test_f_a_worker_in_flight_when_the_job_is_cancelled_stops_erasing(
 # ---- g. duplicate start requests ----------------------------------------------------------------------------------
 
 
-def test_g_duplicate_start_requests_yield_one_job_and_one_execution(world: World) -> None:
+def test_duplicate_start_requests_yield_one_job_and_one_execution(world: World) -> None:
     # Given a job started with an idempotency key, held in Plan Work so that it stays active
     gate = threading.Event()
 

@@ -20,8 +20,9 @@ from mem0.exceptions import AuthenticationError, MemoryNotFoundError, Validation
 from memerase import runtime
 from memerase.errors import MissingFilter
 from memerase.models import Scope
-from tests.e2e.conftest import LocalServer, Stores
+from tests.e2e.conftest import LocalServer
 from tests.support import mem0_data as m0
+from tests.support.readback import Stores
 
 # memories this file writes next to the seeded ones (user-0..user-3, agent "demo-agent", no run id)
 RUN_USER, RUN_A, RUN_B = "run-user", "run-a", "run-b"
@@ -84,7 +85,7 @@ def assert_only_erased(before: Stores, after: Stores, gone: set[str]) -> None:
 # ---- refusals: nothing is erased ------------------------------------------------------------------------------------
 
 
-def test_a_wrong_api_key_makes_the_client_constructor_fail_at_the_ping_handshake(world: World) -> None:
+def test_wrong_api_key_makes_the_client_constructor_fail_at_the_ping_handshake(world: World) -> None:
     # Given a key memerase never issued
     # When mem0's client is built with it (its constructor calls GET /v1/ping/)
     # Then the 401 surfaces as mem0's ValueError carrying the server's `detail`
@@ -93,6 +94,7 @@ def test_a_wrong_api_key_makes_the_client_constructor_fail_at_the_ping_handshake
 
 
 def test_delete_all_without_a_filter_is_refused_with_mem0s_message_and_erases_nothing(world: World) -> None:
+    # Given the served stores as they are
     before = world.server.stores()
     # When delete_all() is called with no filter
     with pytest.raises(ValidationError) as refused:
@@ -104,6 +106,7 @@ def test_delete_all_without_a_filter_is_refused_with_mem0s_message_and_erases_no
 
 
 def test_deleting_an_unknown_memory_id_raises_memory_not_found_and_erases_nothing(world: World) -> None:
+    # Given the served stores as they are
     before = world.server.stores()
     # When an id no store holds is deleted
     with pytest.raises(MemoryNotFoundError) as refused:
@@ -113,10 +116,11 @@ def test_deleting_an_unknown_memory_id_raises_memory_not_found_and_erases_nothin
     assert world.server.stores() == before
 
 
-def test_a_user_scoped_key_cannot_delete_another_users_memory(world: World) -> None:
+def test_user_scoped_key_cannot_delete_another_users_memory(world: World) -> None:
+    # Given a key scoped to user-1 and one of user-2's memories
     before = world.server.stores()
     [foreign] = some(before, user_id="user-2")
-    # Given a key scoped to user-1, When it deletes one of user-2's memories
+    # When it deletes that memory
     with pytest.raises(AuthenticationError) as refused:
         world.user_1.delete(foreign)
     # Then 403 -> AuthenticationError, and that memory (like every other) is still in both stores
@@ -124,7 +128,8 @@ def test_a_user_scoped_key_cannot_delete_another_users_memory(world: World) -> N
     assert world.server.stores() == before
 
 
-def test_a_user_scoped_key_cannot_delete_all_memories_of_another_user(world: World) -> None:
+def test_user_scoped_key_cannot_delete_all_memories_of_another_user(world: World) -> None:
+    # Given the served stores and a key scoped to user-1
     before = world.server.stores()
     # When the user-1 key asks to delete all of user-2's memories
     with pytest.raises(AuthenticationError) as refused:
@@ -135,7 +140,8 @@ def test_a_user_scoped_key_cannot_delete_all_memories_of_another_user(world: Wor
     assert world.server.stores() == before
 
 
-def test_a_batch_with_one_memory_outside_the_keys_scope_deletes_none_of_them(world: World) -> None:
+def test_batch_with_one_memory_outside_the_keys_scope_deletes_none_of_them(world: World) -> None:
+    # Given a key scoped to user-1, one memory of user-1 and one of user-2
     before = world.server.stores()
     [own] = some(before, user_id="user-1")
     [foreign] = some(before, user_id="user-2")
@@ -149,7 +155,8 @@ def test_a_batch_with_one_memory_outside_the_keys_scope_deletes_none_of_them(wor
 # ---- single and batch deletes (synchronous) ------------------------------------------------------------------------
 
 
-def test_a_user_scoped_key_deletes_a_memory_of_its_own_user_from_both_stores(world: World) -> None:
+def test_user_scoped_key_deletes_a_memory_of_its_own_user_from_both_stores(world: World) -> None:
+    # Given a key scoped to user-1 and one of user-1's memories
     before = world.server.stores()
     [own] = some(before, user_id="user-1")
     # When the user-1 key deletes one of user-1's memories
@@ -160,6 +167,7 @@ def test_a_user_scoped_key_deletes_a_memory_of_its_own_user_from_both_stores(wor
 
 
 def test_delete_removes_exactly_one_memory_from_both_stores(world: World) -> None:
+    # Given one memory of user-0 in both stores
     before = world.server.stores()
     [victim] = some(before, user_id="user-0")
     # When the admin key deletes one memory by id
@@ -170,6 +178,7 @@ def test_delete_removes_exactly_one_memory_from_both_stores(world: World) -> Non
 
 
 def test_history_of_a_deleted_memory_is_a_content_free_delete_row(world: World) -> None:
+    # Given one memory of user-0 and its text
     before = world.server.stores()
     [victim] = some(before, user_id="user-0")
     text = before.s3[victim]["data"]
@@ -185,6 +194,7 @@ def test_history_of_a_deleted_memory_is_a_content_free_delete_row(world: World) 
 
 
 def test_batch_delete_removes_exactly_the_listed_memories(world: World) -> None:
+    # Given three memories of user-0
     before = world.server.stores()
     victims = some(before, 3, user_id="user-0")
     # When three memories are batch-deleted
@@ -198,6 +208,7 @@ def test_batch_delete_removes_exactly_the_listed_memories(world: World) -> None:
 
 
 def test_delete_all_by_user_id_erases_that_user_and_nobody_else(world: World) -> None:
+    # Given user-2's memories among the others
     before = world.server.stores()
     gone = before.matching(user_id="user-2")
     # When delete_all(user_id="user-2") is called
@@ -235,6 +246,7 @@ def test_delete_all_by_run_id_erases_that_runs_memories_only(world: World) -> No
 
 
 def test_delete_users_by_user_id_erases_that_user_and_nobody_else(world: World) -> None:
+    # Given user-3's memories among the others
     before = world.server.stores()
     gone = before.matching(user_id="user-3")
     # When delete_users(user_id="user-3") is called (DELETE /v2/entities/user/user-3/)
@@ -247,6 +259,7 @@ def test_delete_users_by_user_id_erases_that_user_and_nobody_else(world: World) 
 
 
 def test_delete_users_erases_a_user_whose_id_mem0_percent_encodes_in_the_path(world: World) -> None:
+    # Given three memories of a user whose id is an e-mail address
     before = world.server.stores()
     gone = before.matching(user_id=EMAIL_USER)
     assert len(gone) == 3

@@ -64,6 +64,7 @@ def call(case: Case, server: LocalServer, headers: dict[str, str] | None = None)
 
 
 def test_the_served_openapi_document_is_the_one_under_test(memerase_server: LocalServer) -> None:
+    # Given `memerase serve` running
     # When the running server's /openapi.json is fetched, and loaded by schemathesis
     served = requests.get(f"{memerase_server.url}/openapi.json", timeout=30)
     loaded = schemathesis.openapi.from_url(f"{memerase_server.url}/openapi.json")
@@ -74,10 +75,12 @@ def test_the_served_openapi_document_is_the_one_under_test(memerase_server: Loca
 
 
 def test_every_operation_documents_a_success_response() -> None:
-    # Given the OpenAPI document, Then every operation lists at least one 2xx response
+    # Given the OpenAPI document
+    # When its operations' responses are read
     missing = sorted(
         o.label for o in OPERATIONS if not any(str(c).startswith("2") for c in o.definition.raw["responses"])
     )
+    # Then every operation lists at least one 2xx response
     assert missing == [], f"operations without a documented 2xx: {missing}"
 
 
@@ -89,7 +92,8 @@ def test_every_operation_documents_a_success_response() -> None:
 def test_fuzzed_requests_get_no_5xx_and_only_documented_responses(case: Case, memerase_server: LocalServer) -> None:
     # Given any request schemathesis derives from the document (valid and invalid data), sent with the admin key;
     # destructive ones included: they name random ids, and reset is disabled (allow_reset is false)
-    # When the server answers, Then it is not a 5xx and status, content type, headers and body match the document
+    # When it is sent
+    # Then the answer is not a 5xx and status, content type, headers and body match the document (`call` checks)
     call(case, memerase_server)
 
 
@@ -160,8 +164,9 @@ REAL_CASES: dict[str, Callable[[LocalServer], Case]] = {
 def test_requests_on_real_memories_and_jobs_get_documented_responses(name: str, memerase_server: LocalServer) -> None:
     # Given a request on memories or jobs that exist (or a refusal fuzzing cannot trigger)
     case = REAL_CASES[name](memerase_server)
-    # When it is sent with the admin key, Then the answer is not a 5xx and is one the document describes
+    # When it is sent with the admin key
     response = call(case, memerase_server)
+    # Then the answer is not a 5xx and is the one the document describes for it (`call` checks the document)
     assert name.endswith(f"({response.status_code})"), response.text
     memerase_server.wait_for_all_jobs()
 
@@ -172,8 +177,9 @@ def test_every_operation_answers_a_wrong_key_with_its_documented_401(
 ) -> None:
     # Given a request to the operation with a key memerase never issued
     case = operation.Case(path_parameters={p.name: "x" for p in operation.path_parameters})
-    # When it is sent, Then the authorizer's 401 is documented for the operation and its body matches
+    # When it is sent
     response = call(case, memerase_server, headers={"Authorization": "Token mek_never-issued"})
+    # Then the authorizer's 401 is documented for the operation and its body matches
     assert response.status_code == 401
 
 
@@ -182,11 +188,12 @@ def test_every_operation_answers_a_wrong_key_with_its_documented_401(
 
 @pytest.mark.parametrize("content_type", ["text/plain", "multipart/form-data"])
 @pytest.mark.parametrize("operation", BODY_OPERATIONS, ids=[o.label for o in BODY_OPERATIONS])
-def test_a_body_with_a_non_json_content_type_gets_a_documented_4xx(
+def test_body_with_a_non_json_content_type_gets_a_documented_4xx(
     operation: Any, content_type: str, memerase_server: LocalServer
 ) -> None:
     # Given a JSON body sent under another Content-Type (the probes schemathesis's coverage phase makes)
     case = operation.Case(body={})
+    # When it is sent
     response = requests.request(
         operation.method.upper(),
         f"{memerase_server.url}{operation.path}",
@@ -194,13 +201,14 @@ def test_a_body_with_a_non_json_content_type_gets_a_documented_4xx(
         headers={**memerase_server.admin_headers, "Content-Type": content_type},
         timeout=30,
     )
-    # When the server answers, Then it is a documented client error, not a 5xx
+    # Then the answer is a documented client error, not a 5xx
     case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
     assert 400 <= response.status_code < 500
 
 
 @pytest.mark.parametrize("method", ["OPTIONS", "TRACE"])
 def test_an_undeclared_method_gets_a_4xx(method: str, memerase_server: LocalServer) -> None:
+    # Given `memerase serve` running and an admin key
     # When an HTTP method no operation declares is sent to a documented path
     response = requests.request(
         method, f"{memerase_server.url}/v1/ping/", headers=memerase_server.admin_headers, timeout=30

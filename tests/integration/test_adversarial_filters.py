@@ -125,9 +125,7 @@ def adversarial_dataset() -> list[m0.Memory]:
 def stores(s3_limits: S3VectorsLimits, osmem_url: str) -> Stores:
     """The adversarial dataset, written by mem0 into both stores; an eraser paging through them in small pages."""
     data = adversarial_dataset()
-    s3, os_ = m0.s3_store(), m0.opensearch_store(osmem_url)
-    m0.write(s3, data)
-    m0.write(os_, data)
+    s3, os_ = m0.seed(osmem_url, data)
     eraser = Eraser([s3_target(page_size=7, segments=3), os_target(osmem_url, page_size=7, slices=3)])
     return Stores(data, s3, os_, eraser)
 
@@ -248,7 +246,9 @@ def test_an_adversarial_user_id_is_refused_or_erases_exactly_its_byte_equal_memo
 
 
 def test_star_never_erases_everyone_even_with_other_filters(stores: Stores) -> None:
-    # Given the adversarial dataset; When "*" is combined with a real agent_id, Then it is still refused
+    # Given the adversarial dataset
+    # When "*" is given alone or combined with a real agent_id
+    # Then it is still refused
     for filters in ({"user_id": "*", "agent_id": "agent-a"}, {"agent_id": "*"}, {"run_id": "*"}):
         with pytest.raises(InvalidRequest, match="wildcard"):
             stores.eraser.delete_matching(Scope.of(**filters))
@@ -314,11 +314,12 @@ def test_an_adversarial_value_anded_with_a_real_user_narrows_instead_of_widening
         pytest.param(object(), id="object"),
     ],
 )
-def test_a_non_string_filter_value_is_refused_and_nothing_is_deleted(stores: Stores, value: Any) -> None:
+def test_non_string_filter_value_is_refused_and_nothing_is_deleted(stores: Stores, value: Any) -> None:
     # Given the adversarial dataset in both stores
     before = stores.everything()
     for key in ("user_id", "agent_id", "run_id"):
-        # When the value is given alone or next to a valid filter, Then it is refused as not a string
+        # When the value is given alone or next to a valid filter
+        # Then it is refused as not a string
         for filters in ({key: value}, {"user_id": "user-1", "agent_id": "agent-a", "run_id": "run-1", key: value}):
             with pytest.raises(InvalidRequest, match=f"^Invalid {key}: must be a string$"):
                 stores.eraser.delete_matching(Scope.of(**filters))
@@ -327,10 +328,14 @@ def test_a_non_string_filter_value_is_refused_and_nothing_is_deleted(stores: Sto
 
 
 def test_only_none_values_or_no_values_are_refused_as_a_missing_filter(stores: Stores) -> None:
+    # Given the adversarial dataset in both stores
     before = stores.everything()
     for filters in ({}, {"user_id": None}, {"user_id": None, "agent_id": None, "run_id": None}):
+        # When a scope without any value is erased
+        # Then it is refused as a missing filter
         with pytest.raises(MissingFilter, match="At least one filter is required"):
             stores.eraser.delete_matching(Scope.of(**filters))
+    # And nothing is deleted
     assert stores.contents() == (before, before)
 
 
@@ -344,9 +349,13 @@ def test_only_none_values_or_no_values_are_refused_as_a_missing_filter(stores: S
     ],
 )
 def test_an_unknown_filter_key_is_refused_and_nothing_is_deleted(stores: Stores, filters: dict[str, Any]) -> None:
+    # Given the adversarial dataset in both stores
     before = stores.everything()
+    # When a scope with a key mem0 does not filter on is erased
+    # Then it is refused naming the unknown filter
     with pytest.raises(InvalidRequest, match="^Unknown filter"):
         stores.eraser.delete_matching(Scope.of(**filters))
+    # And nothing is deleted
     assert stores.contents() == (before, before)
 
 
@@ -380,7 +389,8 @@ def test_the_stores_match_literally_even_when_scope_validation_is_bypassed(
 def test_the_stores_refuse_an_empty_value_even_when_scope_validation_is_bypassed(stores: Stores) -> None:
     # Given unvalidated scopes holding an empty value, or nothing at all
     before = stores.everything()
-    # When erased, Then the adapters (or the engine) refuse before deleting anything
+    # When they are erased
+    # Then the adapters (or the engine) refuse before deleting anything
     with pytest.raises(ValueError, match="refusing an empty or non-string filter"):
         stores.eraser.delete_matching(Scope.model_construct(user_id=""))
     with pytest.raises(InvalidRequest, match="empty scope"):
@@ -411,14 +421,15 @@ def test_erasing_the_string_id_keeps_a_twin_whose_id_is_an_int(stores: Stores, i
 
 
 def test_the_verification_count_agrees_with_the_type_strict_erasure(stores: Stores, int_twin: m0.Memory) -> None:
-    # Given the int twin; When user_id "1" is erased (exactly, as the test above shows)
+    # Given the int twin
+    # When user_id "1" is erased (exactly, as the test above shows)
     result = stores.eraser.delete_matching(Scope.of(user_id="1"))
     # Then the verification finds nothing left that the erasure should have taken
     assert [s.remaining for s in result.stores] == [0, 0]
     assert result.verified
 
 
-def test_a_long_punctuation_only_id_is_erased_from_opensearch_and_not_falsely_verified(stores: Stores) -> None:
+def test_long_punctuation_only_id_is_erased_from_opensearch_and_not_falsely_verified(stores: Stores) -> None:
     # Given a 300-character user_id made only of "-" (mem0 stores it; OpenSearch indexes it only as text, no tokens)
     victim = next(m for m in stores.data if m.payload.get("user_id") == LONG_PUNCT)
     # When it is erased

@@ -3,14 +3,12 @@ comes from the project's own REQUEST authorizer, over moto server (S3 Vectors, D
 
 from __future__ import annotations
 
+import copy
 import json
-import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 
 from functions.api_erasures import app as erasures_fn
@@ -20,20 +18,28 @@ from functions.authorizer import app as authorizer_fn
 from memerase import runtime
 from memerase.engine import Eraser
 from memerase.errors import MissingFilter
-from memerase.history import table_schema as history_schema
-from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.keys import ApiKeyStore
-from memerase.keys import table_schema as keys_schema
 from memerase.models import Scope
+from memerase_local import proxy_events
+from memerase_local.handlers import LambdaContext
+from memerase_local.proxy_events import ProxyRequest, Stage
 from tests.support import mem0_data as m0
-from tests.support.lambda_events import LambdaContext
-from tests.support.targets import memerase_config
+from tests.support.seeded import Seeded
+from tests.support.targets import KEYS_TABLE, Deploy, create_tables, memerase_config
 
-API_ID = "abcdef"
-STAGE = "prod"
-HOST = f"{API_ID}.execute-api.us-east-1.amazonaws.com"
-METHOD_ARN = f"arn:aws:execute-api:us-east-1:123456789012:{API_ID}/{STAGE}/DELETE/v1/memories"
-KEYS_TABLE, JOBS_TABLE, HISTORY_TABLE = "memerase-keys", "memerase-jobs", "memerase-history"
+STAGE = Stage(
+    name="prod", api_id="abcdef", domain="abcdef.execute-api.us-east-1.amazonaws.com", source_ip="203.0.113.7"
+)
+MEM0_HEADERS = {  # what mem0's MemoryClient (httpx) sends with every request, besides Authorization
+    "Accept": "*/*",
+    "Accept-Encoding": "gzip, deflate",
+    "Content-Type": "application/json",
+    "Host": STAGE.domain,
+    "User-Agent": "python-httpx/0.28.1",
+    "X-Forwarded-For": "203.0.113.7",
+    "X-Forwarded-Port": "443",
+    "X-Forwarded-Proto": "https",
+}
 
 
 # ---- Lambda and API Gateway plumbing -------------------------------------------------------------------------------
@@ -44,109 +50,16 @@ def lambda_context() -> LambdaContext:
     return LambdaContext()
 
 
-def _multi(values: dict[str, str] | None) -> dict[str, list[str]] | None:
-    return {k: [v] for k, v in values.items()} if values else None
-
-
 def authorizer_event(headers: dict[str, str]) -> dict[str, Any]:
-    """What API Gateway sends a REQUEST authorizer."""
-    return {
-        "type": "REQUEST",
-        "methodArn": METHOD_ARN,
-        "resource": "/v1/memories",
-        "path": "/v1/memories",
-        "httpMethod": "DELETE",
-        "headers": headers,
-        "multiValueHeaders": _multi(headers) or {},
-        "queryStringParameters": {},
-        "multiValueQueryStringParameters": {},
-        "pathParameters": {},
-        "stageVariables": {},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": API_ID,
-            "stage": STAGE,
-            "httpMethod": "DELETE",
-            "requestId": str(uuid.uuid4()),
-            "resourcePath": "/v1/memories",
-            "identity": {"sourceIp": "203.0.113.7", "userAgent": "python-httpx/0.28.1"},
-        },
-    }
+    """What API Gateway sends the REQUEST authorizer for `DELETE /v1/memories` with these headers."""
+    return proxy_events.authorizer_event(ProxyRequest("DELETE", "/v1/memories", "/v1/memories", headers), STAGE)
 
 
 def authorize(key: str, context: LambdaContext) -> dict[str, Any]:
     """Run the authorizer and build `requestContext.authorizer` from its answer, exactly as API Gateway does."""
-    policy = authorizer_fn.handler(authorizer_event({"Authorization": f"Token {key}", "Host": HOST}), context)
+    policy = authorizer_fn.handler(authorizer_event({"Authorization": f"Token {key}", "Host": STAGE.domain}), context)
     assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
     return {**policy["context"], "principalId": policy["principalId"], "integrationLatency": 41}
-
-
-def rest_event(
-    method: str,
-    path: str,
-    resource: str,
-    *,
-    key: str | None,
-    authorizer: dict[str, Any] | None,
-    path_parameters: dict[str, str] | None = None,
-    query: dict[str, str] | None = None,
-    body: Any = None,
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """An API Gateway REST (v1) Lambda proxy event, as mem0's MemoryClient's requests arrive."""
-    all_headers = {
-        "Accept": "*/*",
-        "Accept-Encoding": "gzip, deflate",
-        "Content-Type": "application/json",
-        "Host": HOST,
-        "User-Agent": "python-httpx/0.28.1",
-        "X-Forwarded-For": "203.0.113.7",
-        "X-Forwarded-Port": "443",
-        "X-Forwarded-Proto": "https",
-        **(headers or {}),
-    }
-    if key is not None:
-        all_headers["Authorization"] = f"Token {key}"
-    request_id = str(uuid.uuid4())
-    return {
-        "resource": resource,
-        "path": path,
-        "httpMethod": method,
-        "headers": all_headers,
-        "multiValueHeaders": _multi(all_headers),
-        "queryStringParameters": query or None,
-        "multiValueQueryStringParameters": _multi(query),
-        "pathParameters": path_parameters or None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourceId": "a1b2c3",
-            "resourcePath": resource,
-            "httpMethod": method,
-            "extendedRequestId": request_id,
-            "requestTime": "09/Apr/2025:12:34:56 +0000",
-            "path": f"/{STAGE}{path}",
-            "accountId": "123456789012",
-            "protocol": "HTTP/1.1",
-            "stage": STAGE,
-            "domainPrefix": API_ID,
-            "requestTimeEpoch": 1744202096000,
-            "requestId": request_id,
-            "domainName": HOST,
-            "apiId": API_ID,
-            "identity": {
-                "sourceIp": "203.0.113.7",
-                "userAgent": "python-httpx/0.28.1",
-                "accountId": None,
-                "caller": None,
-                "user": None,
-                "userArn": None,
-                "cognitoIdentityId": None,
-            },
-            **({"authorizer": authorizer} if authorizer is not None else {}),
-        },
-        "body": None if body is None else body if isinstance(body, str) else json.dumps(body),
-        "isBase64Encoded": False,
-    }
 
 
 @dataclass
@@ -175,39 +88,30 @@ def error_of(reply: Reply, status: int, code: str | None = None) -> dict[str, An
 # ---- the deployment under test -------------------------------------------------------------------------------------
 
 
-def config(osmem_url: str, allow_reset: bool = False) -> dict[str, Any]:
-    return memerase_config(
-        osmem_url,
-        history=HISTORY_TABLE,
-        jobs={"table_name": JOBS_TABLE},
-        api={"keys_table_name": KEYS_TABLE},
-        allow_reset=allow_reset,
-    )
-
-
-def configure(monkeypatch: pytest.MonkeyPatch, conf: dict[str, Any]) -> None:
-    monkeypatch.setenv("MEMERASE_CONFIG", json.dumps(conf))
-    runtime.reset()
-
-
 @dataclass
-class World:
-    s3: Any
-    os: Any
-    data: list[m0.Memory]
+class World(Seeded):
     keys: ApiKeyStore
     admin_key: str
     user1_key: str
     user2_key: str
     ctx: LambdaContext
     monkeypatch: pytest.MonkeyPatch
-    osmem_url: str
+    config: dict[str, Any]  # the MEMERASE_CONFIG in use
+    deploy: Deploy
 
     def call(self, fn: Any, method: str, path: str, resource: str, key: str | None = "admin", **kwargs: Any) -> Reply:
-        """Authorize `key` ("admin", "user1", "user2" or a raw key), then invoke the API function."""
+        """Authorize `key` ("admin", "user1", "user2" or a raw key), then invoke the API function with the request
+        mem0's client would send: `kwargs` are `path_parameters`, `query` (one value or a list per name), `body` and
+        extra `headers`."""
         raw = {"admin": self.admin_key, "user1": self.user1_key, "user2": self.user2_key}.get(key or "", key)
+        query = {k: v if isinstance(v, list) else [v] for k, v in (kwargs.pop("query", None) or {}).items()}
+        headers = {**MEM0_HEADERS, **(kwargs.pop("headers", None) or {})}
+        if raw:
+            headers["Authorization"] = f"Token {raw}"
+        request = ProxyRequest(method, path, resource, headers, query=query or None, **kwargs)
         authorizer = authorize(raw, self.ctx) if raw else None
-        response = fn.handler(rest_event(method, path, resource, key=raw, authorizer=authorizer, **kwargs), self.ctx)
+        event = proxy_events.rest_event(request, STAGE, authorizer)
+        response = fn.handler(event, self.ctx)
         assert response.get("isBase64Encoded") is False
         headers = {
             **(response.get("headers") or {}),
@@ -215,41 +119,30 @@ class World:
         }
         return Reply(response["statusCode"], headers, response.get("body") or "")
 
-    def contents(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        return m0.s3_contents(self.s3), m0.opensearch_contents(self.os)
-
     def expect_intact(self) -> None:
-        everything = {m.id: m.payload for m in self.data}
+        everything = self.everything()
         assert self.contents() == (everything, everything)
 
     def expect_only(self, kept: dict[str, Any]) -> None:
         assert self.contents() == (kept, kept)
 
-    def of(self, user_id: str) -> list[m0.Memory]:
-        return [m for m in self.data if m.payload["user_id"] == user_id]
-
-    def without(self, predicate: Any) -> dict[str, Any]:
-        return {m.id: m.payload for m in self.data if not predicate(m)}
-
 
 @pytest.fixture
-def world(aws: str, osmem_url: str, monkeypatch: pytest.MonkeyPatch, lambda_context: LambdaContext) -> Iterator[World]:
+def world(
+    aws: str, osmem_url: str, monkeypatch: pytest.MonkeyPatch, lambda_context: LambdaContext, deploy: Deploy
+) -> World:
     # 3 users x 4 memories, written by mem0's own S3Vectors and OpenSearchDB, and three API keys
-    dynamodb = boto3.client("dynamodb")
-    for schema in (keys_schema(KEYS_TABLE), jobs_schema(JOBS_TABLE), history_schema(HISTORY_TABLE)):
-        dynamodb.create_table(**schema)
-    data = m0.dataset(users=3, per_user=4, seed=11)
-    s3, os_ = m0.s3_store(), m0.opensearch_store(osmem_url)
-    m0.write(s3, data)
-    m0.write(os_, data)
+    create_tables(keys=KEYS_TABLE)
+    seeded = Seeded.write(osmem_url, m0.dataset(users=3, per_user=4, seed=11))
     keys = ApiKeyStore(KEYS_TABLE)
     admin_key, _ = keys.create("ops", admin=True)
     user1_key, _ = keys.create("tenant-1", scopes=[Scope.of(user_id="user-1")])
     user2_key, _ = keys.create("tenant-2", scopes=[Scope.of(user_id="user-2")])
     monkeypatch.delenv("MEMERASE_API_KEY", raising=False)
-    configure(monkeypatch, config(osmem_url))
-    yield World(s3, os_, data, keys, admin_key, user1_key, user2_key, lambda_context, monkeypatch, osmem_url)
-    runtime.reset()
+    config = memerase_config(osmem_url, jobs={}, api={})
+    deploy(config)
+    keys_of = {"keys": keys, "admin_key": admin_key, "user1_key": user1_key, "user2_key": user2_key}
+    return World(**vars(seeded), **keys_of, ctx=lambda_context, monkeypatch=monkeypatch, config=config, deploy=deploy)
 
 
 def memory_path(memory_id: str, suffix: str = "") -> tuple[str, str, dict[str, str]]:
@@ -374,6 +267,7 @@ def test_ping_returns_the_org_and_project_ids_mem0s_client_needs(world: World) -
 
 
 def test_delete_memory_erases_it_from_both_stores_and_leaves_the_others(world: World) -> None:
+    # Given one memory among the 12 in both stores
     target = world.data[0]
     # When mem0's client deletes one memory by id (with the trailing slash it sends)
     reply = delete_memory(world, target.id)
@@ -385,6 +279,7 @@ def test_delete_memory_erases_it_from_both_stores_and_leaves_the_others(world: W
 
 
 def test_delete_unknown_memory_is_404_not_found(world: World) -> None:
+    # Given the 12 memories in both stores
     # When a memory id no store holds is deleted
     reply = delete_memory(world, str(uuid.uuid4()))
     # Then 404 with a JSON code/detail saying "not found", and nothing was touched
@@ -394,6 +289,7 @@ def test_delete_unknown_memory_is_404_not_found(world: World) -> None:
 
 
 def test_scoped_key_cannot_delete_another_users_memory(world: World) -> None:
+    # Given a memory of user-2 and user-1's scoped key
     victim = world.of("user-2")[0]
     # When user-1's key deletes a memory of user-2
     reply = delete_memory(world, victim.id, key="user1")
@@ -403,6 +299,7 @@ def test_scoped_key_cannot_delete_another_users_memory(world: World) -> None:
 
 
 def test_scoped_key_can_delete_its_own_users_memory(world: World) -> None:
+    # Given a memory of user-1 and user-1's scoped key
     own = world.of("user-1")[0]
     # When user-1's key deletes one of user-1's memories
     reply = delete_memory(world, own.id, key="user1")
@@ -428,6 +325,7 @@ def test_history_after_delete_is_a_delete_row_without_the_erased_text(world: Wor
 
 
 def test_scoped_key_cannot_read_another_users_memory_history(world: World) -> None:
+    # Given a memory of user-2 and user-1's scoped key
     other = world.of("user-2")[0]
     # When user-1's key reads the history of a user-2 memory
     path, resource, params = memory_path(other.id, "history/")
@@ -437,6 +335,7 @@ def test_scoped_key_cannot_read_another_users_memory_history(world: World) -> No
 
 
 def test_unknown_route_is_a_json_404(world: World) -> None:
+    # Given the memories function and an admin key
     # When a path no route serves is requested
     reply = world.call(memories_fn, "GET", "/v1/nothing-here/", "/{proxy+}", path_parameters={"proxy": "x"})
     # Then 404 with the JSON error shape
@@ -458,9 +357,9 @@ def test_unexpected_failure_is_a_generic_500_without_internals(world: World) -> 
 
 def test_unreachable_store_is_503_with_retry_after(world: World) -> None:
     # Given the OpenSearch target is unreachable
-    conf = config(world.osmem_url)
+    conf = copy.deepcopy(world.config)
     conf["targets"][1]["vector_store"]["config"].update(host="127.0.0.1", port=9)
-    configure(world.monkeypatch, conf)
+    world.deploy(conf)
     # When a memory is deleted
     reply = delete_memory(world, world.data[0].id)
     # Then 503 with Retry-After (the caller should retry), and S3 was not touched either
@@ -473,17 +372,19 @@ def test_unreachable_store_is_503_with_retry_after(world: World) -> None:
 
 
 def test_delete_all_for_a_user_is_202_and_the_stores_are_already_clean(world: World) -> None:
+    # Given 3 users x 4 memories in both stores and no state machine
     # When mem0's client deletes all of user-1's memories (no state machine: the job runs inline)
     reply = delete_all(world, user_id="user-1")
     # Then 202 with mem0's message and a job id, and only user-1 is gone from both stores
     assert reply.status == 202, reply.text
     assert reply.json["message"] == "Memories deleted successfully!"
     assert reply.json["job_id"].startswith("job-") and reply.json["status"] == "COMPLETED"
-    assert reply.json["status_url"] == f"/{STAGE}/v1/erasures/{reply.json['job_id']}"
+    assert reply.json["status_url"] == f"/{STAGE.name}/v1/erasures/{reply.json['job_id']}"
     world.expect_only(world.without(lambda m: m.payload["user_id"] == "user-1"))
 
 
 def test_delete_all_never_answers_an_error_after_erasing(world: World) -> None:
+    # Given 3 users x 4 memories in both stores
     # When mem0's client deletes all of user-0's memories
     reply = delete_all(world, user_id="user-0")
     erased = world.contents() == (world.without(lambda m: m.payload["user_id"] == "user-0"),) * 2
@@ -492,6 +393,7 @@ def test_delete_all_never_answers_an_error_after_erasing(world: World) -> None:
 
 
 def test_delete_all_without_filters_is_400_with_mem0s_message(world: World) -> None:
+    # Given 3 users x 4 memories in both stores
     # When delete_all is called with no filter
     reply = delete_all(world)
     # Then 400 with mem0's exact wording, and nothing was deleted
@@ -505,6 +407,7 @@ def test_delete_all_without_filters_is_400_with_mem0s_message(world: World) -> N
 
 
 def test_delete_all_with_wildcard_user_is_400_and_deletes_nothing(world: World) -> None:
+    # Given 3 users x 4 memories in both stores
     # When user_id="*" is sent (mem0's OpenSearch adapter would match everything)
     reply = delete_all(world, user_id="*")
     # Then 400 and nothing was deleted
@@ -514,6 +417,7 @@ def test_delete_all_with_wildcard_user_is_400_and_deletes_nothing(world: World) 
 
 
 def test_delete_all_with_app_id_is_400(world: World) -> None:
+    # Given 3 users x 4 memories in both stores
     # When the platform-only app_id filter is sent
     reply = delete_all(world, app_id="app-1")
     # Then 400 and nothing was deleted
@@ -522,6 +426,7 @@ def test_delete_all_with_app_id_is_400(world: World) -> None:
 
 
 def test_scoped_key_cannot_delete_all_of_another_user(world: World) -> None:
+    # Given user-1's scoped key and user-2's memories
     # When user-1's key asks to delete all of user-2's memories
     reply = delete_all(world, key="user1", user_id="user-2")
     # Then 403 and nothing was deleted
@@ -530,6 +435,7 @@ def test_scoped_key_cannot_delete_all_of_another_user(world: World) -> None:
 
 
 def test_scoped_key_may_narrow_its_scope_with_agent_id(world: World) -> None:
+    # Given user-1's scoped key and user-1's memories of several agents
     # When user-1's key deletes user-1's memories of agent-a only
     reply = delete_all(world, key="user1", user_id="user-1", agent_id="agent-a")
     # Then it is allowed and erases exactly that intersection
@@ -543,6 +449,7 @@ def test_scoped_key_may_narrow_its_scope_with_agent_id(world: World) -> None:
 
 
 def test_batch_delete_erases_the_listed_memories(world: World) -> None:
+    # Given three of the 12 memories in both stores
     chosen = [world.data[0].id, world.data[5].id, world.data[9].id]
     # When mem0's client batch-deletes three memories
     reply = batch(world, {"memories": [{"memory_id": m} for m in chosen]})
@@ -553,6 +460,7 @@ def test_batch_delete_erases_the_listed_memories(world: World) -> None:
 
 
 def test_batch_of_more_than_1000_is_413(world: World) -> None:
+    # Given 3 users x 4 memories in both stores
     # When 1001 memories are sent in one batch
     reply = batch(world, {"memories": [{"memory_id": str(uuid.UUID(int=i))} for i in range(1001)]})
     # Then 413 and nothing was deleted
@@ -561,6 +469,7 @@ def test_batch_of_more_than_1000_is_413(world: World) -> None:
 
 
 def test_batch_with_one_unknown_id_is_404_and_deletes_nothing(world: World) -> None:
+    # Given 3 users x 4 memories in both stores
     # When a batch holds two known ids and one unknown
     body = {
         "memories": [{"memory_id": world.data[0].id}, {"memory_id": str(uuid.uuid4())}, {"memory_id": world.data[1].id}]
@@ -572,6 +481,7 @@ def test_batch_with_one_unknown_id_is_404_and_deletes_nothing(world: World) -> N
 
 
 def test_scoped_batch_touching_another_user_is_403_and_deletes_nothing(world: World) -> None:
+    # Given user-1's scoped key, and memories of user-1 and user-2
     # When user-1's key batch-deletes one own memory and one of user-2
     body = {"memories": [{"memory_id": world.of("user-1")[0].id}, {"memory_id": world.of("user-2")[0].id}]}
     reply = batch(world, body, key="user1")
@@ -594,6 +504,7 @@ def test_scoped_batch_touching_another_user_is_403_and_deletes_nothing(world: Wo
     ids=["not-json", "array", "empty-list", "not-a-list", "wrong-item-key", "wrong-key", "empty-id"],
 )
 def test_malformed_batch_body_is_400_not_422(world: World, body: str) -> None:
+    # Given 3 users x 4 memories in both stores
     # When the batch body is malformed
     reply = batch(world, body)
     # Then 400 (mem0's client expects 400 for bad input, not FastAPI-style 422), and nothing was deleted
@@ -605,6 +516,7 @@ def test_malformed_batch_body_is_400_not_422(world: World, body: str) -> None:
 
 
 def test_entities_lists_users_agents_and_runs_with_counts(world: World) -> None:
+    # Given 3 users x 4 memories with agents and runs, in both stores
     # When an admin lists entities
     reply = world.call(erasures_fn, "GET", "/v1/entities/", "/v1/entities")
     # Then every user, agent and run appears with its count of distinct memories (a memory in both stores counts once)
@@ -619,6 +531,7 @@ def test_entities_lists_users_agents_and_runs_with_counts(world: World) -> None:
 
 
 def test_scoped_key_sees_only_its_own_entity(world: World) -> None:
+    # Given user-1's scoped key and the memories of three users
     # When user-1's key lists entities
     reply = world.call(erasures_fn, "GET", "/v1/entities/", "/v1/entities", "user1")
     # Then only user-1 is listed: no other users, and no agents or runs (which span users)
@@ -628,6 +541,7 @@ def test_scoped_key_sees_only_its_own_entity(world: World) -> None:
 
 
 def test_delete_user_entity_is_202_and_erases_the_user(world: World) -> None:
+    # Given user-2's memories among the others
     # When mem0's client deletes the user entity user-2
     reply = world.call(
         erasures_fn,
@@ -643,6 +557,7 @@ def test_delete_user_entity_is_202_and_erases_the_user(world: World) -> None:
 
 
 def test_delete_entity_of_unknown_type_is_400(world: World) -> None:
+    # Given 3 users x 4 memories in both stores
     # When the entity type is not user/agent/run
     reply = world.call(
         erasures_fn,
@@ -657,6 +572,7 @@ def test_delete_entity_of_unknown_type_is_400(world: World) -> None:
 
 
 def test_scoped_key_cannot_delete_another_user_entity(world: World) -> None:
+    # Given user-1's scoped key and user-2's memories
     # When user-1's key deletes the user entity user-2
     reply = world.call(
         erasures_fn,
@@ -675,6 +591,7 @@ def test_scoped_key_cannot_delete_another_user_entity(world: World) -> None:
 
 
 def test_erasure_with_the_same_idempotency_key_returns_the_same_job(world: World) -> None:
+    # Given user-1's memories and an Idempotency-Key
     # When the same erasure is posted twice with one Idempotency-Key
     first = start_erasure(world, {"user_id": "user-1", "reason": "GDPR art. 17"}, idempotency_key="req-42")
     second = start_erasure(world, {"user_id": "user-1", "reason": "GDPR art. 17"}, idempotency_key="req-42")
@@ -695,6 +612,7 @@ def test_idempotency_key_reused_for_a_different_scope_is_409(world: World) -> No
 
 
 def test_dry_run_counts_matches_and_deletes_nothing(world: World) -> None:
+    # Given user-0's memories in both stores
     # When a dry-run erasure of user-0 is posted
     reply = start_erasure(world, {"user_id": "user-0", "dry_run": True})
     assert reply.status == 202, reply.text
@@ -729,6 +647,7 @@ def test_scoped_key_reads_its_own_job(world: World) -> None:
 
 
 def test_unknown_job_is_404(world: World) -> None:
+    # Given a jobs table without that job
     # When a job id that does not exist is read
     reply = get_erasure(world, "job-00000000000000000000000000000000")
     # Then 404
@@ -761,6 +680,7 @@ def test_cancelling_a_completed_job_is_409(world: World) -> None:
 
 
 def test_scoped_erasure_of_another_user_is_403(world: World) -> None:
+    # Given user-1's scoped key and user-2's memories
     # When user-1's key posts an erasure of user-2
     reply = start_erasure(world, {"user_id": "user-2"}, key="user1")
     # Then 403 and nothing was deleted
@@ -774,6 +694,7 @@ def test_scoped_erasure_of_another_user_is_403(world: World) -> None:
     ids=["no-filter", "unknown-field", "bad-type"],
 )
 def test_invalid_erasure_request_is_400(world: World, body: dict[str, Any]) -> None:
+    # Given 3 users x 4 memories in both stores
     # When an erasure request is invalid
     reply = start_erasure(world, body)
     # Then 400 and nothing was deleted
@@ -785,7 +706,8 @@ def test_invalid_erasure_request_is_400(world: World, body: dict[str, Any]) -> N
 
 
 def test_reset_with_a_scoped_key_is_403(world: World) -> None:
-    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    # Given a deployment with reset enabled
+    world.deploy({**world.config, "allow_reset": True})
     # When a non-admin key asks for a reset
     reply = reset(world, {"target": "s3", "confirm": "s3"}, key="user1")
     # Then 403 and nothing was deleted
@@ -804,7 +726,8 @@ def test_reset_while_disabled_is_403_even_for_admin(world: World) -> None:
 
 
 def test_reset_with_a_mismatched_confirmation_is_403(world: World) -> None:
-    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    # Given a deployment with reset enabled
+    world.deploy({**world.config, "allow_reset": True})
     # When the confirmation does not name the target
     reply = reset(world, {"target": "s3", "confirm": "os"})
     # Then 403 and nothing was deleted
@@ -813,7 +736,8 @@ def test_reset_with_a_mismatched_confirmation_is_403(world: World) -> None:
 
 
 def test_reset_of_an_unknown_target_is_400(world: World) -> None:
-    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    # Given a deployment with reset enabled
+    world.deploy({**world.config, "allow_reset": True})
     # When the target is not configured
     reply = reset(world, {"target": "nope", "confirm": "nope"})
     # Then 400
@@ -822,7 +746,8 @@ def test_reset_of_an_unknown_target_is_400(world: World) -> None:
 
 
 def test_reset_with_a_malformed_body_is_400(world: World) -> None:
-    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    # Given a deployment with reset enabled
+    world.deploy({**world.config, "allow_reset": True})
     # When the body lacks the confirmation
     reply = reset(world, {"target": "s3"})
     # Then 400 and nothing was deleted
@@ -831,7 +756,8 @@ def test_reset_with_a_malformed_body_is_400(world: World) -> None:
 
 
 def test_reset_enabled_confirmed_by_admin_empties_only_that_target(world: World) -> None:
-    configure(world.monkeypatch, config(world.osmem_url, allow_reset=True))
+    # Given a deployment with reset enabled
+    world.deploy({**world.config, "allow_reset": True})
     # When an admin resets target s3, confirming with its name
     reply = reset(world, {"target": "s3", "confirm": "s3"})
     # Then 200, S3 Vectors is empty and OpenSearch is untouched
@@ -851,20 +777,11 @@ def test_reset_enabled_confirmed_by_admin_empties_only_that_target(world: World)
     ],
 )
 def test_delete_all_refuses_parameters_that_would_silently_widen_it(
-    world: World, query: dict[str, list[str]], named: str, monkeypatch: pytest.MonkeyPatch
+    world: World, query: dict[str, list[str]], named: str
 ) -> None:
     # Given a filtered delete carrying an extra, misspelt or repeated parameter (as API Gateway delivers it)
-    plain_event = rest_event
-
-    def with_query(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        event = plain_event(*args, **kwargs)
-        event["queryStringParameters"] = {k: v[-1] for k, v in query.items()}
-        event["multiValueQueryStringParameters"] = query
-        return event
-
-    monkeypatch.setattr(sys.modules[__name__], "rest_event", with_query)
     # When it reaches the handler
-    reply = world.call(erasures_fn, "DELETE", "/v1/memories/", "/v1/memories")
+    reply = world.call(erasures_fn, "DELETE", "/v1/memories/", "/v1/memories", query=query)
     # Then it is refused naming the parameter, and nothing is erased
     body = error_of(reply, 400, "invalid_request")
     assert named in body["detail"]

@@ -73,19 +73,25 @@ def test_delete_matching_is_the_and_of_the_given_filters(s3_mem0: Any, os_mem0: 
 
 
 def test_dry_run_counts_and_deletes_nothing(s3_mem0: Any, os_mem0: Any, osmem_url: str) -> None:
+    # Given 3 users x 20 memories written by mem0 into both stores
     data = m0.dataset(users=3, per_user=20)
     m0.write(s3_mem0, data)
     m0.write(os_mem0, data)
     eraser = Eraser([s3_target(), os_target(osmem_url)])
+    # When user-0 is erased as a dry run
     result = eraser.delete_matching(Scope.of(user_id="user-0"), dry_run=True)
+    # Then each store counts user-0's 20 memories and all 60 are still there
     assert [s.matched for s in result.stores] == [20, 20]
     assert result.deleted == 0 and not result.verified
     assert len(m0.s3_contents(s3_mem0)) == 60 and len(m0.opensearch_contents(os_mem0)) == 60
 
 
 def test_no_filter_is_refused_with_mem0s_message() -> None:
+    # Given no filter at all
+    # When a scope is built from it
     with pytest.raises(MissingFilter) as refused:
         Scope.of()
+    # Then it is refused with mem0's own message
     assert str(refused.value) == (
         "At least one filter is required to delete all memories. If you want to delete all memories, use the "
         "`reset()` method."
@@ -112,7 +118,10 @@ def test_delete_memory_erases_one_memory_everywhere_and_writes_a_content_free_ev
 
 
 def test_delete_memory_unknown_id_is_not_found(s3_mem0: Any, os_mem0: Any, osmem_url: str) -> None:
+    # Given both stores without the memory asked for
     eraser = Eraser([s3_target(), os_target(osmem_url)])
+    # When it is deleted by id
+    # Then MemoryNotFound says so
     with pytest.raises(MemoryNotFound, match="not found"):
         eraser.delete_memory("00000000-0000-4000-8000-000000000000")
 
@@ -120,11 +129,14 @@ def test_delete_memory_unknown_id_is_not_found(s3_mem0: Any, os_mem0: Any, osmem
 def test_delete_memory_outside_the_callers_scope_is_refused_and_nothing_is_deleted(
     s3_mem0: Any, os_mem0: Any, osmem_url: str
 ) -> None:
+    # Given 2 users' memories in both stores and a caller allowed user-0 only
     data = m0.dataset(users=2, per_user=3)
     m0.write(s3_mem0, data)
     m0.write(os_mem0, data)
     eraser = Eraser([s3_target(), os_target(osmem_url)])
     someone_else = next(m for m in data if m.payload["user_id"] == "user-1")
+    # When that caller deletes a memory of user-1
+    # Then it is refused as out of scope and all 6 memories are still in both stores
     with pytest.raises(OutOfScope):
         eraser.delete_memory(someone_else.id, allowed=[Scope.of(user_id="user-0")])
     assert len(m0.s3_contents(s3_mem0)) == 6 and len(m0.opensearch_contents(os_mem0)) == 6
@@ -157,7 +169,10 @@ def test_entity_records_of_the_scope_are_erased_and_links_to_erased_memories_str
 
 
 def test_reset_is_refused_unless_enabled_and_confirmed(s3_mem0: Any, os_mem0: Any, osmem_url: str) -> None:
+    # Given 3 memories in S3 Vectors
     m0.write(s3_mem0, m0.dataset(users=1, per_user=3))
+    # When a reset is asked without allow_reset, then with allow_reset but the wrong confirmation
+    # Then both are refused and the 3 memories are still there
     with pytest.raises(ResetNotAllowed):
         Eraser([s3_target()]).reset("s3", "s3")
     with pytest.raises(ResetNotAllowed):
@@ -166,14 +181,17 @@ def test_reset_is_refused_unless_enabled_and_confirmed(s3_mem0: Any, os_mem0: An
 
 
 def test_reset_recreates_the_stores_identically(s3_mem0: Any, os_mem0: Any, osmem_url: str) -> None:
+    # Given 3 memories in both stores, written by mem0, and the S3 Vectors index's settings
     data = m0.dataset(users=1, per_user=3)
     m0.write(s3_mem0, data)
     m0.write(os_mem0, data)
     client = boto3.client("s3vectors")
     before = client.get_index(vectorBucketName=m0.BUCKET, indexName=m0.INDEX)["index"]
     eraser = Eraser([s3_target(), os_target(osmem_url)], allow_reset=True)
+    # When both targets are reset, enabled and confirmed
     eraser.reset("s3", "s3")
     eraser.reset("os", "os")
+    # Then both are empty and recreated with mem0's index settings and mapping
     after = client.get_index(vectorBucketName=m0.BUCKET, indexName=m0.INDEX)["index"]
     assert {k: after[k] for k in ("dimension", "distanceMetric", "dataType")} == {
         k: before[k] for k in ("dimension", "distanceMetric", "dataType")
@@ -183,7 +201,7 @@ def test_reset_recreates_the_stores_identically(s3_mem0: Any, os_mem0: Any, osme
     assert mapping["vector_field"]["dimension"] == m0.DIMS and mapping["id"]["type"] == "keyword"
 
 
-def test_a_cancelled_partition_returns_before_deleting_what_it_listed(s3_mem0: Any) -> None:
+def test_cancelled_partition_returns_before_deleting_what_it_listed(s3_mem0: Any) -> None:
     from memerase.engine import MEMORIES, PartitionProgress, RunHooks, StoreRef
     from memerase.stores.base import Partition
 

@@ -24,37 +24,29 @@ from functions.job_plan import app as plan_app
 from functions.job_verify import app as verify_app
 from memerase import runtime
 from memerase.errors import JobConflict, RetryableStoreError, StoreError, VerificationFailed
-from memerase.history import table_schema as history_schema
 from memerase.jobs.launcher import JobLauncher
 from memerase.jobs.models import JobRecord, JobStatus, Receipt
 from memerase.jobs.repository import JobsTable
-from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.jobs.steps import JobSteps
 from memerase.models import Scope
 from memerase.stores.s3_vectors import S3VectorsStore
+from memerase_local.handlers import LambdaContext
 from tests.support import mem0_data as m0
-from tests.support.lambda_events import LambdaContext
 from tests.support.s3vectors_limits import S3VectorsLimits
-from tests.support.targets import memerase_config
+from tests.support.seeded import Seeded
+from tests.support.targets import JOBS_TABLE, Deploy, create_tables, memerase_config
 
 USERS, PER_USER = 4, 60
 VICTIM = "user-1"
 SCOPE = Scope.of(user_id=VICTIM)
 S3_SEGMENTS, OS_SLICES = 4, 2
-JOBS_TABLE = "jobs"
 # ListVectors stops a page at this many response bytes (~20 mem0 vectors), so S3 segments take several pages
 PAGE_BYTES = 6_000
 STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:memerase-erasure"
 
 
-def config(osmem_url: str, **jobs: Any) -> dict[str, Any]:
-    return memerase_config(
-        osmem_url,
-        history="history",
-        s3_partitions=S3_SEGMENTS,
-        os_partitions=OS_SLICES,
-        jobs={"table_name": JOBS_TABLE, "time_margin_ms": 1000, **jobs},
-    )
+JOBS = {"time_margin_ms": 1000}  # the jobs section of this file's configurations
+PARTITIONS = (S3_SEGMENTS, OS_SLICES)
 
 
 class FakeStepFunctions:
@@ -74,10 +66,7 @@ class FakeStepFunctions:
 
 
 @dataclass
-class World:
-    data: list[m0.Memory]
-    s3: Any  # mem0's S3Vectors
-    os_: Any  # mem0's OpenSearchDB
+class World(Seeded):
     limits: S3VectorsLimits
 
     @property
@@ -89,16 +78,10 @@ class World:
         return JobsTable(JOBS_TABLE)
 
     def victims(self) -> list[m0.Memory]:
-        return [m for m in self.data if m.payload["user_id"] == VICTIM]
+        return self.of(VICTIM)
 
     def others(self) -> dict[str, dict[str, Any]]:
-        return {m.id: m.payload for m in self.data if m.payload["user_id"] != VICTIM}
-
-    def everything(self) -> dict[str, dict[str, Any]]:
-        return {m.id: m.payload for m in self.data}
-
-    def contents(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        return m0.s3_contents(self.s3), m0.opensearch_contents(self.os_)
+        return self.without(lambda m: m.payload["user_id"] == VICTIM)
 
     def assert_only_scope_gone(self) -> None:
         assert self.contents() == (self.others(), self.others())
@@ -119,24 +102,13 @@ class World:
         return list(response["Items"])
 
 
-def use_config(monkeypatch: pytest.MonkeyPatch, osmem_url: str, **jobs: Any) -> None:
-    monkeypatch.setenv("MEMERASE_CONFIG", json.dumps(config(osmem_url, **jobs)))
-    runtime.reset()
-
-
 @pytest.fixture
-def world(aws: str, osmem_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(aws: str, osmem_url: str, deploy: Deploy) -> Iterator[World]:
     with S3VectorsLimits(max_page_bytes=PAGE_BYTES) as limits:
-        dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(**history_schema("history"))
-        dynamodb.create_table(**jobs_schema(JOBS_TABLE))
-        data = m0.dataset(users=USERS, per_user=PER_USER)
-        s3, os_ = m0.s3_store(), m0.opensearch_store(osmem_url)
-        m0.write(s3, data)
-        m0.write(os_, data)
-        use_config(monkeypatch, osmem_url)
-        yield World(data, s3, os_, limits)
-    runtime.reset()
+        create_tables()
+        seeded = Seeded.write(osmem_url, m0.dataset(users=USERS, per_user=PER_USER))
+        deploy(memerase_config(osmem_url, jobs=JOBS, partitions=PARTITIONS))
+        yield World(**vars(seeded), limits=limits)
 
 
 def drive_like_the_state_machine(job_id: str) -> dict[str, Any]:
@@ -242,7 +214,7 @@ def test_an_inline_job_records_per_store_progress_that_sums_to_its_work_items_an
     world.assert_only_scope_gone()
 
 
-def test_a_completed_job_leaves_no_raw_id_anywhere_in_the_jobs_table(world: World) -> None:
+def test_completed_job_leaves_no_raw_id_anywhere_in_the_jobs_table(world: World) -> None:
     # Given a completed inline job that erased user-1, requested with an idempotency key
     job, _ = world.launcher.start(SCOPE, requester="test", reason="erase on request", idempotency_key="ticket-9")
     assert job.status == JobStatus.COMPLETED
@@ -261,7 +233,7 @@ def test_a_completed_job_leaves_no_raw_id_anywhere_in_the_jobs_table(world: Worl
 # ---- dry run ------------------------------------------------------------------------------------------------------
 
 
-def test_a_dry_run_job_counts_the_scope_in_every_store_and_deletes_nothing(world: World) -> None:
+def test_dry_run_job_counts_the_scope_in_every_store_and_deletes_nothing(world: World) -> None:
     # Given 4 users x 60 memories in both stores
     # When a dry-run job is started for user-1
     job, created = world.launcher.start(SCOPE, requester="test", dry_run=True)
@@ -280,7 +252,7 @@ def test_a_dry_run_job_counts_the_scope_in_every_store_and_deletes_nothing(world
     world.assert_only_scope_gone()
 
 
-def test_a_dry_run_with_a_state_machine_runs_inline_and_starts_no_execution(world: World) -> None:
+def test_dry_run_with_a_state_machine_runs_inline_and_starts_no_execution(world: World) -> None:
     # Given a launcher with a state machine
     sfn = FakeStepFunctions()
     launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
@@ -291,7 +263,7 @@ def test_a_dry_run_with_a_state_machine_runs_inline_and_starts_no_execution(worl
     assert world.contents() == (world.everything(), world.everything())
 
 
-def test_a_real_erasure_reusing_a_dry_runs_idempotency_key_is_not_answered_with_the_dry_run(world: World) -> None:
+def test_real_erasure_reusing_a_dry_runs_idempotency_key_is_not_answered_with_the_dry_run(world: World) -> None:
     # Given a dry run made with an idempotency key
     dry, _ = world.launcher.start(SCOPE, requester="test", dry_run=True, idempotency_key="ticket-7")
     assert dry.dry_run and dry.status == JobStatus.COMPLETED
@@ -386,11 +358,11 @@ def write_before_each_verification(
     return written
 
 
-def test_a_job_whose_every_pass_finds_a_late_memory_fails_with_verification_failed(
-    world: World, monkeypatch: pytest.MonkeyPatch, osmem_url: str
+def test_job_whose_every_pass_finds_a_late_memory_fails_with_verification_failed(
+    world: World, monkeypatch: pytest.MonkeyPatch, osmem_url: str, deploy: Deploy
 ) -> None:
     # Given a job allowed 2 passes, and mem0 writing a memory of the victim before each verification
-    use_config(monkeypatch, osmem_url, max_passes=2)
+    deploy(memerase_config(osmem_url, jobs={**JOBS, "max_passes": 2}, partitions=PARTITIONS))
     late = write_before_each_verification(world, runtime.job_steps(), monkeypatch, times=2)
     # When the job runs inline
     with pytest.raises(VerificationFailed):
@@ -403,11 +375,11 @@ def test_a_job_whose_every_pass_finds_a_late_memory_fails_with_verification_fail
 
 
 def test_resuming_a_job_that_failed_verification_runs_a_fresh_pass_and_completes(
-    world: World, monkeypatch: pytest.MonkeyPatch, osmem_url: str
+    world: World, monkeypatch: pytest.MonkeyPatch, osmem_url: str, deploy: Deploy
 ) -> None:
     # Given a job allowed 2 passes that FAILED with VerificationFailed: mem0 wrote a memory of the victim before
     # each verification, and the second pass found (and erased) the first of them
-    use_config(monkeypatch, osmem_url, max_passes=2)
+    deploy(memerase_config(osmem_url, jobs={**JOBS, "max_passes": 2}, partitions=PARTITIONS))
     steps = runtime.job_steps()
     write_before_each_verification(world, steps, monkeypatch, times=1)
     with pytest.raises(VerificationFailed):
@@ -462,11 +434,12 @@ class RefusingStepFunctions(FakeStepFunctions):
         return super().start_execution(stateMachineArn, name, input)
 
 
-def test_a_refused_start_fails_the_job_and_frees_the_scope_for_a_retry(world: World) -> None:
+def test_refused_start_fails_the_job_and_frees_the_scope_for_a_retry(world: World) -> None:
     # Given Step Functions refusing the first StartExecution
     sfn = RefusingStepFunctions()
     launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
-    # When an erasure is requested, Then the caller is told to retry, and the job is FAILED, not QUEUED forever
+    # When an erasure is requested
+    # Then the caller is told to retry, and the job is FAILED, not QUEUED forever
     with pytest.raises(RetryableStoreError):
         launcher.start(SCOPE, requester="test")
     failed = [j for j in scan_jobs() if j["status"] == "FAILED"]
@@ -489,10 +462,13 @@ class CancellingStepFunctions(FakeStepFunctions):
         return super().start_execution(stateMachineArn, name, input)
 
 
-def test_a_cancel_during_start_is_not_undone_and_stops_the_execution(world: World) -> None:
+def test_cancel_during_start_is_not_undone_and_stops_the_execution(world: World) -> None:
+    # Given Step Functions that lets the job be cancelled while StartExecution is under way
     sfn = CancellingStepFunctions(world.jobs)
     launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
+    # When an erasure is started
     job, _ = launcher.start(SCOPE, requester="test")
+    # Then the job stays CANCELLED and the execution that was started is stopped
     assert launcher.get(job.job_id).status == JobStatus.CANCELLED
     assert sfn.stopped == [
         sfn.started[0]["stateMachineArn"].replace(":stateMachine:", ":execution:") + ":" + job.job_id
@@ -501,6 +477,7 @@ def test_a_cancel_during_start_is_not_undone_and_stops_the_execution(world: Worl
 
 def test_idempotency_keys_belong_to_their_requester(world: World) -> None:
     # Given two callers using the same idempotency key for the same scope
+    # When both start an erasure
     first, _ = world.launcher.start(SCOPE, requester="key_a", idempotency_key="ticket-9", dry_run=True)
     second, created = world.launcher.start(SCOPE, requester="key_b", idempotency_key="ticket-9", dry_run=True)
     # Then each gets a job of its own: one caller's key never maps to another caller's job
@@ -512,7 +489,7 @@ def scan_jobs() -> list[dict[str, Any]]:
     return [i for i in items if i["sk"] == "job"]
 
 
-def test_a_worker_of_a_superseded_execution_erases_nothing(world: World) -> None:
+def test_worker_of_a_superseded_execution_erases_nothing(world: World) -> None:
     # Given a job whose plan ran in execution "new" (a resume superseded execution "old")
     sfn = FakeStepFunctions()
     launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)

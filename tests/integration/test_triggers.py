@@ -12,28 +12,19 @@ import boto3
 import pytest
 
 from memerase import runtime
-from memerase.history import table_schema as history_schema
-from memerase.jobs.repository import table_schema as jobs_schema
-from memerase.keys import table_schema as keys_schema
-from tests.integration.test_cli import config
+from memerase_local.handlers import LambdaContext
 from tests.support import mem0_data as m0
-from tests.support.lambda_events import LambdaContext
+from tests.support.targets import KEYS_TABLE, Deploy, create_tables, memerase_config
 
 
 @pytest.fixture
-def world(aws: str, osmem_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+def world(aws: str, osmem_url: str, deploy: Deploy) -> Any:
     data = m0.dataset(users=3, per_user=8)
-    s3, os_ = m0.s3_store(), m0.opensearch_store(osmem_url)
-    m0.write(s3, data)
-    m0.write(os_, data)
-    dynamodb = boto3.client("dynamodb")
-    for schema in (history_schema("memerase-history"), jobs_schema("jobs"), keys_schema("keys")):
-        dynamodb.create_table(**schema)
-    conf = {**config(osmem_url), "jobs": {"table_name": "jobs"}, "api": {"keys_table_name": "keys"}}
-    monkeypatch.setenv("MEMERASE_CONFIG", json.dumps(conf))
-    runtime.reset()
-    yield s3, os_, data, conf
-    runtime.reset()
+    s3, os_ = m0.seed(osmem_url, data)
+    create_tables(keys=KEYS_TABLE)
+    conf = memerase_config(osmem_url, jobs={}, api={})
+    deploy(conf)
+    return s3, os_, data, conf
 
 
 def sqs_event(*bodies: str, ids: list[str] | None = None) -> dict[str, Any]:
@@ -79,18 +70,22 @@ def test_sqs_requests_erase_in_scope_and_report_only_bad_records_as_failed(world
     assert m0.s3_contents(s3) == expected and m0.opensearch_contents(os_) == expected
 
 
-def test_a_redelivered_sqs_message_maps_to_the_same_job(world: Any) -> None:
+def test_redelivered_sqs_message_maps_to_the_same_job(world: Any) -> None:
     from functions.sqs_erasure.app import ErasureRecord, record_handler
 
+    # Given one SQS erasure message
     record = ErasureRecord.model_validate(sqs_event(json.dumps({"agent_id": "agent-a"}), ids=["same"])["Records"][0])
+    # When it is delivered twice
     first = record_handler(record)
     second = record_handler(record)
+    # Then both deliveries map to the same job
     assert first == second
 
 
-def test_a_scheduled_eventbridge_request_starts_a_job(world: Any) -> None:
+def test_scheduled_eventbridge_request_starts_a_job(world: Any) -> None:
     from functions.scheduled_erasure.app import handler
 
+    # Given the dataset and an EventBridge ErasureRequested event for run-2
     s3, _, data, _ = world
     event = {
         "version": "0",
@@ -103,13 +98,16 @@ def test_a_scheduled_eventbridge_request_starts_a_job(world: Any) -> None:
         "resources": [],
         "detail": {"run_id": "run-2", "reason": "retention"},
     }
+    # When the scheduled-erasure function receives it
     result = handler(event, LambdaContext())
+    # Then the job completes and exactly run-2's memories are gone
     assert result["status"] == "COMPLETED"
     expected = {m.id: m.payload for m in data if m.payload.get("run_id") != "run-2"}
     assert m0.s3_contents(s3) == expected
 
 
 def test_keys_cli_creates_lists_and_revokes_without_storing_the_key(world: Any) -> None:
+    # Given a deployment's configuration with a keys table
     _, _, _, conf = world
     env = {**os.environ, "MEMERASE_CONFIG": json.dumps(conf), "COLUMNS": "200"}
 
@@ -122,11 +120,13 @@ def test_keys_cli_creates_lists_and_revokes_without_storing_the_key(world: Any) 
             timeout=60,
         )
 
+    # When a key is created, listed and revoked with `memerase keys`
     created = memerase("create", "--name", "privacy-team", "--user-id", "user-1")
+    # Then the key is printed once, is not stored, authenticates with its scope until revoked; no scope, no key
     assert created.returncode == 0, created.stderr
     key_id, key = created.stdout.split()
     assert key.startswith("mek_")
-    stored = json.dumps(boto3.resource("dynamodb").Table("keys").scan()["Items"], default=str)
+    stored = json.dumps(boto3.resource("dynamodb").Table(KEYS_TABLE).scan()["Items"], default=str)
     assert key not in stored
     assert runtime.api_keys().authenticate(f"Token {key}").scopes[0].user_id == "user-1"
     assert key_id in memerase("list").stdout

@@ -1,27 +1,13 @@
-"""Lambda plumbing the tests share: a Lambda context, and a queue that receives memerase's EventBridge events."""
+"""A queue that receives memerase's EventBridge events, for tests that check what was published.
+
+The Lambda context is `memerase_local.handlers.LambdaContext`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
-
-
-@dataclass
-class LambdaContext:
-    """The part of the Lambda context the handlers use; the remaining time is settable."""
-
-    function_name: str = "memerase-test"
-    budget_ms: Callable[[], int] = lambda: 29_000  # noqa: E731
-    memory_limit_in_mb: int = 1024
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:memerase-test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.budget_ms()
 
 
 def events_queue() -> str:

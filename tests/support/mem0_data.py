@@ -16,6 +16,7 @@ from mem0.vector_stores.s3_vectors import S3Vectors
 from opensearchpy import OpenSearch
 
 from memerase.stores.opensearch import mem0_index_body
+from tests.support.readback import Snapshot, opensearch_memories, s3_memories
 
 DIMS = 8
 BUCKET = "mem0-test"
@@ -113,13 +114,19 @@ def write(store: S3Vectors | OpenSearchDB, memories: Iterable[Memory], batch: in
         store.client.indices.refresh(index=store.collection_name)
 
 
-def s3_contents(store: S3Vectors) -> dict[str, dict[str, Any]]:
-    """Every memory id with its payload, read back through mem0's own `list`."""
-    return {r.id: r.payload for r in store.list()[0]}
+def seed(osmem_url: str, memories: Sequence[Memory]) -> tuple[S3Vectors, OpenSearchDB]:
+    """mem0's own S3 Vectors and OpenSearch stores (default collections), `memories` written into both."""
+    s3, os_ = s3_store(), opensearch_store(osmem_url)
+    write(s3, memories)
+    write(os_, memories)
+    return s3, os_
 
 
-def opensearch_contents(store: OpenSearchDB) -> dict[str, dict[str, Any]]:
-    store.client.indices.refresh(index=store.collection_name)
-    body = {"size": 10000, "query": {"match_all": {}}, "_source": ["id", "payload"]}
-    hits = store.client.search(index=store.collection_name, body=body)["hits"]["hits"]
-    return {h["_source"]["id"]: h["_source"]["payload"] for h in hits}
+def s3_contents(store: S3Vectors) -> Snapshot:
+    """Every memory id with its payload in mem0's S3 Vectors index."""
+    return s3_memories(store.vector_bucket_name, store.collection_name, store.client)
+
+
+def opensearch_contents(store: OpenSearchDB) -> Snapshot:
+    """Every memory id with its payload in mem0's OpenSearch index."""
+    return opensearch_memories(store.client, store.collection_name)

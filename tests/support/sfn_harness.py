@@ -1,54 +1,32 @@
 """Runs the project's real ASL in moto's Step Functions interpreter, its Lambda tasks dispatched in-process to the
-project's own handlers (`functions/<name>/app.py`). No Docker: `LambdaFunction.invoke` is patched.
+project's own handlers (`functions/<name>/app.py`) by the local package's one `Dispatcher`. No Docker.
 
 Faults are injected per function through `harness.faults[name]`: a callable run before the handler that may raise.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
+import os
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
 import boto3
 from moto import mock_aws
-from moto.awslambda.models import LambdaFunction
 
 from memerase import runtime
-from memerase_local.lambdas import create_state_machine
-from tests.support.lambda_events import LambdaContext
+from memerase_local.lambdas import Dispatcher, create_state_machine, in_process_lambdas
 
 TERMINAL = {"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"}
 
 
 @dataclass
-class StepFunctionsHarness:
+class StepFunctionsHarness(Dispatcher):
     state_machine_arn: str = ""
-    invocations: Counter[str] = field(default_factory=Counter)
-    faults: dict[str, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
-    budget_ms: dict[str, Callable[[], int]] = field(default_factory=dict)
-
-    def invoke(self, function: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
-        name = function.function_name
-        event = json.loads(body.decode() if isinstance(body, bytes | bytearray) else body or "{}")
-        self.invocations[name] += 1
-        handler = importlib.import_module(f"functions.{name}.app").handler
-        context = LambdaContext(name, self.budget_ms.get(name, lambda: 900_000))
-        try:
-            if name in self.faults:
-                self.faults[name](event)
-            result = handler(event, context)
-        except Exception as exc:  # as Lambda reports an unhandled error: errorType is the exception's class name
-            response_headers["x-amz-function-error"] = "Unhandled"
-            error_type = getattr(exc, "error_type", type(exc).__name__)  # e.g. "Sandbox.Timedout" for a timeout
-            return json.dumps({"errorType": error_type, "errorMessage": str(exc)[:500]}).encode()
-        return json.dumps(result).encode()
 
     def wait(self, execution_arn: str, timeout: float = 120) -> dict[str, Any]:
         sfn = boto3.client("stepfunctions")
@@ -67,22 +45,18 @@ class StepFunctionsHarness:
 
 
 @contextmanager
-def step_functions(
-    config: dict[str, Any], monkeypatch: Any, instant_retries: bool = True
-) -> Iterator[StepFunctionsHarness]:
+def step_functions(config: dict[str, Any], instant_retries: bool = True) -> Iterator[StepFunctionsHarness]:
     """moto (all services in-process) running the real state machine; MEMERASE_CONFIG set to `config`.
 
-    `config["jobs"]["state_machine_arn"]` is filled in with the created state machine's ARN.
+    `config["jobs"]["state_machine_arn"]` is filled in with the created state machine's ARN. The environment is
+    restored when the block ends.
     """
     harness = StepFunctionsHarness()
     with ExitStack() as stack:
-        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+        stack.enter_context(mock.patch.dict(os.environ))
+        os.environ.pop("AWS_ENDPOINT_URL", None)
         stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
-
-        def invoke(function: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
-            return harness.invoke(function, body, request_headers, response_headers)
-
-        stack.enter_context(mock.patch.object(LambdaFunction, "invoke", invoke))
+        stack.enter_context(in_process_lambdas(harness))
         if instant_retries:
             stack.enter_context(
                 mock.patch(
@@ -92,7 +66,7 @@ def step_functions(
             )
         harness.state_machine_arn = create_state_machine()
         config.setdefault("jobs", {})["state_machine_arn"] = harness.state_machine_arn
-        monkeypatch.setenv("MEMERASE_CONFIG", json.dumps(config))
+        os.environ["MEMERASE_CONFIG"] = json.dumps(config)
         runtime.reset()
         stack.callback(runtime.reset)
         yield harness

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
+import boto3
+from memerase.api.keys import table_schema as keys_schema
+
+from memerase.history import table_schema as history_schema
+from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.stores import opensearch, s3_vectors
 from memerase.stores.factory import TargetStores, entity_collection_name
 from tests.support import mem0_data as m0
+
+HISTORY_TABLE, JOBS_TABLE, KEYS_TABLE = "memerase-history", "memerase-jobs", "memerase-keys"
+Deploy = Callable[[dict[str, Any]], None]  # the `deploy` fixture: makes a configuration the one in use
 
 
 def targets(osmem_url: str, s3_partitions: int | None = None, os_partitions: int | None = None) -> list[dict[str, Any]]:
@@ -42,22 +51,32 @@ def targets(osmem_url: str, s3_partitions: int | None = None, os_partitions: int
 def memerase_config(
     osmem_url: str,
     *,
-    history: str | None = "memerase-history",
+    history: str | None = HISTORY_TABLE,
     jobs: dict[str, Any] | None = None,
     api: dict[str, Any] | None = None,
     allow_reset: bool = False,
-    s3_partitions: int | None = None,
-    os_partitions: int | None = None,
+    partitions: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """A whole MEMERASE_CONFIG document; sections given as None are left out."""
+    """A whole MEMERASE_CONFIG document over the stand-ins' mem0 collections: the one configuration builder of the
+    tests and benchmarks. Sections given as None are left out; `jobs` and `api` name the shared tables unless they
+    say otherwise; `partitions` = (S3 Vectors segments, OpenSearch slices)."""
+    s3_partitions, os_partitions = partitions or (None, None)
     config: dict[str, Any] = {"targets": targets(osmem_url, s3_partitions, os_partitions), "allow_reset": allow_reset}
     if history:
         config["history"] = {"table_name": history}
     if jobs is not None:
-        config["jobs"] = jobs
+        config["jobs"] = {"table_name": JOBS_TABLE, **jobs}
     if api is not None:
-        config["api"] = api
+        config["api"] = {"keys_table_name": KEYS_TABLE, **api}
     return config
+
+
+def create_tables(history: str | None = HISTORY_TABLE, jobs: str | None = JOBS_TABLE, keys: str | None = None) -> None:
+    """memerase's DynamoDB tables, in the AWS endpoint in use; a name given as None is not created."""
+    dynamodb = boto3.client("dynamodb")
+    for name, schema in ((history, history_schema), (jobs, jobs_schema), (keys, keys_schema)):
+        if name:
+            dynamodb.create_table(**schema(name))
 
 
 def s3_target(name: str = "s3", page_size: int = 1000, segments: int = 4, index: str = m0.INDEX) -> TargetStores:

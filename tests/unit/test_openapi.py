@@ -12,13 +12,16 @@ KEPT = ROOT / "docs" / "openapi.json"
 
 
 def test_the_kept_openapi_document_matches_the_code() -> None:
-    # Given the document in the repo; When the code generates it again; Then nothing drifted
-    assert json.loads(KEPT.read_text()) == json.loads(json.dumps(openapi_document())), (
-        "docs/openapi.json is stale: run `make openapi`"
-    )
+    # Given the document kept in the repository
+    kept = json.loads(KEPT.read_text())
+    # When the code generates it again
+    generated = json.loads(json.dumps(openapi_document()))
+    # Then nothing drifted
+    assert kept == generated, "docs/openapi.json is stale: run `make openapi`"
 
 
 def test_every_mem0_compatible_route_is_documented() -> None:
+    # Given the generated document's paths
     paths = openapi_document()["paths"]
     expected = {
         ("/v1/ping", "get"),
@@ -33,5 +36,7 @@ def test_every_mem0_compatible_route_is_documented() -> None:
         ("/v1/erasures/{job_id}/cancel", "post"),
         ("/v1/reset", "post"),
     }
+    # When its operations are listed
     documented = {(path, method) for path, ops in paths.items() for method in ops}
+    # Then every route mem0's client calls is among them
     assert expected <= documented

@@ -38,10 +38,13 @@ def test_aws_auth_uses_opensearch_pys_sigv4_signer_for_the_service(service: str)
 
 
 def test_without_aws_auth_there_is_no_signer() -> None:
+    # Given an OpenSearch target without AWS authentication
     target = Target.model_validate(
         {"name": "os", "vector_store": {"provider": "opensearch", "config": {"host": "localhost", "port": 9200}}}
     )
+    # When its store is built
     store = build_target(target).memories
+    # Then no connection signs its requests
     assert isinstance(store, OpenSearchStore)
     for connection in store._client.transport.connection_pool.connections:  # noqa: SLF001
         assert connection.session.auth is None

@@ -29,7 +29,7 @@ def scoped(*scopes: Scope) -> Principal:
     ],
     ids=["same", "narrower-agent", "narrower-run", "narrower-both"],
 )
-def test_a_scope_at_least_as_narrow_as_the_granted_one_is_allowed(wanted: Scope) -> None:
+def test_scope_at_least_as_narrow_as_the_granted_one_is_allowed(wanted: Scope) -> None:
     # Given a key granted user-1
     # When it asks for user-1 or any narrowing of it
     # Then it is allowed
@@ -48,14 +48,14 @@ def test_a_scope_at_least_as_narrow_as_the_granted_one_is_allowed(wanted: Scope)
     ],
     ids=["other-user", "agent-only-wider", "run-only-wider", "prefix-lookalike", "case-differs", "no-user"],
 )
-def test_a_wider_or_different_scope_is_refused(wanted: Scope) -> None:
+def test_wider_or_different_scope_is_refused(wanted: Scope) -> None:
     # Given a key granted user-1
     # When it asks for another user, or for a scope that does not pin user-1
     # Then it is refused
     assert not scoped(USER_1).allows(wanted)
 
 
-def test_a_narrow_grant_does_not_allow_its_wider_parent() -> None:
+def test_narrow_grant_does_not_allow_its_wider_parent() -> None:
     # Given a key granted only user-1 with agent-a
     principal = scoped(USER_1_AGENT_A)
     # When it asks for all of user-1, or user-1 with another agent
@@ -75,7 +75,7 @@ def test_any_one_of_several_grants_suffices() -> None:
     assert not principal.allows(Scope.of(user_id="user-7"))
 
 
-def test_a_key_without_scopes_allows_nothing() -> None:
+def test_key_without_scopes_allows_nothing() -> None:
     # Given a non-admin principal with no scopes
     # When it asks for anything
     # Then it is refused

@@ -9,7 +9,10 @@ from memerase.models import Scope
 
 
 def test_ids_are_trimmed_and_integers_coerced_like_mem0() -> None:
+    # Given an id with surrounding spaces and an integer id, as mem0 accepts them
+    # When a scope is built from them
     scope = Scope.of(user_id="  alice ", agent_id=42)
+    # Then the string is trimmed and the integer becomes its string
     assert scope.filters() == {"user_id": "alice", "agent_id": "42"}
 
 
@@ -29,11 +32,17 @@ def test_ids_are_trimmed_and_integers_coerced_like_mem0() -> None:
     ],
 )
 def test_invalid_ids_are_refused_naming_the_problem(value: object, reason: str) -> None:
+    # Given an id mem0 would refuse or that could widen the scope
+    # When a scope is built from it
+    # Then it is refused with the reason named
     with pytest.raises(InvalidRequest, match=reason):
         Scope.of(user_id=value)
 
 
 def test_no_filter_and_unknown_filters_are_refused() -> None:
+    # Given no filter, only None values, or a key mem0 does not filter on
+    # When a scope is built from each
+    # Then the first two are a missing filter and the last an unknown filter
     with pytest.raises(MissingFilter):
         Scope.of()
     with pytest.raises(MissingFilter):
@@ -43,7 +52,10 @@ def test_no_filter_and_unknown_filters_are_refused() -> None:
 
 
 def test_matching_is_exact_typed_and_the_and_of_all_keys() -> None:
+    # Given a scope of a user and a run
     scope = Scope.of(user_id="u1", run_id="r1")
+    # When payloads are matched against it
+    # Then only a payload with both values, exactly and as strings, matches; extra keys do not matter
     assert scope.matches({"user_id": "u1", "run_id": "r1", "agent_id": "x"})
     assert not scope.matches({"user_id": "u1"})
     assert not scope.matches({"user_id": "U1", "run_id": "r1"})
@@ -53,13 +65,16 @@ def test_matching_is_exact_typed_and_the_and_of_all_keys() -> None:
 
 
 def test_fingerprint_is_stable_and_hides_the_ids() -> None:
+    # Given a scope of a user and an agent
     a = Scope.of(user_id="alice", agent_id="bot")
+    # When its fingerprint is compared with the same scope built in another order, and with a narrower one
+    # Then it is the same for the same scope, differs for another, and does not show the ids
     assert a.fingerprint() == Scope.of(agent_id="bot", user_id="alice").fingerprint()
     assert a.fingerprint() != Scope.of(user_id="alice").fingerprint()
     assert "alice" not in a.fingerprint()
 
 
-def test_a_failed_jobs_cause_keeps_no_stack_trace_and_no_foreign_message() -> None:
+def test_failed_jobs_cause_keeps_no_stack_trace_and_no_foreign_message() -> None:
     from memerase.jobs.steps import safe_cause
 
     # Given Lambda error payloads as Step Functions hands them to the failure path
@@ -68,6 +83,7 @@ def test_a_failed_jobs_cause_keeps_no_stack_trace_and_no_foreign_message() -> No
         '"stackTrace": ["  File \\"/var/task/app.py\\", line 3"], "requestId": "r"}'
     )
     foreign = '{"errorType": "ValidationError", "errorMessage": "input user_id=alice@example.com", "stackTrace": []}'
+    # When the cause kept in the job record is made from them
     # Then stack traces never survive, our messages do, and a foreign message (which may quote input) is dropped
     assert safe_cause("StoreError", ours) == "StoreError: S3 Vectors delete_vectors failed: AccessDenied"
     assert safe_cause("ValidationError", foreign) == "ValidationError"

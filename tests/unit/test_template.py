@@ -35,14 +35,20 @@ def template() -> dict[str, Any]:
 
 
 def test_cfn_lint_is_clean() -> None:
+    # Given template.yaml
     cfn_lint = shutil.which("cfn-lint") or str(Path(sys.executable).parent / "cfn-lint")
+    # When cfn-lint checks it
     done = subprocess.run([cfn_lint, str(ROOT / "template.yaml")], capture_output=True, text=True, timeout=300)
+    # Then it finds nothing
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_every_function_names_an_existing_handler_folder() -> None:
+    # Given the template's functions
     functions = {k: v for k, v in template()["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
     assert functions
+    # When each one's CodeUri is followed
+    # Then it holds an app.py that defines `handler`
     for name, resource in functions.items():
         folder = ROOT / resource["Properties"]["CodeUri"]
         assert (folder / "app.py").is_file(), name
@@ -50,7 +56,10 @@ def test_every_function_names_an_existing_handler_folder() -> None:
 
 
 def test_state_machine_substitutions_match_the_asl_placeholders() -> None:
+    # Given the template's state machines
     machines = [v for v in template()["Resources"].values() if v["Type"] == "AWS::Serverless::StateMachine"]
+    # When each one's ASL is read
+    # Then it is JSON and its ${...} placeholders are exactly the template's DefinitionSubstitutions
     for machine in machines:
         props = machine["Properties"]
         asl_text = (ROOT / props["DefinitionUri"]).read_text()
@@ -59,6 +68,7 @@ def test_state_machine_substitutions_match_the_asl_placeholders() -> None:
 
 
 def test_every_non_trivial_state_has_a_comment() -> None:
+    # Given the erasure job's ASL, Map item processors included
     asl = json.loads((ROOT / "infra" / "erasure_job.asl.json").read_text())
 
     def states(machine: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -68,13 +78,18 @@ def test_every_non_trivial_state_has_a_comment() -> None:
                 found += states(state["ItemProcessor"])
         return found
 
+    # When the states that do something are listed
     trivial = {"Succeed", "Fail"}
     missing = [name for name, s in states(asl) if s["Type"] not in trivial and not s.get("Comment")]
+    # Then each of them has a Comment
     assert missing == []
 
 
 def test_every_task_has_a_catch_or_sits_inside_a_map_that_does() -> None:
+    # Given the erasure job's ASL
     asl = json.loads((ROOT / "infra" / "erasure_job.asl.json").read_text())
+    # When its top-level Task and Map states are read
+    # Then every one but the failure recorder catches States.ALL
     for name, state in asl["States"].items():
         if state["Type"] in ("Task", "Map") and name != "Record Failure":
             assert any("States.ALL" in c["ErrorEquals"] for c in state.get("Catch", [])), name
