@@ -55,6 +55,7 @@ class StoreProgress(BaseModel):
     items_done: int = 0
     items_total: int = 0
     remaining: int | None = None
+    note: str | None = None  # why the store was left alone (e.g. graph data for a scope without a user id)
 
 
 class JobError(BaseModel):

@@ -6,7 +6,7 @@ failed or cancelled job resumed where it stopped; no id lists travel in the exec
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from memerase.engine import Eraser, RunHooks, StoreRef
@@ -15,7 +15,7 @@ from memerase.jobs.models import ItemProgress, JobError, JobRecord, JobStatus, R
 from memerase.jobs.repository import JobsTable, now
 from memerase.observability import count, logger
 from memerase.settings import JobsConfig
-from memerase.stores.base import Partition
+from memerase.stores.base import Partition, ScopeCollection
 
 # Our own errors, whose messages name stores and codes, never ids or text. Any other message is dropped.
 SAFE_MESSAGES = frozenset(
@@ -69,7 +69,9 @@ class JobSteps:
             expect=(job.status,),
         )
         items = []
-        for ref, store in self._eraser.stores():
+        for ref, store, note in self._stores(job):
+            if note:  # not applicable to this scope: no work item, its note goes into the progress and receipt
+                continue
             count = store.partitions()
             items += [
                 WorkItem(target=ref.target, role=ref.role, index=i, count=count, **{"pass": pass_no})
@@ -128,7 +130,7 @@ class JobSteps:
         else:
             retry, next_pass = left > 0 and job.pass_no < self._config.max_passes, job.pass_no + 1
         update: dict[str, Any] = {
-            "progress": self._progress(job_id, found),
+            "progress": self._progress(job, found),
             "pass_no": next_pass if retry else job.pass_no,
             "rounds": rounds,
         }
@@ -147,7 +149,9 @@ class JobSteps:
         done = {p.item.key: p for p in self._jobs.list_progress(job.job_id) if p.item.pass_no == job.pass_no}
         found: dict[tuple[str, str], int] = {}
         unfinished = 0
-        for ref, store in self._eraser.stores():
+        for ref, store, note in self._stores(job):
+            if note:
+                continue
             count = store.partitions()
             for index in range(count):
                 item = WorkItem(target=ref.target, role=ref.role, index=index, count=count, **{"pass": job.pass_no})
@@ -163,7 +167,7 @@ class JobSteps:
         """COMPLETED with counts and a receipt; the raw scope is dropped; ErasureCompleted is emitted."""
         job = self._jobs.get(job_id)
         if job.status == JobStatus.RUNNING:
-            progress = self._progress(job_id, {(p.target, p.store): p.remaining or 0 for p in job.progress})
+            progress = self._progress(job, {(p.target, p.store): p.remaining or 0 for p in job.progress})
             finished = now()
             receipt = Receipt(
                 job_id=job_id,
@@ -200,7 +204,7 @@ class JobSteps:
                 update={
                     "status": JobStatus.FAILED,
                     "completed_at": now(),
-                    "progress": self._progress(job_id, {}),
+                    "progress": self._progress(job, {}),
                     "error": JobError(error=error[:200], cause=safe_cause(error, cause)),
                 }
             )
@@ -210,15 +214,26 @@ class JobSteps:
             self._publish(FAILED, job)
         return {"status": job.status.value}
 
-    def _progress(self, job_id: str, remaining: dict[tuple[str, str], int]) -> list[StoreProgress]:
-        """Per-store totals over every pass, with the latest pass's item completion."""
-        items = self._jobs.list_progress(job_id)
+    def _stores(self, job: JobRecord) -> Iterator[tuple[StoreRef, ScopeCollection, str | None]]:
+        """Every store with why it does not apply to the job's scope (None where it does)."""
+        filters = job.scope.filters() if job.scope is not None else {}
+        for ref, store in self._eraser.stores():
+            yield ref, store, store.not_applicable(filters) if filters else None
+
+    def _progress(self, job: JobRecord, remaining: dict[tuple[str, str], int]) -> list[StoreProgress]:
+        """Per-store totals over every pass, with the latest pass's item completion; a store the scope does not
+        apply to has no work items and says why."""
+        items = self._jobs.list_progress(job.job_id)
         latest = max((p.item.pass_no for p in items), default=0)
         out: dict[tuple[str, str], StoreProgress] = {}
-        for ref, store in self._eraser.stores():
+        for ref, store, note in self._stores(job):
             key = (ref.target, store.label)
             out[key] = StoreProgress(
-                target=ref.target, store=store.label, remaining=remaining.get(key), items_total=store.partitions()
+                target=ref.target,
+                store=store.label,
+                remaining=None if note else remaining.get(key),
+                items_total=0 if note else store.partitions(),
+                note=note,
             )
             for p in items:
                 if (p.item.target, p.item.role) == (ref.target, ref.role):
