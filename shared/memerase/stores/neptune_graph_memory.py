@@ -4,8 +4,10 @@ mem0 merges every entity node on exactly `{name, user_id}` (`MERGE (n <label> {n
 in `mem0/graphs/neptune/neptunegraph.py`), so those two properties are what makes a node mem0's:
 - with `base_label`, mem0 labels every entity `__Entity__`: a node is mem0's when it has that label and both
   properties;
-- without it, labels are the LLM's entity types (arbitrary): a node is mem0's when it has both properties and no
-  label of mem0 2.x's vector store (`MEM0_VECTOR_*`, whose nodes are erased by their own collection).
+- without it, labels are the LLM's entity types (arbitrary): a node is mem0's when it has both properties, the
+  `mentions` counter mem0 sets on every node it creates, and no label of mem0 2.x's vector store (`MEM0_VECTOR_*`,
+  whose nodes are erased by their own collection). Other data in the graph that carries all three is taken for
+  mem0's: use `base_label` to rule that out.
 Relationships carry no user id: they go with their nodes (DETACH DELETE). No agent or run id is kept, so any scope
 but exactly `{user_id}` is not applicable here (see graph_scope).
 """
@@ -39,7 +41,7 @@ class NeptuneGraphMemoryStore:
             self._match = f"MATCH (n:`{BASE_LABEL}`) WHERE n.user_id IS NOT NULL AND n.name IS NOT NULL"
         else:
             self._match = (
-                "MATCH (n) WHERE n.user_id IS NOT NULL AND n.name IS NOT NULL"
+                "MATCH (n) WHERE n.user_id IS NOT NULL AND n.name IS NOT NULL AND n.mentions IS NOT NULL"
                 " AND none(l IN labels(n) WHERE l STARTS WITH $vector_prefix)"
             )
 
