@@ -52,6 +52,7 @@ def snapshot(standin: NeptuneGraphStandIn) -> tuple[dict[str, Any], set[tuple[An
 def add_foreign_nodes(standin: NeptuneGraphStandIn, user_id: str) -> None:
     """Data that is not mem0's in the same graph: nodes carrying the same user id and name-like properties."""
     standin.cypher(
-        "CREATE (:Customer {`~id`: 'c-1', user_id: $u, name: 'not mem0'})-[:OWNS]->(:Account {`~id`: 'a-1', user_id: $u})",
+        "CREATE (:Customer {`~id`: 'c-1', user_id: $u, name: 'not mem0'})"
+        "-[:OWNS]->(:Account {`~id`: 'a-1', user_id: $u})",
         {"u": user_id},
     )
