@@ -121,10 +121,10 @@ class NeptuneAnalyticsStore:
 
     def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
         """Entity nodes whose `linked_memory_ids` hold any of `memory_ids` (asked of the graph in batches of ids,
-        checked again here)."""
+        checked again here). Neptune has no `any()`: a list comprehension does its work (AWS's own rewrite)."""
         ids = sorted(set(memory_ids))
         found: dict[str, Record] = {}
-        clause = " AND any(m IN n.linked_memory_ids WHERE m IN $linked)"
+        clause = " AND size([m IN n.linked_memory_ids WHERE m IN $linked]) > 0"
         for i in range(0, len(ids), ID_BATCH_SIZE):
             params = {"linked": ids[i : i + ID_BATCH_SIZE]}
             for page in paginate(lambda cursor, p=params: self._page(clause, p, cursor)):  # type: ignore[misc]

@@ -42,7 +42,7 @@ class NeptuneGraphMemoryStore:
         else:
             self._match = (
                 "MATCH (n) WHERE n.user_id IS NOT NULL AND n.name IS NOT NULL AND n.mentions IS NOT NULL"
-                " AND none(l IN labels(n) WHERE l STARTS WITH $vector_prefix)"
+                " AND size([l IN labels(n) WHERE l STARTS WITH $vector_prefix]) = 0"  # Neptune has no none()
             )
 
     @property
