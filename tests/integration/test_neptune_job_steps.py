@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
+from memerase.jobs.launcher import JobLauncher
 from memerase.jobs.models import JobRecord
 from memerase.jobs.repository import JobsTable, now
 from memerase.jobs.repository import table_schema as jobs_schema
@@ -86,3 +87,23 @@ def test_a_job_beyond_user_id_skips_the_graph_and_its_receipt_says_why(
     [graph] = [p for p in job.receipt.stores if p.store.startswith("neptune_analytics_graph")]
     assert (graph.note, graph.deleted, graph.items_total, graph.remaining) == (USER_ID_ONLY, 0, 0, None)
     assert neptune_graph.cypher("MATCH (n) WHERE n.mentions IS NOT NULL RETURN count(n) AS c") == graph_nodes
+
+
+def test_a_dry_run_job_counts_the_graph_or_says_why_it_does_not(
+    neptune_graph: NeptuneGraphStandIn, jobs: JobsTable
+) -> None:
+    # Given graph data of two users
+    write_graph(neptune_graph.graph_id, ["user-0", "user-1"], per_user=2)
+    engine = eraser(neptune_graph.graph_id, graph_store(neptune_graph.graph_id))
+    config = JobsConfig(table_name=TABLE)
+    launcher = JobLauncher(engine, jobs, JobSteps(engine, jobs, None, config), state_machine_arn=None)
+
+    # When dry-run jobs count user-0, and user-0 with an agent
+    counted, _ = launcher.start(Scope.of(user_id="user-0"), dry_run=True)
+    skipped, _ = launcher.start(Scope.of(user_id="user-0", agent_id="a1"), dry_run=True)
+
+    # Then the first counts user-0's 4 entity nodes, the second carries the note instead of a count
+    graph = [(p.remaining, p.note) for p in counted.progress if p.store.startswith("neptune_analytics_graph")]
+    assert graph == [(4, None)]
+    graph = [(p.remaining, p.note) for p in skipped.progress if p.store.startswith("neptune_analytics_graph")]
+    assert graph == [(None, USER_ID_ONLY)]

@@ -177,7 +177,7 @@ class JobLauncher:
     def _count(self, job: JobRecord) -> JobRecord:
         assert job.scope is not None
         outcomes = self._eraser.count_remaining(job.scope)
-        progress = [StoreProgress(target=o.target, store=o.store, remaining=o.remaining) for o in outcomes]
+        progress = [StoreProgress(target=o.target, store=o.store, remaining=o.remaining, note=o.note) for o in outcomes]
         job = job.model_copy(
             update={"status": JobStatus.COMPLETED, "completed_at": now(), "scope": None, "progress": progress}
         )
