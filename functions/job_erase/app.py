@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from memerase.jobs.messages import EraseTask
+from memerase.jobs.task_inputs import EraseTask
 from memerase.observability import logger, metrics, tracer
 from memerase.runtime import job_steps
 

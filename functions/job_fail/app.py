@@ -1,11 +1,12 @@
-"""Step Functions task "Record Failure": the one error path. FAILED (resumable), ErasureFailed event."""
+"""Step Functions task "Record Failure": the one error path. FAILED (resumable) with the counts of what the job erased,
+ErasureFailed event; a job cancelled meanwhile stays CANCELLED."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from memerase.jobs.messages import FailTask
+from memerase.jobs.task_inputs import FailTask
 from memerase.observability import logger, metrics, tracer
 from memerase.runtime import job_steps
 

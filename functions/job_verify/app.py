@@ -1,11 +1,12 @@
-"""Step Functions task "Verify Erasure": count what still matches; ask for another pass if something does."""
+"""Step Functions task "Verify Erasure": decide from the pass that just ran (its work-item rows, no new count):
+clean, another pass, or the unfinished pass again; memories left and unfinished work items reported apart."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from memerase.jobs.messages import JobTask
+from memerase.jobs.task_inputs import JobTask
 from memerase.observability import logger, metrics, tracer
 from memerase.runtime import job_steps
 

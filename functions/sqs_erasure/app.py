@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
 from memerase import runtime
-from memerase.jobs.requests import ErasureMessage, start_from_message
+from memerase.jobs.trigger_messages import ErasureMessage, start_from_message
 from memerase.observability import logger, metrics, tracer
 
 

@@ -7,6 +7,7 @@ import os
 import random
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from urllib.parse import urlparse
 
 from rich.console import Console
@@ -21,7 +22,8 @@ HISTORY_TABLE = "memerase-history"
 console = Console()
 
 
-def run_demo(users: int = 4, per_user: int = 25) -> int:
+def run_demo(cli: Callable[[list[str]], int], users: int = 4, per_user: int = 25) -> int:
+    """Seed the stand-ins, then erase one user through `cli` (the `memerase` command's entry point)."""
     with running_standins() as standins:
         s3, opensearch = seed_demo_memories(standins.opensearch_url, users, per_user)
         os.environ["MEMERASE_CONFIG"] = json.dumps(
@@ -31,9 +33,7 @@ def run_demo(users: int = 4, per_user: int = 25) -> int:
         before = _counts(s3, opensearch)
         victim = "user-1"
         console.print(f"\n[bold]memerase delete-all --user-id {victim}[/bold]")
-        from memerase.cli import main
-
-        code = main(["delete-all", "--user-id", victim])
+        code = cli(["delete-all", "--user-id", victim])
         _show(before, _counts(s3, opensearch))
         return code
 

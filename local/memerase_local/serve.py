@@ -20,9 +20,9 @@ from botocore.exceptions import ClientError
 from rich.console import Console
 
 from memerase import runtime
-from memerase.api.keys import table_schema as keys_schema
 from memerase.history import table_schema as history_schema
 from memerase.jobs.repository import table_schema as jobs_schema
+from memerase.keys import table_schema as keys_schema
 from memerase.settings import CONFIG_ENV, load_settings
 from memerase_local.demo import seed_demo_memories
 from memerase_local.gateway import Gateway, serve_http

@@ -1,8 +1,10 @@
-"""What the DynamoDB-backed stores (history, jobs, API keys) share: table schemas, client settings, and the
-translation of client errors into the project's own."""
+"""What the DynamoDB-backed stores (history, jobs, API keys) share: table schemas, client settings, the paged
+read (Query or Scan), numbers back from Decimal, and the translation of client errors into the project's own."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from botocore.config import Config
@@ -38,3 +40,34 @@ def translate(exc: ClientError | BotoCoreError, what: str) -> StoreError:
     code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
     retryable = code in RETRYABLE_CODES or isinstance(exc, BotoCoreError)
     return (RetryableStoreError if retryable else StoreError)(f"{what}: {code}")
+
+
+def call(method: Callable[..., Any], what: str, **kwargs: Any) -> Any:
+    """One DynamoDB request, its failure translated (`what` names the table or the action in the message)."""
+    try:
+        return method(**kwargs)
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(exc, what) from exc
+
+
+def items(method: Callable[..., Any], what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item a Query or Scan (`method`, with its arguments) returns, page after page (a page ends at 1 MB or
+    at `Limit`, and a filter is applied to each page after that: a page may hold none of the matches)."""
+    while True:
+        response = call(method, what, **kwargs)
+        yield from response.get("Items", [])
+        if "LastEvaluatedKey" not in response:
+            return
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def plain(value: Any) -> Any:
+    """A value read from DynamoDB with its numbers (which boto3 hands back as Decimal) as int or float, also inside
+    maps and lists."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value

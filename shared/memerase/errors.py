@@ -100,3 +100,38 @@ class Throttled(RetryableStoreError):
 
     code = "throttled"
     status = 429
+
+
+class PayloadTooLarge(MemeraseError):
+    """A request over a documented size limit (e.g. more memories in one batch than allowed)."""
+
+    code = "too_large"
+    status = 413
+
+
+class JobNotFound(MemeraseError):
+    code = "job_not_found"
+    status = 404
+
+
+class JobConflict(MemeraseError):
+    """A job cannot do what was asked in its current status, or the request clashes with an earlier one."""
+
+    code = "job_conflict"
+    status = 409
+
+
+class TransitionNotAllowed(JobConflict):
+    """A job status change the job state machine does not allow from the status the job is in."""
+
+
+class TransitionLost(JobConflict):
+    """A job status change lost the race: the stored status changed between reading the job and writing it."""
+
+
+class VerificationFailed(MemeraseError):
+    """The last allowed pass still found records of the scope, or work items that did not finish (the ASL's Fail
+    state names this class)."""
+
+    code = "verification_failed"
+    status = 500

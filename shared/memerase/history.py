@@ -1,17 +1,18 @@
-"""Deletion history in DynamoDB, in mem0's history columns, without the erased text.
+"""The audit table: one content-free DELETE event per erased memory, in mem0's history columns, in DynamoDB.
 
-Table layout: partition key `memory_id`, sort key `id` (so one memory's rows are one Query). A DELETE event stores
-`old_memory` and `new_memory` as null; erasing a memory purges its earlier rows that hold text. Writes go through
-boto3's `batch_writer`, which resends unprocessed items by itself.
+Table layout: partition key `memory_id`, sort key `id` (so one memory's rows are one Query). Only memerase writes
+this table, and only content-free DELETE events (`old_memory` and `new_memory` null, no actor): an erasure writes
+without reading anything. The event id is deterministic, so a repeat (a retried batch, another target's work item
+of the same job) is an idempotent overwrite. Writes go through boto3's `batch_writer` (25 items a request), which
+resends unprocessed items by itself. mem0's own history (SQLite) is another matter: see `mem0_history`.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from boto3.dynamodb.conditions import Key
@@ -31,9 +32,13 @@ COLUMNS = (
     "actor_id",
     "role",
 )
-TEXT_COLUMNS = ("old_memory", "new_memory")
 EVENT_NAMESPACE = uuid.UUID("6f1d6b8e-6b0e-4c36-9d4f-1f3f8f0c5e21")
-QUERY_THREADS = 8
+
+
+class DeletionLog(Protocol):
+    """Where erasures record their content-free DELETE events."""
+
+    def record_deletions(self, memory_ids: Iterable[str]) -> int: ...
 
 
 def delete_event_id(memory_id: str) -> str:
@@ -52,59 +57,25 @@ class HistoryStore:
         self._table = dynamodb.Table(table_name)
 
     def record_deletions(self, memory_ids: Iterable[str]) -> int:
-        """Purge text-bearing rows of these memories and write one content-free DELETE event each."""
+        """Write one content-free DELETE event per memory (no reads); returns how many were written."""
         now = datetime.now(UTC).isoformat()
         ids = list(dict.fromkeys(memory_ids))
         try:
-            with ThreadPoolExecutor(max_workers=QUERY_THREADS) as pool:
-                texts = list(pool.map(self._text_rows, ids))
             with self._table.batch_writer(overwrite_by_pkeys=["memory_id", "id"]) as batch:
-                for memory_id, rows in zip(ids, texts, strict=True):
-                    for row_id in rows:
-                        batch.delete_item(Key={"memory_id": memory_id, "id": row_id})
+                for memory_id in ids:
                     batch.put_item(Item=_delete_event(memory_id, now))
         except (ClientError, BotoCoreError) as exc:
             raise dynamo.translate(exc, "history: could not write history") from exc
         return len(ids)
 
-    def _text_rows(self, memory_id: str) -> list[str]:
-        """Ids of the rows of one memory that hold text (one Query; the resource's client is thread-safe and, like
-        the resource, takes and returns plain Python values)."""
-        client = self._table.meta.client
-        kwargs: dict[str, Any] = {
-            "TableName": self._table.name,
-            "KeyConditionExpression": "#m = :m",
-            "ProjectionExpression": "#i, old_memory, new_memory",
-            "ExpressionAttributeNames": {"#m": "memory_id", "#i": "id"},
-            "ExpressionAttributeValues": {":m": memory_id},
-        }
-        found: list[str] = []
-        while True:
-            response = client.query(**kwargs)
-            for item in response.get("Items", []):
-                if any(item.get(c) is not None for c in TEXT_COLUMNS):
-                    found.append(str(item["id"]))
-            if "LastEvaluatedKey" not in response:
-                return found
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
     def history(self, memory_id: str) -> list[dict[str, Any]]:
         """One memory's rows, oldest first, in mem0's columns."""
-        try:
-            rows = self._rows(memory_id)
-        except (ClientError, BotoCoreError) as exc:
-            raise dynamo.translate(exc, "history: could not read history") from exc
-        return sorted(({c: _plain(row.get(c)) for c in COLUMNS} for row in rows), key=lambda r: r["created_at"] or "")
-
-    def _rows(self, memory_id: str) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("memory_id").eq(memory_id)}
-        while True:
-            response = self._table.query(**kwargs)
-            rows.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return rows
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        rows = dynamo.items(
+            self._table.query, "history: could not read history", KeyConditionExpression=Key("memory_id").eq(memory_id)
+        )
+        return sorted(
+            ({c: dynamo.plain(row.get(c)) for c in COLUMNS} for row in rows), key=lambda r: r["created_at"] or ""
+        )
 
 
 def _delete_event(memory_id: str, now: str) -> dict[str, Any]:
@@ -122,6 +93,20 @@ def _delete_event(memory_id: str, now: str) -> dict[str, Any]:
     }
 
 
-def _plain(value: Any) -> Any:
-    """DynamoDB hands numbers back as Decimal."""
-    return int(value) if hasattr(value, "as_integer_ratio") and not isinstance(value, float | int) else value
+class OncePerMemory:
+    """The audit table as one inline erasure writes it: each memory's event once, however many targets hold it."""
+
+    def __init__(self, history: HistoryStore):
+        self._history = history
+        self._written: set[str] = set()
+
+    @property
+    def written(self) -> int:
+        return len(self._written)
+
+    def record_deletions(self, memory_ids: Iterable[str]) -> int:
+        fresh = [m for m in dict.fromkeys(memory_ids) if m not in self._written]
+        if fresh:
+            self._history.record_deletions(fresh)
+            self._written.update(fresh)
+        return len(fresh)

@@ -1,19 +1,22 @@
-"""Cached, lazily built services for Lambda handlers: built once per container, from the one settings object."""
+"""The composition root: the one place the settings object is turned into services (the engine with its stores and
+history, the job steps, the launcher, the API keys). Handlers, the API and the CLI take their services from here;
+the cached ones are built once per Lambda container."""
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
 
-from memerase.api.keys import ApiKeyStore
 from memerase.engine import Eraser
 from memerase.errors import ConfigError
+from memerase.history import HistoryStore
 from memerase.jobs.events import EventPublisher
 from memerase.jobs.launcher import JobLauncher
 from memerase.jobs.repository import JobsTable
 from memerase.jobs.steps import JobSteps
-from memerase.service import build_eraser
+from memerase.keys import ApiKeyStore
 from memerase.settings import JobsConfig, Settings, load_settings
+from memerase.stores.factory import build_target
 
 ADMIN_KEY_ENV = "MEMERASE_API_KEY"
 
@@ -21,6 +24,12 @@ ADMIN_KEY_ENV = "MEMERASE_API_KEY"
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     return load_settings()
+
+
+def build_eraser(config: Settings) -> Eraser:
+    """A new engine for these settings: every target's stores, and the history table when one is configured."""
+    history = HistoryStore(config.history.table_name, config.history.region_name) if config.history else None
+    return Eraser([build_target(t) for t in config.targets], history=history, allow_reset=config.allow_reset)
 
 
 @lru_cache(maxsize=1)

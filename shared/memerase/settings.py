@@ -1,7 +1,9 @@
 """The one typed settings object, read from MEMERASE_CONFIG (a JSON/YAML file path, or inline JSON).
 
 A target is a mem0 configuration in mem0's own vocabulary (`vector_store: {provider, config}`), so users paste
-what they already have. Unknown keys and wrong types are refused with a message naming the key.
+what they already have. Unknown keys and wrong types are refused with a message naming the key. A boolean that
+guards a deletion or a check (`allow_reset`, `verify_certs`, `use_ssl`) must be a JSON boolean; other values accept
+what mem0's own configuration accepts.
 """
 
 from __future__ import annotations
@@ -54,7 +56,12 @@ class AwsAuthConfig(_Strict):
 
 
 class OpenSearchConfig(_Strict):
-    """mem0's `OpenSearchConfig` fields (those that can be written as JSON), plus `aws_auth`."""
+    """mem0's `OpenSearchConfig` fields (those that can be written as JSON), plus `aws_auth`.
+
+    `api_key`, `connection_class` and `auto_refresh` are mem0's too, but change nothing in mem0 2.2.1's own client
+    (it ignores `api_key` and `connection_class`) or in what memerase does (it refreshes after deleting by itself):
+    their defaults are accepted, so a pasted mem0 configuration reads, and any other value is refused, naming the key.
+    """
 
     collection_name: str = "mem0"
     host: str = "localhost"
@@ -63,12 +70,36 @@ class OpenSearchConfig(_Strict):
     password: str | None = None
     api_key: str | None = None
     embedding_model_dims: int = Field(1536, gt=0)
-    verify_certs: bool = False
-    use_ssl: bool = False
+    verify_certs: StrictBool = False
+    use_ssl: StrictBool = False
     connection_class: str | None = "RequestsHttpConnection"
     pool_maxsize: int = 20
     auto_refresh: bool = False
     aws_auth: AwsAuthConfig | None = None
+
+    @field_validator("api_key")
+    @classmethod
+    def _no_api_key(cls, value: str | None) -> None:
+        if value is not None:
+            raise ValueError("not supported: OpenSearch takes no API key (mem0 ignores it too); use user and password")
+        return None
+
+    @field_validator("connection_class")
+    @classmethod
+    def _requests_connection(cls, value: str | None) -> str | None:
+        if value not in (None, "RequestsHttpConnection"):
+            raise ValueError("only RequestsHttpConnection (mem0's and memerase's client use it whatever this says)")
+        return value
+
+    @field_validator("auto_refresh")
+    @classmethod
+    def _no_auto_refresh(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "not supported: memerase refreshes the index after deleting by itself (where the service allows it); "
+                "remove the key or set it to false"
+            )
+        return value
 
 
 class S3VectorsStore(_Strict):
@@ -192,7 +223,7 @@ class Settings(_Strict):
     history: HistoryConfig | None = None
     jobs: JobsConfig | None = None
     api: ApiConfig = ApiConfig()
-    allow_reset: bool = False
+    allow_reset: StrictBool = False
 
     @field_validator("targets")
     @classmethod
@@ -212,12 +243,6 @@ class Settings(_Strict):
                 raise ValueError(f"target {target.name!r} names the same collection as another target")
             seen.add(key)
         return self
-
-    def target(self, name: str) -> Target:
-        for target in self.targets:
-            if target.name == name:
-                return target
-        raise KeyError(name)
 
 
 def _collection_key(target: Target) -> tuple[str, ...]:
@@ -240,6 +265,8 @@ def _describe(error: Any) -> str:
     where = ".".join(str(p) for p in error["loc"]) or "(top level)"
     if error["type"] == "extra_forbidden":
         return f"unknown key {where!r}"
+    if error["type"] == "bool_type":
+        return f"{where}: must be true or false (a JSON boolean)"
     return f"{where}: {error['msg']}"
 
 

@@ -23,9 +23,8 @@ import pytest
 
 from functions.job_erase import app as erase_app
 from memerase import runtime
-from memerase.errors import RetryableStoreError, StoreError
+from memerase.errors import JobConflict, RetryableStoreError, StoreError
 from memerase.history import table_schema as history_schema
-from memerase.jobs.launcher import JobConflict
 from memerase.jobs.models import JobRecord, JobStatus
 from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.models import Scope

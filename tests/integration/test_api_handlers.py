@@ -18,12 +18,12 @@ from functions.api_memories import app as memories_fn
 from functions.api_reset import app as reset_fn
 from functions.authorizer import app as authorizer_fn
 from memerase import runtime
-from memerase.api.keys import ApiKeyStore
-from memerase.api.keys import table_schema as keys_schema
 from memerase.engine import Eraser
 from memerase.errors import MissingFilter
 from memerase.history import table_schema as history_schema
 from memerase.jobs.repository import table_schema as jobs_schema
+from memerase.keys import ApiKeyStore
+from memerase.keys import table_schema as keys_schema
 from memerase.models import Scope
 from tests.support import mem0_data as m0
 from tests.support.lambda_events import LambdaContext

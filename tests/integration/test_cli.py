@@ -25,7 +25,7 @@ def memerase(*args: str, conf: dict[str, Any] | None) -> subprocess.CompletedPro
     if conf is not None:
         env["MEMERASE_CONFIG"] = json.dumps(conf)
     return subprocess.run(
-        [sys.executable, "-m", "memerase.cli", *args], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "memerase_local.cli", *args], env=env, capture_output=True, text=True, timeout=120
     )
 
 

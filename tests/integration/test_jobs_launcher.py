@@ -23,13 +23,13 @@ from functions.job_finalize import app as finalize_app
 from functions.job_plan import app as plan_app
 from functions.job_verify import app as verify_app
 from memerase import runtime
-from memerase.errors import RetryableStoreError, StoreError
+from memerase.errors import JobConflict, RetryableStoreError, StoreError, VerificationFailed
 from memerase.history import table_schema as history_schema
-from memerase.jobs.launcher import JobConflict, JobLauncher
+from memerase.jobs.launcher import JobLauncher
 from memerase.jobs.models import JobRecord, JobStatus, Receipt
 from memerase.jobs.repository import JobsTable
 from memerase.jobs.repository import table_schema as jobs_schema
-from memerase.jobs.steps import JobSteps, VerificationFailed
+from memerase.jobs.steps import JobSteps
 from memerase.models import Scope
 from memerase.stores.s3_vectors import S3VectorsStore
 from tests.support import mem0_data as m0

@@ -12,9 +12,9 @@ import boto3
 import pytest
 
 from memerase import runtime
-from memerase.api.keys import table_schema as keys_schema
 from memerase.history import table_schema as history_schema
 from memerase.jobs.repository import table_schema as jobs_schema
+from memerase.keys import table_schema as keys_schema
 from tests.integration.test_cli import config
 from tests.support import mem0_data as m0
 from tests.support.lambda_events import LambdaContext
@@ -115,7 +115,11 @@ def test_keys_cli_creates_lists_and_revokes_without_storing_the_key(world: Any) 
 
     def memerase(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "memerase.cli", "keys", *args], env=env, capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "memerase_local.cli", "keys", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
 
     created = memerase("create", "--name", "privacy-team", "--user-id", "user-1")

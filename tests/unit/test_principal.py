@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from memerase.api.principal import Principal
 from memerase.errors import Forbidden, Unauthorized
 from memerase.models import Scope
+from memerase.principal import Principal
 
 USER_1 = Scope.of(user_id="user-1")
 USER_1_AGENT_A = Scope.of(user_id="user-1", agent_id="agent-a")

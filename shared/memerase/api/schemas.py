@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 MAX_BATCH = 1000
 
@@ -57,7 +57,7 @@ class ErasureRequest(BaseModel):
     agent_id: str | None = Field(None, max_length=1024)
     run_id: str | None = Field(None, max_length=1024)
     reason: str | None = Field(None, max_length=500)
-    dry_run: bool = False
+    dry_run: StrictBool = False
 
 
 class JobAccepted(BaseModel):
@@ -81,7 +81,16 @@ class JobView(BaseModel):
     started_at: str | None = None
     completed_at: str | None = None
     pass_no: int = 0
-    progress: list[dict[str, Any]] = Field(default_factory=list)
+    summary: str = Field("", description="what the job did, in one sentence")
+    memories_erased: int = Field(0, description="memory records erased so far, over every run and pass")
+    records_erased: int = Field(0, description="store records erased so far: memory records and entity records")
+    memories_left: int | None = Field(None, description="memory records of the scope the last finished pass found")
+    unfinished_items: int | None = Field(None, description="work items of the last verified pass that did not finish")
+    progress: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="per collection (`role`: memories or entities): records scanned and deleted over every pass; "
+        "for a job not completed, as its work items have it now",
+    )
     error: dict[str, Any] | None = None
     receipt: dict[str, Any] | None = None
 

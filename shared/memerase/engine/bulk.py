@@ -9,16 +9,16 @@ from memerase.engine.catalog import StoreCatalog
 from memerase.engine.partition_run import PartitionRunner
 from memerase.engine.progress import PartitionProgress, ProgressCallback, RunHooks
 from memerase.errors import InvalidRequest
+from memerase.history import HistoryStore, OncePerMemory
 from memerase.models import ErasureResult, Scope, StoreOutcome
 from memerase.observability import logger
 from memerase.stores.base import Partition
 
 
 class ScopeEraser:
-    def __init__(self, catalog: StoreCatalog, runner: PartitionRunner, history_enabled: bool):
+    def __init__(self, catalog: StoreCatalog, history: HistoryStore | None):
         self._catalog = catalog
-        self._runner = runner
-        self._history_enabled = history_enabled
+        self._history = history
 
     def delete_matching(
         self, scope: Scope, dry_run: bool = False, progress: ProgressCallback | None = None
@@ -29,7 +29,8 @@ class ScopeEraser:
         if not filters:
             raise InvalidRequest("empty scope")
         erased: set[str] = set()
-        events = 0
+        log = OncePerMemory(self._history) if self._history else None  # one event per memory, across targets
+        runner = PartitionRunner(self._catalog, log)
         outcomes: list[StoreOutcome] = []
         for ref, store in self._catalog.stores():
             outcome = StoreOutcome(target=ref.target, store=store.label, role=ref.role)
@@ -40,8 +41,7 @@ class ScopeEraser:
                 outcomes.append(outcome.model_copy(update={"matched": store.count_remaining(filters)}))
                 continue
             hooks = RunHooks(progress=progress, erased=erased.update) if progress else RunHooks(erased=erased.update)
-            state = self._runner.erase(ref, filters, Partition(), PartitionProgress(), hooks)
-            events += state.deleted if self._history_enabled and ref.role == "memories" else 0
+            state = runner.erase(ref, filters, Partition(), PartitionProgress(), hooks)
             outcomes.append(
                 outcome.model_copy(
                     update={
@@ -57,7 +57,7 @@ class ScopeEraser:
             dry_run=dry_run,
             memories=len(erased),
             stores=outcomes,
-            history_events=events,
+            history_events=log.written if log else 0,
             duration_ms=int((time.monotonic() - started) * 1000),
         )
         logger.info(

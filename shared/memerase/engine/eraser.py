@@ -23,7 +23,7 @@ class Eraser:
         self.catalog = StoreCatalog(targets)
         self._by_id = ByIdDeleter(self.catalog, history)
         self._runner = PartitionRunner(self.catalog, history)
-        self._bulk = ScopeEraser(self.catalog, self._runner, history_enabled=history is not None)
+        self._bulk = ScopeEraser(self.catalog, history)
         self._resetter = Resetter(self.catalog, allow_reset)
         self._reader = Reader(self.catalog, history)
 

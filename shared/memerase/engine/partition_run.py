@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from memerase.engine.catalog import MEMORIES, StoreCatalog, StoreRef
 from memerase.engine.entity_links import unlink
 from memerase.engine.progress import PartitionProgress, RunHooks
-from memerase.history import HistoryStore
+from memerase.history import DeletionLog
 from memerase.stores.base import Filters, Partition, Record, ScopeCollection
 
 NO_HOOKS = RunHooks()
@@ -25,7 +25,7 @@ class _Run:
 
 
 class PartitionRunner:
-    def __init__(self, catalog: StoreCatalog, history: HistoryStore | None):
+    def __init__(self, catalog: StoreCatalog, history: DeletionLog | None):
         self._catalog = catalog
         self._history = history
 

@@ -1,4 +1,5 @@
-"""Starting, cancelling and resuming jobs: the one library call every trigger (API, SQS, EventBridge, CLI) uses."""
+"""Starting, listing, showing, cancelling and resuming erasure jobs: the library calls the triggers (API, SQS,
+EventBridge) and the CLI use. Status changes go through the job state machine (`jobs.lifecycle`)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,23 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from memerase.engine import Eraser
-from memerase.errors import MemeraseError, RetryableStoreError
+from memerase.engine import MEMORIES, Eraser
+from memerase.errors import (
+    JobConflict,
+    MemeraseError,
+    RetryableStoreError,
+    TransitionLost,
+    TransitionNotAllowed,
+    VerificationFailed,
+)
+from memerase.jobs.lifecycle import ATTEMPTS, allowed
 from memerase.jobs.models import JobRecord, JobStatus, StoreProgress
 from memerase.jobs.repository import JobsTable, key_hash, now
-from memerase.jobs.steps import JobSteps, VerificationFailed
+from memerase.jobs.steps import JobSteps
 from memerase.models import Scope
 from memerase.observability import logger
 
 MAX_EXECUTION_NAME = 80
-
-
-class JobConflict(MemeraseError):
-    code = "job_conflict"
-    status = 409
 
 
 class JobLauncher:
@@ -44,7 +48,6 @@ class JobLauncher:
         reason: str | None = None,
         idempotency_key: str | None = None,
         dry_run: bool = False,
-        inline: bool = False,
     ) -> tuple[JobRecord, bool]:
         """Start (or find) the job erasing `scope`. Returns the job and whether this call created it.
 
@@ -62,6 +65,7 @@ class JobLauncher:
         if not dry_run and (active := self._jobs.claim_scope(scope_hash, job_id)):
             return self._jobs.get(active), False
         stamp = now()
+        stepped = bool(self._state_machine) and not dry_run  # else counted, or run inline, here
         job = JobRecord(
             job_id=job_id,
             scope_hash=scope_hash,
@@ -72,55 +76,77 @@ class JobLauncher:
             dry_run=dry_run,
             created_at=stamp,
             updated_at=stamp,
+            executions=1 if stepped else 0,
         )
-        self._jobs.create(job)
+        if dry_run:
+            job = self._counted(job)
+        if not self._jobs.create(job):
+            return self._same_request(job_id, scope_hash, dry_run), False
         logger.info("job created", extra={"job_id": job_id, "source": source, "dry_run": dry_run})
         if dry_run:
-            return self._count(job), True
-        if inline or not self._state_machine:
+            return job, True
+        if not stepped:
             return self.run_inline(job_id), True
         return self._execute(job, job_id), True
 
     def get(self, job_id: str) -> JobRecord:
-        return self._jobs.get(job_id)
+        """The job; one that has not completed shows its progress as its work-item rows have it now."""
+        return self._steps.tally.current(self._jobs.get(job_id))
+
+    def list_jobs(self, limit: int = 20, before: str | None = None) -> list[JobRecord]:
+        """Job records, newest first: at most `limit`, created before `before` (the `created_at` of the last job of
+        the previous page) when given."""
+        return self._jobs.list_jobs(limit, before)
 
     def cancel(self, job_id: str) -> JobRecord:
-        job = self._jobs.get(job_id)
-        if not job.status.active:
-            raise JobConflict(f"job {job_id} is {job.status.value} and cannot be cancelled")
+        """CANCELLED, with the counts of what the job erased so far; its execution is stopped, its scope released.
+        Workers in flight stop at their next page (a batch being deleted is finished and counted)."""
+        try:
+            job = self._steps.lifecycle.move_latest(
+                job_id,
+                JobStatus.CANCELLED,
+                lambda current: {**self._steps.tally.counts(current, {}), "completed_at": now()},
+            )
+        except TransitionNotAllowed as exc:
+            raise JobConflict(str(exc)) from exc
+        self._jobs.release_scope(job.scope_hash, job_id)
         if job.execution_arn:
             self._stop(job.execution_arn)
-        job = job.model_copy(update={"status": JobStatus.CANCELLED, "completed_at": now()})
-        if not self._jobs.save(job, expect=(JobStatus.QUEUED, JobStatus.RUNNING)):
-            return self._jobs.get(job_id)
-        self._jobs.release_scope(job.scope_hash, job_id)
+        logger.info("job cancelled", extra={"job_id": job_id, "memories_erased": job.memories_erased})
         return job
 
     def resume(self, job_id: str, inline: bool = False) -> JobRecord:
-        """Run a FAILED or CANCELLED job again from its persisted cursors."""
+        """Run a FAILED or CANCELLED job again from its persisted cursors; its counts (and the receipt it ends with)
+        include what its earlier runs erased."""
         job = self._jobs.get(job_id)
-        if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED) or job.scope is None:
+        if not allowed(job.status, JobStatus.QUEUED) or job.scope is None:
             raise JobConflict(f"job {job_id} is {job.status.value} and cannot be resumed")
         if (active := self._jobs.claim_scope(job.scope_hash, job_id)) and active != job_id:
             raise JobConflict(f"job {active} is already erasing this scope")
         # A pass that had finished (e.g. it failed verification) is not re-read: the resumed job scans afresh.
         fresh = self._steps.pass_complete(job) and job.pass_no > 0
-        job = job.model_copy(
-            update={
-                "status": JobStatus.QUEUED,
-                "error": None,
-                "completed_at": None,
-                "pass_no": job.pass_no + 1 if fresh else job.pass_no,
-                "rounds": 0,
-            }
-        )
-        self._jobs.save(job, expect=(JobStatus.FAILED, JobStatus.CANCELLED))
-        if inline or not self._state_machine:
+        stepped = not (inline or not self._state_machine)
+        changes = {
+            "error": None,
+            "completed_at": None,
+            "pass_no": job.pass_no + 1 if fresh else job.pass_no,
+            "rounds": 0,
+            "memories_left": None,
+            "unfinished_items": None,
+            "executions": job.executions + 1 if stepped else job.executions,
+        }
+        try:
+            job = self._steps.lifecycle.move(job, JobStatus.QUEUED, changes)
+        except (TransitionLost, TransitionNotAllowed) as exc:
+            raise JobConflict(f"job {job_id} was resumed or changed by another request") from exc
+        logger.info("job resumed", extra={"job_id": job_id, "memories_erased": job.memories_erased})
+        if not stepped:
             return self.run_inline(job_id)
-        return self._execute(job, f"{job_id}-resume-{job.executions}")
+        return self._execute(job, f"{job_id}-resume-{job.executions - 1}")
 
     def run_inline(self, job_id: str) -> JobRecord:
-        """The state machine's steps, in-process: for small scopes and for deployments without Step Functions."""
+        """The state machine's steps, in-process: for small scopes and for deployments without Step Functions. A job
+        cancelled meanwhile stops at its workers' next page and is returned as it is (CANCELLED, with its counts)."""
         try:
             while True:
                 for item in self._steps.plan(job_id):
@@ -130,17 +156,20 @@ class JobLauncher:
                 if verdict["clean"]:
                     break
                 if not verdict["retry"]:
-                    raise VerificationFailed(f"the last pass still found {verdict['remaining']} matching memories")
+                    raise VerificationFailed(unverified(verdict))
             self._steps.finalize(job_id)
+        except (TransitionLost, TransitionNotAllowed):
+            return self.get(job_id)  # another request moved the job (a cancel): its record says what happened
         except Exception as exc:
             self._steps.fail(job_id, type(exc).__name__, str(exc))
             raise
-        return self._jobs.get(job_id)
+        return self.get(job_id)
 
     def _execute(self, job: JobRecord, name: str) -> JobRecord:
         """Start the execution. If Step Functions refuses, the job is marked FAILED (releasing its scope, so a retry
         starts afresh) rather than left QUEUED forever; if the job was cancelled meanwhile, the execution is
-        stopped; the execution ARN is written without overwriting what the execution itself already recorded."""
+        stopped; the execution ARN is written only while the job is QUEUED: once the execution's Plan Work ran, the
+        record is the execution's (a full-record write here could undo its bookkeeping)."""
         assert self._sfn is not None and self._state_machine is not None
         try:
             arn = self._sfn.start_execution(
@@ -154,14 +183,17 @@ class JobLauncher:
                 return self._jobs.get(job.job_id)
             self._steps.fail(job.job_id, "StartExecutionFailed", code)
             raise RetryableStoreError(f"Step Functions refused to start the job: {code}") from exc
-        for _ in range(5):
+        for _ in range(ATTEMPTS):
             current = self._jobs.get(job.job_id)
             if current.status == JobStatus.CANCELLED:
                 self._stop(arn)
                 return current
-            updated = current.model_copy(update={"execution_arn": arn, "executions": current.executions + 1})
-            if self._jobs.save(updated, expect=(current.status,)):
-                return updated
+            if current.status != JobStatus.QUEUED:  # its Plan Work ran already and recorded the execution
+                return current
+            try:
+                return self._steps.lifecycle.move(current, current.status, {"execution_arn": arn})
+            except TransitionLost:
+                continue
         return self._jobs.get(job.job_id)
 
     def _stop(self, execution_arn: str) -> None:
@@ -174,15 +206,24 @@ class JobLauncher:
                     f"Step Functions refused to stop the job: {exc.response['Error']['Code']}"
                 ) from exc
 
-    def _count(self, job: JobRecord) -> JobRecord:
+    def _counted(self, job: JobRecord) -> JobRecord:
+        """A dry run, done before its record is written: COMPLETED with each collection's count of the scope."""
         assert job.scope is not None
-        outcomes = self._eraser.count_remaining(job.scope)
-        progress = [StoreProgress(target=o.target, store=o.store, remaining=o.remaining, note=o.note) for o in outcomes]
-        job = job.model_copy(
-            update={"status": JobStatus.COMPLETED, "completed_at": now(), "scope": None, "progress": progress}
+        outcomes = self._eraser.count_remaining(job.scope)  # in the order of `stores()`
+        progress = [
+            StoreProgress(target=o.target, role=ref.role, store=o.store, remaining=o.remaining, note=o.note)
+            for (ref, _), o in zip(self._eraser.stores(), outcomes, strict=True)
+        ]
+        left = sum(p.remaining or 0 for p in progress if p.role == MEMORIES)
+        return job.model_copy(
+            update={
+                "status": JobStatus.COMPLETED,
+                "completed_at": now(),
+                "scope": None,
+                "progress": progress,
+                "memories_left": left,
+            }
         )
-        self._jobs.save(job)
-        return job
 
     def _exists(self, job_id: str) -> bool:
         try:
@@ -196,3 +237,13 @@ class JobLauncher:
         if job.scope_hash != scope_hash or job.dry_run != dry_run:
             raise JobConflict("this idempotency key was used for a different erasure request")
         return job
+
+
+def unverified(verdict: dict[str, Any]) -> str:
+    """Why a job that ran out of passes is not verified: unfinished work items, or what its last pass found."""
+    if verdict["unfinished_items"]:
+        return f"{verdict['unfinished_items']} work item(s) of the last pass did not finish"
+    return (
+        f"the last allowed pass still found {verdict['memories_left']} memory record(s) of the scope "
+        f"({verdict['records_left']} store record(s) in all)"
+    )

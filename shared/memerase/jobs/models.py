@@ -6,8 +6,9 @@ import hashlib
 import json
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from memerase.engine import MEMORIES
 from memerase.engine.progress import PartitionProgress
 from memerase.models import Scope
 
@@ -48,14 +49,23 @@ class ItemProgress(PartitionProgress):
 
 
 class StoreProgress(BaseModel):
+    """One collection's counts over every pass of a job. `deleted` counts store records: memory records in a
+    `memories` collection, entity records in an `entities` one."""
+
     target: str
+    role: str = Field(MEMORIES, description="`memories` (mem0's memory records) or `entities` (its entity records)")
     store: str
     scanned: int = 0
     deleted: int = 0
     items_done: int = 0
     items_total: int = 0
-    remaining: int | None = None
+    remaining: int | None = Field(None, description="records of the scope the job's last finished pass still found")
     note: str | None = None  # why the store was left alone (e.g. graph data for a scope without a user id)
+
+
+def erased_counts(progress: list[StoreProgress]) -> tuple[int, int]:
+    """(memory records erased: `memories` collections only, store records erased: every collection)."""
+    return sum(p.deleted for p in progress if p.role == MEMORIES), sum(p.deleted for p in progress)
 
 
 class JobError(BaseModel):
@@ -69,7 +79,15 @@ class Receipt(BaseModel):
     job_id: str
     scope_hash: str
     stores: list[StoreProgress]
-    erased: int
+    erased: int = Field(description="memory records erased (the same as `memories_erased`)")
+    memories_erased: int | None = Field(
+        None,
+        description="memory records erased from the memories collections, every pass and run (None: a receipt "
+        "written before this field existed)",
+    )
+    records_erased: int | None = Field(
+        None, description="store records erased in all: memory records and entity records (None: as above)"
+    )
     verified_remaining: int
     passes: int
     requested_at: str
@@ -90,7 +108,7 @@ class JobRecord(BaseModel):
     requester: str = "unknown"
     source: str = "api"
     reason: str | None = Field(None, max_length=500)
-    dry_run: bool = False
+    dry_run: StrictBool = False
     created_at: str
     updated_at: str
     started_at: str | None = None
@@ -100,9 +118,27 @@ class JobRecord(BaseModel):
     pass_no: int = 0
     rounds: int = Field(0, description="verification decisions taken, bounding re-runs of unfinished passes")
     progress: list[StoreProgress] = Field(default_factory=list)
+    memories_erased: int = Field(0, description="memory records erased so far, over every run and pass")
+    records_erased: int = Field(0, description="store records erased so far (memory and entity records)")
+    memories_left: int | None = Field(None, description="memory records of the scope the last finished pass found")
+    unfinished_items: int | None = Field(None, description="work items of the last verified pass that did not finish")
     error: JobError | None = None
     receipt: Receipt | None = None
 
     def public(self) -> dict[str, object]:
-        """The job as callers see it: never the raw scope."""
-        return self.model_dump(mode="json", exclude={"scope"})
+        """The job as callers see it: never the raw scope; with a sentence saying what it did."""
+        return {**self.model_dump(mode="json", exclude={"scope"}), "summary": self.summary()}
+
+    def summary(self) -> str:
+        """What the job did, in one sentence (counts only, never ids)."""
+        erased = f"{self.memories_erased} memory record(s) ({self.records_erased} store record(s) in all)"
+        if self.dry_run:
+            return f"dry run: {self.memories_left or 0} memory record(s) of the scope found; nothing erased"
+        if self.status == JobStatus.COMPLETED:
+            return f"erased {erased} in {self.pass_no} pass(es); the last pass found nothing left to erase"
+        if self.status == JobStatus.CANCELLED:
+            return f"cancelled after erasing {erased}; resume it to erase the rest"
+        if self.status == JobStatus.FAILED:
+            error = self.error.error if self.error else "an error"
+            return f"failed ({error}) after erasing {erased}; resume it to continue from where it stopped"
+        return f"{self.status.value.lower()}: {erased} erased so far"

@@ -19,15 +19,10 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from memerase import dynamo
-from memerase.errors import MemeraseError
+from memerase.errors import JobNotFound
 from memerase.jobs.models import ItemProgress, JobRecord, JobStatus, WorkItem
 
 HOUSEKEEPING_DAYS = 30
-
-
-class JobNotFound(MemeraseError):
-    code = "job_not_found"
-    status = 404
 
 
 def now() -> str:
@@ -70,6 +65,14 @@ class JobsTable:
         job = job.model_copy(update={"updated_at": now()})
         item = {"pk": f"job#{job.job_id}", "sk": "job", **_doc(job)}
         return self._put(item, Attr("status").is_in([s.value for s in expect]) if expect else None)
+
+    def list_jobs(self, limit: int, before: str | None = None) -> list[JobRecord]:
+        """Job records, newest first (by `created_at`): at most `limit`, only those created before `before` when
+        given. Reads every page of the table: job records share it with work-item rows, locks and keys."""
+        condition = Attr("sk").eq("job") & (Attr("created_at").lt(before) if before else Attr("created_at").exists())
+        items = dynamo.items(self._table.scan, "jobs table", FilterExpression=condition)
+        found = [JobRecord.model_validate(_plain(i)) for i in items]
+        return sorted(found, key=lambda j: (j.created_at, j.job_id), reverse=True)[: max(limit, 0)]
 
     # ---- work item progress --------------------------------------------------------------------------------------
 
@@ -141,19 +144,10 @@ class JobsTable:
         return True
 
     def _query(self, condition: Any) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
-        while True:
-            response = self._call(self._table.query, **kwargs)
-            yield from response.get("Items", [])
-            if "LastEvaluatedKey" not in response:
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return dynamo.items(self._table.query, "jobs table", KeyConditionExpression=condition)
 
     def _call(self, method: Any, **kwargs: Any) -> Any:
-        try:
-            return method(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise dynamo.translate(exc, "jobs table") from exc
+        return dynamo.call(method, "jobs table", **kwargs)
 
 
 def _doc(job: JobRecord) -> dict[str, Any]:
@@ -161,15 +155,5 @@ def _doc(job: JobRecord) -> dict[str, Any]:
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    """Decimals back to ints, keys dropped."""
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: convert(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [convert(v) for v in value]
-        if type(value).__name__ == "Decimal":
-            return int(value)
-        return value
-
-    return {k: convert(v) for k, v in item.items() if k not in ("pk", "sk", "expires_at")}
+    """Numbers back from Decimal, keys dropped."""
+    return {k: dynamo.plain(v) for k, v in item.items() if k not in ("pk", "sk", "expires_at")}

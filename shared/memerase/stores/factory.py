@@ -106,17 +106,7 @@ def _s3_vectors(name: str, config: S3VectorsConfig, segments: int) -> TargetStor
 
 
 def _opensearch(name: str, config: OpenSearchConfig, slices: int) -> TargetStores:
-    client = opensearch.make_client(
-        config.host,
-        config.port,
-        use_ssl=config.use_ssl,
-        verify_certs=config.verify_certs,
-        user=config.user,
-        password=config.password,
-        aws_region=config.aws_auth.region if config.aws_auth else None,
-        aws_service=config.aws_auth.service if config.aws_auth else "es",
-        pool_maxsize=config.pool_maxsize,
-    )
+    client = opensearch.make_client(config)
     entities = entity_collection_name("opensearch", config.collection_name)
     return TargetStores(
         name=name,

@@ -20,6 +20,7 @@ from opensearchpy.exceptions import ConnectionTimeout, NotFoundError, TransportE
 
 from memerase.errors import RetryableStoreError, StoreError, Throttled
 from memerase.models import payload_matches
+from memerase.settings import OpenSearchConfig
 from memerase.stores.base import Filters, Page, Partition, Record, links_any, require_filters, scan
 
 PAGE_SIZE = 1000
@@ -31,31 +32,23 @@ RETRYABLE_STATUS = (429, 502, 503, 504)
 SCOPE_SOURCE = ["id", "payload.user_id", "payload.agent_id", "payload.run_id"]
 
 
-def make_client(
-    host: str,
-    port: int,
-    *,
-    use_ssl: bool = False,
-    verify_certs: bool = False,
-    user: str | None = None,
-    password: str | None = None,
-    aws_region: str | None = None,
-    aws_service: str = "es",
-    pool_maxsize: int = 20,
-) -> OpenSearch:
-    """An opensearch-py client; SigV4 through opensearch-py's own signer when `aws_region` is given."""
+def make_client(config: OpenSearchConfig) -> OpenSearch:
+    """An opensearch-py client for a target's configuration; SigV4 through opensearch-py's own signer when the
+    configuration has `aws_auth`, else basic auth when it has a user and password."""
     auth: Any = None
-    if aws_region:
-        auth = RequestsAWSV4SignerAuth(boto3.Session().get_credentials(), aws_region, aws_service)
-    elif user and password:
-        auth = (user, password)
+    if config.aws_auth:
+        auth = RequestsAWSV4SignerAuth(
+            boto3.Session().get_credentials(), config.aws_auth.region, config.aws_auth.service
+        )
+    elif config.user and config.password:
+        auth = (config.user, config.password)
     return OpenSearch(
-        hosts=[{"host": host, "port": port}],
+        hosts=[{"host": config.host, "port": config.port}],
         http_auth=auth,
-        use_ssl=use_ssl,
-        verify_certs=verify_certs,
+        use_ssl=config.use_ssl,
+        verify_certs=config.verify_certs,
         connection_class=RequestsHttpConnection,
-        pool_maxsize=pool_maxsize,
+        pool_maxsize=config.pool_maxsize,
         max_retries=5,
         retry_on_status=RETRYABLE_STATUS,
         retry_on_timeout=True,

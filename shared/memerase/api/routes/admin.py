@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
-from memerase.api.context import caller
+from memerase.api.request import caller
 from memerase.api.responses import COMMON, ok
 from memerase.api.schemas import ResetDone, ResetRequest, StoreCount
 

@@ -9,8 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
-from memerase.api.context import ENCODED_ID_LENGTH, base_path, caller, path_value
-from memerase.api.principal import Principal
+from memerase.api.request import ENCODED_ID_LENGTH, base_path, caller, path_value
 from memerase.api.responses import COMMON, accepted, errors, ok
 from memerase.api.schemas import (
     MAX_BATCH,
@@ -23,21 +22,17 @@ from memerase.api.schemas import (
     MemoryDeleted,
     StoreCount,
 )
-from memerase.errors import Forbidden, InvalidRequest, MemeraseError
+from memerase.errors import Forbidden, InvalidRequest, PayloadTooLarge
 from memerase.jobs.models import JobRecord
 from memerase.models import Scope
 from memerase.observability import count
+from memerase.principal import Principal
 
 router = Router()
 ENTITY_TYPES = {"user": "user_id", "agent": "agent_id", "run": "run_id"}
 JOB_ERRORS = errors(*COMMON, 409, s404="unknown job")
 JOB_OK = ok(*COMMON, 409, s404="unknown job")
 IdParam = Annotated[str | None, Query(max_length=1024)]
-
-
-class PayloadTooLarge(MemeraseError):
-    code = "too_large"
-    status = 413
 
 
 def _start(
@@ -161,6 +156,23 @@ def get_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Jo
 def cancel_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> JobView:
     job = _visible(job_id)
     return JobView(**runtime.launcher().cancel(job.job_id).public())
+
+
+@router.post(
+    "/v1/erasures/<job_id>/resume",
+    summary="Resume a cancelled or failed erasure job from where it stopped",
+    responses={
+        **JOB_ERRORS,
+        202: {
+            "description": "resumed: queued again (without Step Functions: run to its end)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobView"}}},
+        },
+    },
+)
+def resume_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Response[JobView]:
+    job = _visible(job_id)
+    resumed = runtime.launcher().resume(job.job_id)
+    return Response(status_code=202, content_type="application/json", body=JobView(**resumed.public()))
 
 
 def _visible(job_id: str) -> JobRecord:

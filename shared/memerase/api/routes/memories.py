@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
-from memerase.api.context import ENCODED_ID_LENGTH, caller, path_value
+from memerase.api.request import ENCODED_ID_LENGTH, caller, path_value
 from memerase.api.responses import COMMON, ok
 from memerase.api.schemas import HistoryRow, MemoryDeleted, Ping, StoreCount
 from memerase.observability import count

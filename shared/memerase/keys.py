@@ -1,4 +1,5 @@
-"""API keys, stored only as SHA-256 hashes in DynamoDB, each with a scope: admin, or bound to user/agent/run ids."""
+"""The API keys table: keys stored only as SHA-256 hashes in DynamoDB, each with a scope: admin, or bound to
+user/agent/run ids."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import boto3
 from boto3.dynamodb.conditions import Attr
 
 from memerase import dynamo
-from memerase.api.principal import Principal
-from memerase.errors import ConfigError, Unauthorized
+from memerase.errors import ConfigError, StoreError, Unauthorized
 from memerase.models import Scope
+from memerase.principal import Principal
 
 KEY_PREFIX = "mek_"
+TABLE = "API keys table"
 
 
 def hash_key(key: str) -> str:
@@ -53,12 +55,14 @@ class ApiKeyStore:
         if self._admin_hash and hmac.compare_digest(digest, self._admin_hash):
             return Principal(key_id="env-admin", admin=True)
         table = self._table
-        item: dict[str, Any] | None = table.get_item(Key={"key_hash": digest}).get("Item") if table else None
+        found = dynamo.call(table.get_item, TABLE, Key={"key_hash": digest}) if table else {}
+        item: dict[str, Any] | None = found.get("Item")
         if not item or item.get("revoked"):
             raise Unauthorized("Invalid API key")
-        return Principal(
-            key_id=item["key_id"], admin=bool(item.get("admin")), scopes=[Scope.of(**s) for s in item.get("scopes", [])]
-        )
+        admin = item.get("admin", False)
+        if not isinstance(admin, bool):  # never truthiness: the string "false" would make an admin
+            raise StoreError(f"{TABLE}: key {item['key_id']}: `admin` is not a boolean")
+        return Principal(key_id=item["key_id"], admin=admin, scopes=[Scope.of(**s) for s in item.get("scopes", [])])
 
     def create(self, name: str, admin: bool = False, scopes: list[Scope] | None = None) -> tuple[str, dict[str, Any]]:
         """A new key; the key itself is returned once and never stored."""
@@ -75,29 +79,28 @@ class ApiKeyStore:
             "created_at": datetime.now(UTC).isoformat(),
             "revoked": False,
         }
-        self._require_table().put_item(Item=item, ConditionExpression=Attr("key_hash").not_exists())
+        table = self._require_table()
+        dynamo.call(table.put_item, TABLE, Item=item, ConditionExpression=Attr("key_hash").not_exists())
         return key, _public(item)
 
     def list(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {}
-        while True:
-            response = self._require_table().scan(**kwargs)
-            items += response.get("Items", [])
-            if "LastEvaluatedKey" not in response:
-                return sorted((_public(i) for i in items), key=lambda i: i["created_at"])
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        found = dynamo.items(self._require_table().scan, TABLE)
+        return sorted((_public(dynamo.plain(i)) for i in found), key=lambda i: i["created_at"])
 
     def revoke(self, key_id: str) -> bool:
+        """Mark the key revoked; False when no key has this id. The key may be on any page of the table."""
         table = self._require_table()
-        for item in table.scan(FilterExpression=Attr("key_id").eq(key_id)).get("Items", []):
-            table.update_item(
-                Key={"key_hash": item["key_hash"]},
-                UpdateExpression="SET revoked = :t",
-                ExpressionAttributeValues={":t": True},
-            )
-            return True
-        return False
+        found = next(dynamo.items(table.scan, TABLE, FilterExpression=Attr("key_id").eq(key_id)), None)
+        if found is None:
+            return False
+        dynamo.call(
+            table.update_item,
+            TABLE,
+            Key={"key_hash": found["key_hash"]},
+            UpdateExpression="SET revoked = :t",
+            ExpressionAttributeValues={":t": True},
+        )
+        return True
 
     def _require_table(self) -> Any:
         if self._table is None:

@@ -1,4 +1,6 @@
-"""The `memerase` command: delete, delete-all, reset (and the local demo)."""
+"""The `memerase` command: delete, delete-all, reset, keys, and the local tools (serve, demo).
+
+A local tool (it prints with rich): the Lambda layer never imports it."""
 
 from __future__ import annotations
 
@@ -11,10 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from memerase import runtime
 from memerase.errors import InvalidRequest, MemeraseError
 from memerase.models import ErasureResult, Scope
 from memerase.observability import logger
-from memerase.settings import load_settings
 
 out = Console()
 err = Console(stderr=True)
@@ -63,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from memerase_local.demo import run_demo
 
-            return run_demo(users=args.users, per_user=args.per_user)
+            return run_demo(main, users=args.users, per_user=args.per_user)
         return _run(args)
     except MemeraseError as exc:
         err.print(f"memerase: {exc}", highlight=False, soft_wrap=True)
@@ -74,8 +76,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _keys(args: argparse.Namespace) -> int:
-    from memerase import runtime
-
     store = runtime.api_keys()
     if args.keys_command == "create":
         scopes = [Scope.of(**{k: v}) for k in ("user_id", "agent_id", "run_id") for v in getattr(args, k)]
@@ -100,15 +100,12 @@ def _keys(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from memerase.service import build_eraser
-
     if args.command == "keys":
         return _keys(args)
 
-    settings = load_settings()
-    if settings.history is None:
+    if runtime.settings().history is None:
         err.print("memerase: no history table configured: no history events are written", highlight=False)
-    eraser = build_eraser(settings)
+    eraser = runtime.eraser()
     if args.command == "delete":
         result = eraser.delete_memory(args.memory_id)
     elif args.command == "reset":

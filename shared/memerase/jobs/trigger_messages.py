@@ -1,4 +1,5 @@
-"""Erasure requests arriving from queues and schedules, validated at the edge."""
+"""Trigger messages: erasure requests arriving from queues (SQS) and schedules (EventBridge), validated at the
+edge, and the one call that starts a job from one."""
 
 from __future__ import annotations
 

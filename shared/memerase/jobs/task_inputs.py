@@ -1,4 +1,4 @@
-"""The payloads the state machine sends to its task functions, validated at the edge."""
+"""The task inputs: the payloads the state machine sends to its task functions, validated at the edge."""
 
 from __future__ import annotations
 

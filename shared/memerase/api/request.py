@@ -1,4 +1,5 @@
-"""Request-scoped helpers the routers share: the caller, the engine, the launcher."""
+"""What the routers read from the current request: the caller (the principal the authorizer established), the
+stage's base path, and path parameters decoded."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler.router import Router
 
-from memerase.api.principal import Principal
 from memerase.models import MAX_ID_LENGTH
 from memerase.observability import fingerprint
+from memerase.principal import Principal
 
 
 def caller(router: Router) -> Principal:

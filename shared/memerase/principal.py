@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from memerase.errors import Forbidden, Unauthorized
 from memerase.models import Scope
@@ -14,7 +14,7 @@ from memerase.models import Scope
 
 class Principal(BaseModel):
     key_id: str
-    admin: bool = False
+    admin: StrictBool = False
     scopes: list[Scope] = Field(default_factory=list)
 
     def allows(self, scope: Scope) -> bool:

@@ -1,0 +1,248 @@
+"""Job status changes that lose a race leave no trace (no event, no released lock), and a cancelled job keeps the
+evidence of what it erased: its counts, and a resume whose receipt counts every run. Inline runs over moto server
+and osmem-server, with the World of test_jobs_launcher."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+
+from memerase import runtime
+from memerase.jobs.events import EventPublisher
+from memerase.jobs.launcher import JobLauncher
+from memerase.jobs.models import ItemProgress, JobRecord, JobStatus, WorkItem
+from memerase.jobs.repository import JobsTable
+from memerase.jobs.steps import JobSteps
+from memerase.stores.factory import entity_collection_name
+from memerase.stores.s3_vectors import S3VectorsStore
+from tests.integration import test_jobs_launcher as harness
+from tests.integration.test_jobs_launcher import (
+    JOBS_TABLE,
+    PER_USER,
+    SCOPE,
+    STATE_MACHINE,
+    VICTIM,
+    FakeStepFunctions,
+    World,
+)
+from tests.support import mem0_data as m0
+
+world = harness.world  # the fixture: 4 users x 60 memories in S3 Vectors and OpenSearch, inline jobs
+
+
+class RecordingEventBridge:
+    """An EventBridge client that keeps what it was asked to put."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        self.entries += Entries
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": str(len(self.entries))}]}
+
+    def detail_types(self) -> list[str]:
+        return [e["DetailType"] for e in self.entries]
+
+
+class InterruptedJobsTable(JobsTable):
+    """The jobs table, where another request acts right after the next read of a RUNNING job record: between a
+    step's `get` and its conditional write."""
+
+    def __init__(self, table_name: str) -> None:
+        super().__init__(table_name)
+        self.interrupt: Callable[[str], None] | None = None
+
+    def get(self, job_id: str) -> JobRecord:
+        job = super().get(job_id)
+        if self.interrupt is not None and job.status == JobStatus.RUNNING:
+            interrupt, self.interrupt = self.interrupt, None
+            interrupt(job_id)
+        return job
+
+
+def stepped_launcher(world: World) -> tuple[JobLauncher, FakeStepFunctions]:
+    sfn = FakeStepFunctions()
+    return JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn), sfn
+
+
+def lock_holder(scope_hash: str) -> str | None:
+    item = boto3.resource("dynamodb").Table(JOBS_TABLE).get_item(Key={"pk": f"scope#{scope_hash}", "sk": "lock"})
+    return item.get("Item", {}).get("job_id")
+
+
+def victims_left(world: World) -> int:
+    s3, os_ = world.contents()
+    return sum(1 for p in [*s3.values(), *os_.values()] if p["user_id"] == VICTIM)
+
+
+def ran_to_verification(world: World, steps: JobSteps, launcher: JobLauncher) -> JobRecord:
+    """A job started through Step Functions (held QUEUED) whose steps ran up to a clean verification."""
+    job, _ = launcher.start(SCOPE, requester="test")
+    while True:
+        for item in steps.plan(job.job_id):
+            while not steps.erase(job.job_id, item, lambda: 1 << 30)["done"]:
+                pass
+        if steps.verify(job.job_id)["clean"]:
+            return job
+
+
+# ---- a status change that lost the race has no side effects -------------------------------------------------------
+
+
+def test_a_cancel_winning_the_race_with_finalize_gets_no_completed_event_and_keeps_the_next_jobs_lock(
+    world: World,
+) -> None:
+    # Given a job whose passes ran clean, about to be finalized by steps whose table lets a cancel land between
+    # finalize's read of the job and its write; the cancel then frees the scope and a new job of it takes the lock
+    table, bridge = InterruptedJobsTable(JOBS_TABLE), RecordingEventBridge()
+    steps = JobSteps(runtime.eraser(), table, EventPublisher(client=bridge), runtime.jobs_config())
+    launcher, sfn = stepped_launcher(world)
+    job = ran_to_verification(world, steps, launcher)
+    successors: list[JobRecord] = []
+
+    def cancel_then_start_again(job_id: str) -> None:
+        launcher.cancel(job_id)
+        successors.append(launcher.start(SCOPE, requester="test")[0])
+
+    table.interrupt = cancel_then_start_again
+    # When finalize runs
+    answer = steps.finalize(job.job_id)
+    # Then the cancel won: the job is CANCELLED without a receipt, no ErasureCompleted was published, and the new
+    # job's lock on the scope is still there
+    assert table.interrupt is None and answer["status"] == "CANCELLED"
+    cancelled = world.launcher.get(job.job_id)
+    assert cancelled.status == JobStatus.CANCELLED and cancelled.receipt is None
+    assert "ErasureCompleted" not in bridge.detail_types()
+    assert lock_holder(job.scope_hash) == successors[0].job_id != job.job_id
+    # And the cancelled job still says what it erased: every memory of the scope, in both stores
+    assert cancelled.memories_erased == cancelled.records_erased == 2 * PER_USER
+    assert "cancelled after erasing 120 memory record(s)" in cancelled.summary()
+
+
+def test_a_cancel_winning_the_race_with_record_failure_gets_no_failed_event(world: World) -> None:
+    # Given a running job, and steps whose table lets a cancel land between Record Failure's read and its write
+    table, bridge = InterruptedJobsTable(JOBS_TABLE), RecordingEventBridge()
+    steps = JobSteps(runtime.eraser(), table, EventPublisher(client=bridge), runtime.jobs_config())
+    launcher, _ = stepped_launcher(world)
+    job, _ = launcher.start(SCOPE, requester="test")
+    steps.plan(job.job_id)
+    table.interrupt = launcher.cancel
+    # When the state machine records a failure
+    answer = steps.fail(job.job_id, "StoreError", "S3 Vectors delete_vectors failed: AccessDeniedException")
+    # Then the job stays CANCELLED, with no error and no ErasureFailed event
+    assert answer == {"status": "CANCELLED"}
+    cancelled = world.launcher.get(job.job_id)
+    assert cancelled.status == JobStatus.CANCELLED and cancelled.error is None
+    assert bridge.detail_types() == []
+
+
+# ---- cancel and resume keep the evidence --------------------------------------------------------------------------
+
+
+def cancel_after_first_delete(monkeypatch: pytest.MonkeyPatch, launcher: JobLauncher, job_id: str) -> list[JobRecord]:
+    """The job is cancelled (through the launcher) right after its first S3 DeleteVectors succeeded."""
+    original = S3VectorsStore.delete_batch
+    cancelled: list[JobRecord] = []
+
+    def delete_then_cancel(store: S3VectorsStore, native_ids: Any) -> int:
+        deleted = original(store, native_ids)
+        if not cancelled:
+            cancelled.append(launcher.cancel(job_id))
+        return deleted
+
+    monkeypatch.setattr(S3VectorsStore, "delete_batch", delete_then_cancel)
+    return cancelled
+
+
+def test_a_job_cancelled_after_erasing_shows_its_counts_and_its_resume_receipt_counts_every_run(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a job (queued for Step Functions, run here inline) cancelled right after its first S3 delete batch
+    launcher, sfn = stepped_launcher(world)
+    queued, _ = launcher.start(SCOPE, requester="test")
+    cancels = cancel_after_first_delete(monkeypatch, launcher, queued.job_id)
+    # When it runs
+    stopped = world.launcher.run_inline(queued.job_id)
+    # Then it stopped CANCELLED, and its record counts exactly the memories it erased before stopping: some, not all
+    erased_before = 2 * PER_USER - victims_left(world)
+    assert len(cancels) == 1 and sfn.stopped == [queued.execution_arn]
+    assert stopped.status == JobStatus.CANCELLED and stopped.receipt is None
+    assert 0 < erased_before < 2 * PER_USER
+    assert stopped.memories_erased == stopped.records_erased == erased_before
+    assert sum(p.deleted for p in stopped.progress if p.role == "memories") == erased_before
+    assert {p.target: p.role for p in stopped.progress} == {"s3": "memories", "os": "memories"}
+    assert cancels[0].memories_erased == erased_before  # recorded at the transition itself
+    assert f"cancelled after erasing {erased_before} memory record(s)" in stopped.public()["summary"]
+    # And nothing outside the scope was touched
+    s3, os_ = world.contents()
+    assert {k: v for k, v in s3.items() if v["user_id"] != VICTIM} == world.others()
+
+    # When it is resumed (inline)
+    done = world.launcher.resume(queued.job_id)
+    # Then it completed from its cursors, and its receipt counts what it erased before the cancel plus after the
+    # resume: every memory of the scope in both stores
+    assert done.status == JobStatus.COMPLETED and done.receipt is not None
+    world.assert_only_scope_gone()
+    assert done.receipt.erased == done.receipt.memories_erased == done.receipt.records_erased == 2 * PER_USER
+    assert done.memories_erased == 2 * PER_USER and done.memories_left == 0 and done.unfinished_items == 0
+
+
+def test_the_status_of_a_cancelled_job_counts_a_batch_its_worker_finished_after_the_cancel(world: World) -> None:
+    # Given a running job cancelled before any of its workers recorded anything
+    launcher, _ = stepped_launcher(world)
+    job, _ = launcher.start(SCOPE, requester="test")
+    item = WorkItem.model_validate(next(i for i in runtime.job_steps().plan(job.job_id) if i["target"] == "s3"))
+    assert launcher.cancel(job.job_id).memories_erased == 0
+    # When a worker in flight records afterwards the batch it was deleting (it finishes a batch it started)
+    world.jobs.save_progress(job.job_id, ItemProgress(item=item, scanned=7, matched=7, deleted=7))
+    # Then the job's status shows it, recomputed from the work-item rows, while the stored record is as cancelled
+    shown = world.launcher.get(job.job_id)
+    assert shown.status == JobStatus.CANCELLED and shown.memories_erased == 7
+    assert {p.target: p.deleted for p in shown.progress} == {"s3": 7, "os": 0}
+    assert world.jobs.get(job.job_id).memories_erased == 0
+
+
+# ---- listing jobs -------------------------------------------------------------------------------------------------
+
+
+def test_jobs_are_listed_newest_first_a_page_at_a_time(world: World) -> None:
+    # Given three dry runs, made one after the other (each a job record among many work-item rows)
+    made = [world.launcher.start(SCOPE, requester="test", dry_run=True)[0] for _ in range(3)]
+    world.launcher.start(SCOPE, requester="test")
+    # When the jobs are listed two at a time
+    first = world.launcher.list_jobs(limit=2)
+    second = world.launcher.list_jobs(limit=2, before=first[-1].created_at)
+    # Then the real erasure comes first, then the dry runs from the newest
+    assert [j.dry_run for j in first] == [False, True] and first[1].job_id == made[2].job_id
+    assert [j.job_id for j in second] == [made[1].job_id, made[0].job_id]
+    assert world.launcher.list_jobs(limit=2, before=second[-1].created_at) == []
+    # And a dry run records what it found, per collection, without erasing anything
+    assert made[0].memories_left == PER_USER * 2 and made[0].memories_erased == 0
+
+
+# ---- counts that mean memories ------------------------------------------------------------------------------------
+
+
+def test_the_receipt_counts_memory_records_apart_from_entity_records(world: World) -> None:
+    # Given S3's mem0 entity collection beside the memories: 3 entity records of the victim, 1 of another user
+    victims = world.victims()
+    entities = [m0.entity(f"entity {i}", [victims[i].id], user_id=VICTIM) for i in range(3)]
+    kept = m0.entity("someone else", [world.data[0].id], user_id="user-0")
+    m0.write(m0.s3_store(index=entity_collection_name("s3_vectors", m0.INDEX)), [*entities, kept])
+    runtime.reset()  # the engine finds the entity collection when it is built
+    # When a job erases the victim
+    job, _ = world.launcher.start(SCOPE, requester="test")
+    # Then its receipt says how many memory records it erased (both stores' memories collections) and, apart, how
+    # many store records in all, the victim's entity records included; each collection is named with its role
+    assert job.status == JobStatus.COMPLETED and job.receipt is not None
+    assert job.receipt.erased == job.receipt.memories_erased == job.memories_erased == 2 * PER_USER
+    assert job.receipt.records_erased == job.records_erased == 2 * PER_USER + len(entities)
+    assert {(p.target, p.role): p.deleted for p in job.receipt.stores} == {
+        ("s3", "memories"): PER_USER,
+        ("s3", "entities"): len(entities),
+        ("os", "memories"): PER_USER,
+    }
+    assert set(m0.s3_contents(m0.s3_store(index=entity_collection_name("s3_vectors", m0.INDEX)))) == {kept.id}
