@@ -14,15 +14,31 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
+from pydantic import Field, StrictBool, ValidationError, field_validator, model_validator
 
 from memerase.errors import ConfigError
+from memerase.neptune_settings import (
+    NEPTUNE_DB_SCHEME,
+    NEPTUNE_GRAPH_SCHEME,
+    GraphStoreConfig,
+    NeptuneAnalyticsConfig,
+    NeptuneGraphConfig,
+    NeptuneStore,
+    graph_id_of,
+)
+from memerase.strict import Strict as _Strict
+
+__all__ = [
+    "NEPTUNE_DB_SCHEME",
+    "NEPTUNE_GRAPH_SCHEME",
+    "GraphStoreConfig",
+    "NeptuneAnalyticsConfig",
+    "NeptuneGraphConfig",
+    "NeptuneStore",
+    "graph_id_of",
+]
 
 CONFIG_ENV = "MEMERASE_CONFIG"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class S3VectorsConfig(_Strict):
@@ -99,7 +115,7 @@ class OpenSearchStore(_Strict):
     config: OpenSearchConfig
 
 
-VectorStoreConfig = Annotated[S3VectorsStore | OpenSearchStore, Field(discriminator="provider")]
+VectorStoreConfig = Annotated[S3VectorsStore | OpenSearchStore | NeptuneStore, Field(discriminator="provider")]
 
 
 class Target(_Strict):
@@ -113,6 +129,7 @@ class Target(_Strict):
         description="mem0's own SQLite history database (mem0's `history_db_path`): erased memories' text and the "
         "raw messages of erased scopes are scrubbed from it",
     )
+    graph_store: GraphStoreConfig | None = Field(None, description="mem0 1.x graph memory on Amazon Neptune")
     partitions: int | None = Field(
         None,
         ge=1,
@@ -182,6 +199,8 @@ def _collection_key(target: Target) -> tuple[str, ...]:
     store = target.vector_store
     if isinstance(store, S3VectorsStore):
         return ("s3_vectors", store.config.vector_bucket_name, store.config.collection_name)
+    if isinstance(store, NeptuneStore):
+        return ("neptune", store.config.graph_id, store.config.collection_name)
     return ("opensearch", store.config.host, str(store.config.port), store.config.collection_name)
 
 

@@ -7,10 +7,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 import boto3
-from memerase.api.keys import table_schema as keys_schema
 
 from memerase.history import table_schema as history_schema
 from memerase.jobs.repository import table_schema as jobs_schema
+from memerase.keys import table_schema as keys_schema
 from memerase.stores import opensearch, s3_vectors
 from memerase.stores.factory import TargetStores, entity_collection_name
 from tests.support import mem0_data as m0

@@ -18,7 +18,7 @@ class StoreRef:
     """One collection of one target, as the job's work items name it."""
 
     target: str
-    role: str  # MEMORIES | ENTITIES
+    role: str  # MEMORIES | ENTITIES | a graph role ("graph", "graph_embeddings")
 
 
 class StoreCatalog:
@@ -35,15 +35,23 @@ class StoreCatalog:
             raise UnknownTarget(f"unknown target {name!r}; configured: {', '.join(self._targets)}") from None
 
     def stores(self) -> Iterable[tuple[StoreRef, ScopeCollection]]:
-        """Every collection: each target's memories, then its entities where they exist."""
+        """Every collection: each target's memories, then its entities where they exist, then its graph data."""
         for name, target in self._targets.items():
             yield StoreRef(name, MEMORIES), target.memories
             if target.entities is not None:
                 yield StoreRef(name, ENTITIES), target.entities
+            for role, graph in target.graph:
+                yield StoreRef(name, role), graph
 
     def store(self, ref: StoreRef) -> ScopeCollection:
         target = self.target(ref.target)
-        store = target.memories if ref.role == MEMORIES else target.entities if ref.role == ENTITIES else None
+        store: ScopeCollection | None
+        if ref.role == MEMORIES:
+            store = target.memories
+        elif ref.role == ENTITIES:
+            store = target.entities
+        else:
+            store = next((graph for role, graph in target.graph if role == ref.role), None)
         if store is None:
             raise InvalidRequest(f"target {ref.target!r} has no {ref.role} collection")
         return store

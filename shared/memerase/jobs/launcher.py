@@ -231,7 +231,7 @@ class JobLauncher:
         assert job.scope is not None
         outcomes = self._eraser.count_remaining(job.scope)  # in the order of `stores()`
         progress = [
-            StoreProgress(target=o.target, role=ref.role, store=o.store, remaining=o.remaining)
+            StoreProgress(target=o.target, role=ref.role, store=o.store, remaining=o.remaining, note=o.note)
             for (ref, _), o in zip(self._eraser.stores(), outcomes, strict=True)
         ]
         left = sum(p.remaining or 0 for p in progress if p.role == MEMORIES)

@@ -60,6 +60,7 @@ class StoreProgress(BaseModel):
     items_done: int = 0
     items_total: int = 0
     remaining: int | None = Field(None, description="records of the scope the job's last finished pass still found")
+    note: str | None = None  # why the store was left alone (e.g. graph data for a scope without a user id)
 
 
 def erased_counts(progress: list[StoreProgress]) -> tuple[int, int]:

@@ -68,7 +68,9 @@ class JobSteps:
             },
         )
         items = []
-        for ref, store in self._eraser.stores():
+        for ref, store, note in self.tally.stores(job):
+            if note:  # not applicable to this scope: no work item; its note goes into the progress and receipt
+                continue
             count = store.partitions()
             items += [
                 WorkItem(target=ref.target, role=ref.role, index=i, count=count, **{"pass": pass_no})

@@ -3,13 +3,14 @@ erased), and verify's decision from the pass that just ran, as a pure function."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from memerase.engine import MEMORIES, Eraser
+from memerase.engine import MEMORIES, Eraser, StoreRef
 from memerase.jobs.models import JobRecord, StoreProgress, WorkItem, erased_counts
 from memerase.jobs.repository import JobsTable
+from memerase.stores.base import ScopeCollection
 
 StoreKey = tuple[str, str]  # (target, role)
 
@@ -60,7 +61,9 @@ class JobTally:
         done = {p.item.key: p for p in self._jobs.list_progress(job.job_id) if p.item.pass_no == job.pass_no}
         found: dict[StoreKey, int] = {}
         unfinished = 0
-        for ref, store in self._eraser.stores():
+        for ref, store, note in self.stores(job):
+            if note:
+                continue
             count = store.partitions()
             for index in range(count):
                 item = WorkItem(target=ref.target, role=ref.role, index=index, count=count, **{"pass": job.pass_no})
@@ -72,19 +75,27 @@ class JobTally:
                 found[key] = found.get(key, 0) + progress.matched
         return PassOutcome(found, unfinished)
 
-    def progress(self, job_id: str, remaining: Mapping[StoreKey, int | None]) -> list[StoreProgress]:
-        """Per-collection totals over every pass and run of the job, with the latest pass's item completion."""
-        items = self._jobs.list_progress(job_id)
+    def stores(self, job: JobRecord) -> Iterator[tuple[StoreRef, ScopeCollection, str | None]]:
+        """Every collection with why it does not apply to the job's scope (None where it does, or with no scope)."""
+        filters = job.scope.filters() if job.scope is not None else {}
+        for ref, store in self._eraser.stores():
+            yield ref, store, store.not_applicable(filters) if filters else None
+
+    def progress(self, job: JobRecord, remaining: Mapping[StoreKey, int | None]) -> list[StoreProgress]:
+        """Per-collection totals over every pass and run of the job, with the latest pass's item completion; a
+        collection the scope does not apply to has no work items and says why."""
+        items = self._jobs.list_progress(job.job_id)
         latest = max((p.item.pass_no for p in items), default=0)
         out: dict[StoreKey, StoreProgress] = {}
-        for ref, store in self._eraser.stores():
+        for ref, store, note in self.stores(job):
             key = (ref.target, ref.role)
             out[key] = StoreProgress(
                 target=ref.target,
                 role=ref.role,
                 store=store.label,
-                remaining=remaining.get(key),
-                items_total=store.partitions(),
+                remaining=None if note else remaining.get(key),
+                items_total=0 if note else store.partitions(),
+                note=note,
             )
             for p in items:
                 if (p.item.target, p.item.role) == key:
@@ -99,7 +110,7 @@ class JobTally:
         record's last verification found."""
         if remaining is None:
             remaining = {(p.target, p.role): p.remaining for p in job.progress}
-        progress = self.progress(job.job_id, remaining)
+        progress = self.progress(job, remaining)
         memories, records = erased_counts(progress)
         return {"progress": progress, "memories_erased": memories, "records_erased": records}
 

@@ -1,0 +1,59 @@
+"""The scope rule for mem0 1.x graph memory: mem0 keeps only `user_id` on graph data.
+
+A scope that is not exactly `{user_id}` cannot be mapped onto it (mem0 stores data added without a user id under
+`user_id = "user"`, mixed with everyone else's, and keeps no agent or run id), so those stores are left alone and
+say why. `UserIdOnly` puts that rule on a vector store collection that holds graph data (mem0 1.x's
+`<collection>_neptune_vector_store` on Neptune Database).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from memerase.stores.base import Filters, Page, Partition, ScopeCollection
+
+GRAPH = "graph"
+GRAPH_EMBEDDINGS = "graph_embeddings"
+USER_ID_ONLY = "not applicable: mem0 keeps user_id only"
+
+
+def user_id_only(filters: Filters) -> str | None:
+    return None if set(filters) == {"user_id"} else USER_ID_ONLY
+
+
+class UserIdOnly:
+    """A collection erased by user id alone (any other scope: not applicable, nothing deleted)."""
+
+    def __init__(self, store: ScopeCollection):
+        self._store = store
+        self.batch_size = store.batch_size
+
+    @property
+    def label(self) -> str:
+        return self._store.label
+
+    def partitions(self) -> int:
+        return self._store.partitions()
+
+    def not_applicable(self, filters: Filters) -> str | None:
+        return user_id_only(filters) or self._store.not_applicable(filters)
+
+    def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
+        self._require_user_id(filters)
+        return self._store.list_matching(filters, partition, cursor)
+
+    def delete_batch(self, native_ids: Sequence[str]) -> int:
+        return self._store.delete_batch(native_ids)
+
+    def count_remaining(self, filters: Filters) -> int:
+        self._require_user_id(filters)
+        return self._store.count_remaining(filters)
+
+    def reset(self) -> int:
+        return self._store.reset()
+
+    @staticmethod
+    def _require_user_id(filters: Filters) -> None:
+        """Defence in depth: callers ask `not_applicable` first; a scope it refuses is never scanned here."""
+        if user_id_only(filters):
+            raise ValueError(USER_ID_ONLY)
