@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from memerase.engine import Eraser
 from memerase.models import Scope
 from memerase.stores.base import Partition
 from memerase.stores.graph_scope import GRAPH, USER_ID_ONLY
@@ -15,7 +16,7 @@ from tests.support import mem0_neptune
 from tests.support.mem0_data import dataset
 from tests.support.mem0_neptune_v1 import write_graph
 from tests.support.neptune_graph_server import NeptuneGraphStandIn
-from tests.support.neptune_targets import add_foreign_nodes, eraser, graph_store, snapshot
+from tests.support.neptune_targets import add_foreign_nodes, eraser, graph_store, snapshot, target_stores
 
 
 def nodes_of(standin: NeptuneGraphStandIn, user_id: str) -> set[str]:
@@ -126,3 +127,21 @@ def test_injection_strings_as_user_ids_never_widen_a_graph_deletion(
     # Then only that user's 4 nodes went
     assert len(records) == 4
     assert nodes_of(neptune_graph, value) == set() and nodes_of(neptune_graph, "alice") == alice
+
+
+def test_resetting_a_neptune_target_resets_its_graph_data_too_and_reports_each_collection(
+    neptune_graph: NeptuneGraphStandIn,
+) -> None:
+    # Given a Neptune target with mem0 2.x memories and mem0 1.x graph data, and foreign data in the same graph
+    write_graph(neptune_graph.graph_id, ["alice", "bob"], per_user=2)
+    mem0_neptune.write(mem0_neptune.memories_store(neptune_graph.graph_id), dataset(users=1, per_user=3))
+    add_foreign_nodes(neptune_graph, "alice")
+    stores = target_stores(neptune_graph.graph_id, graph_store(neptune_graph.graph_id))
+    # When the target is reset
+    result = Eraser([stores], allow_reset=True).reset(stores.name, stores.name)
+    # Then its memories and its graph data are gone (each reported), and the foreign nodes stayed
+    removed = {s.role: s.deleted for s in result.stores}
+    assert removed["memories"] == 3 and removed[GRAPH] > 0
+    left = neptune_graph.cypher("MATCH (n) WHERE n.mentions IS NOT NULL OR n.hash IS NOT NULL RETURN count(n) AS c")
+    assert left == [{"c": 0}]
+    assert neptune_graph.cypher("MATCH (n) RETURN count(n) AS c")[0]["c"] > 0

@@ -24,7 +24,8 @@ class Resetter:
             raise ResetNotAllowed(f"reset of {target.name!r} needs the confirmation {target.name!r}")
         started = time.monotonic()
         outcomes = []
-        for role, store in ((MEMORIES, target.memories), (ENTITIES, target.entities)):
+        collections = [(MEMORIES, target.memories), (ENTITIES, target.entities), *target.graph]
+        for role, store in collections:
             if store is not None:
                 removed = store.reset()
                 outcomes.append(
