@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 
 from memerase.engine import Eraser
-from memerase.history import HistoryStore, table_schema
+from memerase.history import HistoryStore
 from memerase.models import Scope
 from tests.support import mem0_data as m0
 from tests.support.dynamodb_requests import dynamodb_requests
@@ -16,12 +15,6 @@ from tests.support.s3vectors_limits import S3VectorsLimits
 from tests.support.targets import os_target, s3_target
 
 TABLE = "memerase-history"
-
-
-@pytest.fixture
-def history(aws: str) -> HistoryStore:
-    boto3.client("dynamodb").create_table(**table_schema(TABLE))
-    return HistoryStore(TABLE)
 
 
 @pytest.fixture

@@ -4,24 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from memerase.engine import Eraser
 from memerase.models import Scope
 from memerase.stores.factory import entity_collection_name
 from tests.support import mem0_data as m0
-from tests.support.s3vectors_limits import S3VectorsLimits
 from tests.support.targets import os_target, s3_target
-
-
-@pytest.fixture
-def s3_mem0(s3_limits: S3VectorsLimits) -> Any:
-    return m0.s3_store()
-
-
-@pytest.fixture
-def os_mem0(osmem_url: str) -> Any:
-    return m0.opensearch_store(osmem_url)
 
 
 def test_reset_reports_how_many_records_it_removed_from_each_collection(

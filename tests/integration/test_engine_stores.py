@@ -9,7 +9,7 @@ import pytest
 
 from memerase.engine import Eraser
 from memerase.errors import MemoryNotFound, MissingFilter, OutOfScope, ResetNotAllowed
-from memerase.history import HistoryStore, table_schema
+from memerase.history import HistoryStore
 from memerase.models import Scope
 from memerase.stores.factory import entity_collection_name
 from tests.support import mem0_data as m0
@@ -17,22 +17,6 @@ from tests.support.s3vectors_limits import S3VectorsLimits
 from tests.support.targets import os_target, s3_target
 
 HISTORY_TABLE = "memerase-history"
-
-
-@pytest.fixture
-def s3_mem0(s3_limits: S3VectorsLimits) -> Any:
-    return m0.s3_store()
-
-
-@pytest.fixture
-def os_mem0(osmem_url: str) -> Any:
-    return m0.opensearch_store(osmem_url)
-
-
-@pytest.fixture
-def history(aws: str) -> HistoryStore:
-    boto3.client("dynamodb").create_table(**table_schema(HISTORY_TABLE))
-    return HistoryStore(HISTORY_TABLE)
 
 
 def test_delete_matching_erases_exactly_one_user_from_both_stores_across_many_pages(
@@ -210,7 +194,7 @@ def test_cancelled_partition_returns_before_deleting_what_it_listed(s3_mem0: Any
     m0.write(s3_mem0, data)
     eraser = Eraser([s3_target(page_size=10, segments=1)])
     # When its partition is processed
-    state = eraser.erase_partition(
+    state = eraser.runner.erase(
         StoreRef("s3", MEMORIES),
         {"user_id": "user-0"},
         Partition(),

@@ -133,9 +133,9 @@ def test_injection_strings_as_filter_values_never_widen_a_deletion(
     # filter values as they reach the adapter (the API refuses some of them earlier)
     engine = eraser(neptune_graph.graph_id)
     ref = StoreRef(TARGET, MEMORIES)
-    engine.erase_partition(ref, {"user_id": value, "run_id": value}, Partition(), PartitionProgress())
+    engine.runner.erase(ref, {"user_id": value, "run_id": value}, Partition(), PartitionProgress())
     after_run = snapshot(neptune_graph)
-    engine.erase_partition(ref, {"user_id": value}, Partition(), PartitionProgress())
+    engine.runner.erase(ref, {"user_id": value}, Partition(), PartitionProgress())
 
     # Then exactly that scope's memories went, each time, and the text travelled only as a parameter
     assert set(after_run[0]) == set(before[0]) - {data[-1].id}

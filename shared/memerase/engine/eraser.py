@@ -8,13 +8,13 @@ from collections.abc import Iterable, Sequence
 from memerase.engine.bulk import ScopeEraser
 from memerase.engine.by_id import ByIdDeleter
 from memerase.engine.catalog import StoreCatalog, StoreRef
-from memerase.engine.partition_run import NO_HOOKS, PartitionRunner
-from memerase.engine.progress import PartitionProgress, ProgressCallback, RunHooks
+from memerase.engine.partition_run import PartitionRunner
+from memerase.engine.progress import ProgressCallback
 from memerase.engine.reads import Reader
 from memerase.engine.reset import Resetter
 from memerase.history import HistoryStore
 from memerase.models import ErasureResult, Scope, StoreOutcome
-from memerase.stores.base import Filters, Partition, ScopeCollection
+from memerase.stores.base import ScopeCollection
 from memerase.stores.factory import TargetStores
 
 
@@ -22,7 +22,7 @@ class Eraser:
     def __init__(self, targets: Sequence[TargetStores], history: HistoryStore | None = None, allow_reset: bool = False):
         self.catalog = StoreCatalog(targets)
         self._by_id = ByIdDeleter(self.catalog, history)
-        self._runner = PartitionRunner(self.catalog, history)
+        self.runner = PartitionRunner(self.catalog, history)  # a job worker runs partitions through it
         self._bulk = ScopeEraser(self.catalog, history)
         self._resetter = Resetter(self.catalog, allow_reset)
         self._reader = Reader(self.catalog, history)
@@ -42,16 +42,6 @@ class Eraser:
         self, scope: Scope, dry_run: bool = False, progress: ProgressCallback | None = None
     ) -> ErasureResult:
         return self._bulk.delete_matching(scope, dry_run, progress)
-
-    def erase_partition(
-        self,
-        ref: StoreRef,
-        filters: Filters,
-        partition: Partition,
-        state: PartitionProgress,
-        hooks: RunHooks = NO_HOOKS,
-    ) -> PartitionProgress:
-        return self._runner.erase(ref, filters, partition, state, hooks)
 
     def reset(self, target_name: str, confirm: str | None) -> ErasureResult:
         return self._resetter.reset(target_name, confirm)

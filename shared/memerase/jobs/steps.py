@@ -93,7 +93,7 @@ class JobSteps:
         if progress.done:
             return {"done": True}
         progress.invocations += 1
-        self._eraser.erase_partition(
+        self._eraser.runner.erase(
             StoreRef(item.target, item.role),
             job.scope.filters(),
             Partition(item.index, item.count),
