@@ -13,7 +13,6 @@ from memerase import runtime
 from memerase.stores.s3_vectors import S3VectorsStore
 from tests.integration import test_api_handlers as harness
 from tests.integration.test_api_handlers import (
-    JOBS_TABLE,
     Reply,
     World,
     erasures_fn,
@@ -21,6 +20,7 @@ from tests.integration.test_api_handlers import (
     get_erasure,
     start_erasure,
 )
+from tests.support.targets import JOBS_TABLE
 
 world = harness.world  # the fixtures
 lambda_context = harness.lambda_context

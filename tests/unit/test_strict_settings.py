@@ -15,7 +15,7 @@ from memerase.api.routes import erasures
 from memerase.errors import ConfigError
 from memerase.jobs.models import JobRecord
 from memerase.settings import OpenSearchStore, Settings, parse_settings
-from tests.support.lambda_events import LambdaContext
+from memerase_local.handlers import LambdaContext
 
 OPENSEARCH = {"host": "search-x.eu-west-1.es.amazonaws.com", "port": 443, "collection_name": "mem0"}
 
