@@ -120,6 +120,9 @@ class ErasureResult(BaseModel):
     memories: int = Field(0, description="distinct memories erased (a memory kept in two targets counts once)")
     stores: list[StoreOutcome] = Field(default_factory=list)
     history_events: int = 0
+    entity_records_left_alone: int = Field(
+        0, description="entity records linking an erased memory from outside its scope (or the caller's): untouched"
+    )
     duration_ms: int = 0
 
     @computed_field  # type: ignore[prop-decorator]

@@ -146,10 +146,11 @@ def test_entity_records_of_the_scope_are_erased_and_links_to_erased_memories_str
     eraser = Eraser([s3_target(), os_target(osmem_url)])
     # When user-0 is erased
     eraser.delete_matching(Scope.of(user_id="user-0"))
-    # Then user-0's entity record is gone, user-1's remain, and the link to user-0's memory is stripped
+    # Then user-0's entity record is gone, and user-1's remain untouched, even the one that also links user-0's
+    # memory (another scope's record is never rewritten; it keeps an id, never a text, of user-0)
     for store in (s3_ent, os_ent):
         left = m0.s3_contents(store) if store is s3_ent else m0.opensearch_contents(store)
-        assert {p["data"]: p["linked_memory_ids"] for p in left.values()} == {"Bob": u1[:2], "Shared": [u1[2]]}
+        assert {p["data"]: p["linked_memory_ids"] for p in left.values()} == {"Bob": u1[:2], "Shared": [u0[2], u1[2]]}
 
 
 def test_reset_is_refused_unless_enabled_and_confirmed(s3_mem0: Any, os_mem0: Any, osmem_url: str) -> None:
@@ -206,11 +207,11 @@ def test_cancelled_partition_returns_before_deleting_what_it_listed(s3_mem0: Any
     assert state.deleted == 0 and state.cursor is None and not state.done
 
 
-def test_s3_entity_links_are_indexed_once_per_partition_not_listed_per_batch(
+def test_a_scope_erasure_never_lists_entity_links_nor_touches_another_scopes_entity_records(
     s3_limits: S3VectorsLimits, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given 1,100 memories of user-0 (three delete batches of 500) and an entity collection linking some of them,
-    # including a record of another scope that links one of user-0's memories
+    # Given 1,100 memories of user-0 (three delete batches of 500) and entity records of user-1 that also link
+    # user-0's memories (a link across scopes, as semantic dedup can make)
     data = m0.dataset(users=2, per_user=1100, agents=(None,), runs=(None,))
     u0 = [m.id for m in data if m.payload["user_id"] == "user-0"]
     u1 = [m.id for m in data if m.payload["user_id"] == "user-1"]
@@ -229,11 +230,9 @@ def test_s3_entity_links_are_indexed_once_per_partition_not_listed_per_batch(
     monkeypatch.setattr(type(target.entities), "_pages", counting)
     # When user-0 is erased
     result = Eraser([target]).delete_matching(Scope.of(user_id="user-0"))
-    # Then the entity collection was listed once for the links (not once per batch), and every link to an erased
-    # memory is gone while the links to user-1's memories stay
+    # Then the entity collection was never listed for links (a record inside an erased memory's scope is inside the
+    # erased scope: the entity pass deletes it), and user-1's records are byte for byte as they were
     assert result.verified and result.stores[0].deleted == 1100
-    assert listings.count(entity_collection_name("s3_vectors", m0.INDEX)) == 1
+    assert listings.count(entity_collection_name("s3_vectors", m0.INDEX)) == 0
     left = m0.s3_contents(m0.s3_store(index=entity_collection_name("s3_vectors", m0.INDEX)))
-    assert sorted(m for p in left.values() for m in p["linked_memory_ids"]) == sorted(
-        u1[i] for i in range(0, 1100, 100)
-    )
+    assert left == {e.id: e.payload for e in ents}

@@ -45,8 +45,9 @@ def test_delete_memory_erases_its_node_and_strips_entity_links(neptune_graph: Ne
     victim, kept = data[0], data[1]
     mem0_neptune.write(mem0_neptune.memories_store(neptune_graph.graph_id), data)
     entities = mem0_neptune.entity_store(neptune_graph.graph_id)
-    linked = entity("Alice", [victim.id, kept.id], user_id="user-0")
-    only = entity("Tea", [victim.id], user_id="user-0")
+    scope = {k: victim.payload[k] for k in ("user_id", "agent_id", "run_id") if victim.payload.get(k)}
+    linked = entity("Alice", [victim.id, kept.id], **scope)  # as mem0 links entities: in the memory's own scope
+    only = entity("Tea", [victim.id], **scope)
     mem0_neptune.write(entities, [linked, only])
     before = snapshot(neptune_graph)
 

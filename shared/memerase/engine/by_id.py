@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memerase.engine.catalog import StoreCatalog
-from memerase.engine.entity_links import unlink
+from memerase.engine.entity_links import Confinement, unlink
 from memerase.errors import InvalidRequest, MemoryNotFound, OutOfScope
 from memerase.history import HistoryStore
 from memerase.models import MAX_ID_LENGTH, ErasureResult, Scope, StoreOutcome
@@ -37,6 +37,7 @@ class IdDeletionPlan:
 
     memory_ids: list[str]
     found: list[tuple[TargetStores, list[Record]]]
+    allowed: Sequence[Scope] | None = None  # the caller's scopes: entity records outside them are left alone
 
 
 class ByIdDeleter:
@@ -52,32 +53,37 @@ class ByIdDeleter:
         if missing:
             raise MemoryNotFound(missing[0], among=len(ids), missing=len(missing))
         require_within([r for _, records in found for r in records], allowed)
-        return IdDeletionPlan(ids, found)
+        return IdDeletionPlan(ids, found, allowed)
 
     def execute(self, plan: IdDeletionPlan) -> ErasureResult:
         started = time.monotonic()
         events = self._history.record_deletions(plan.memory_ids) if self._history else 0
-        outcomes = [self._erase_from(target, records) for target, records in plan.found]
+        erased = [self._erase_from(target, records, plan.allowed) for target, records in plan.found]
+        outcomes = [outcome for outcome, _ in erased]
         logger.info("memories erased", extra={"count": len(plan.memory_ids), "stores": len(outcomes)})
         return ErasureResult(
             operation="delete",
             memories=len(plan.memory_ids),
             stores=outcomes,
+            entity_records_left_alone=sum(left for _, left in erased),
             history_events=events,
             duration_ms=int((time.monotonic() - started) * 1000),
         )
 
-    def _erase_from(self, target: TargetStores, records: list[Record]) -> StoreOutcome:
+    def _erase_from(
+        self, target: TargetStores, records: list[Record], allowed: Sequence[Scope] | None
+    ) -> tuple[StoreOutcome, int]:
         store = target.memories
+        memory_ids = [r.memory_id for r in records]
         if target.mem0_history is not None and records:  # mem0's own history first, like the audit table
-            target.mem0_history.erase_memories([r.memory_id for r in records])
+            target.mem0_history.erase_memories(memory_ids)
         deleted = sum(
             store.delete_batch([r.native_id for r in records[i : i + store.batch_size]])
             for i in range(0, len(records), store.batch_size)
         )
-        memory_ids = [r.memory_id for r in records]
-        unlink(target.entities, memory_ids)
+        left_alone = unlink(target.entities, records, Confinement(allowed=allowed))
         remaining = store.count_present(memory_ids) if records else 0
-        return StoreOutcome(
+        outcome = StoreOutcome(
             target=target.name, store=store.label, matched=len(records), deleted=deleted, remaining=remaining
         )
+        return outcome, left_alone

@@ -1,17 +1,21 @@
-"""Entity unlinking: mem0's `_remove_memory_from_entity_store`, planned then applied.
+"""Entity unlinking: mem0's `_remove_memory_from_entity_store`, confined to scope, planned then applied.
 
-Erased memory ids are stripped from the entity records that link them; a record left with no link is deleted.
-Records of the scope being erased (`leave`) are left alone: the erasure's entity pass deletes them, and rewriting one
-here could put it back after that pass deleted it.
+An erased memory's id is stripped only from entity records inside that memory's own scope (every user/agent/run
+field the memory carries, the record carries with the same value: what mem0's own search by the memory's filters
+finds) and, for a scoped caller, inside the caller's scopes; a record left with no link is deleted. Any other record
+that links an erased memory is left alone and counted: memerase never rewrites or deletes another scope's record.
+A scope erasure needs no unlinking at all: a record inside an erased memory's scope is inside the erased scope, and
+the scope's entity pass deletes it. Records of a scope being erased (`leave`) are therefore skipped here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from memerase.models import payload_matches
+from memerase.models import ENTITY_KEYS, Scope, payload_matches
+from memerase.observability import logger
 from memerase.stores.base import EntityCollection, Filters, Record
 
 
@@ -19,16 +23,39 @@ from memerase.stores.base import EntityCollection, Filters, Record
 class UnlinkPlan:
     rewrites: list[tuple[Record, dict[str, Any]]] = field(default_factory=list)
     deletions: list[Record] = field(default_factory=list)
+    left_alone: int = 0  # records linking an erased memory from outside its scope (or the caller's)
 
 
-def plan_unlink(entities: EntityCollection, memory_ids: Sequence[str], leave: Filters | None = None) -> UnlinkPlan:
+@dataclass(frozen=True)
+class Confinement:
+    """Which entity records an unlinking may touch: the scope being erased (left to its entity pass) and the
+    caller's scopes (None: an admin or a job, unconfined beyond each memory's own scope)."""
+
+    leave: Filters | None = None
+    allowed: Sequence[Scope] | None = None
+
+
+def memory_scope(payload: Mapping[str, Any]) -> dict[str, str]:
+    """The user/agent/run fields a memory carries."""
+    return {k: v for k in ENTITY_KEYS if isinstance(v := payload.get(k), str) and v}
+
+
+def plan_unlink(entities: EntityCollection, erased: Sequence[Record], confine: Confinement) -> UnlinkPlan:
     """Collect what to rewrite and what to delete; nothing is written."""
-    erased = set(memory_ids)
+    scopes = {r.memory_id: memory_scope(r.payload) for r in erased}
     plan = UnlinkPlan()
-    for record in entities.list_linking(erased):
-        if leave and payload_matches(record.payload, leave):
+    for record in entities.list_linking(set(scopes)):
+        if confine.leave and payload_matches(record.payload, confine.leave):
             continue
-        remaining = [m for m in record.payload.get("linked_memory_ids", []) if m not in erased]
+        if confine.allowed is not None and not any(s.matches(record.payload) for s in confine.allowed):
+            plan.left_alone += 1
+            continue
+        linked = record.payload.get("linked_memory_ids", [])
+        mine = {m for m in linked if m in scopes and scopes[m] and payload_matches(record.payload, scopes[m])}
+        if not mine:
+            plan.left_alone += 1
+            continue
+        remaining = [m for m in linked if m not in mine]
         if remaining:
             plan.rewrites.append((record, {**record.payload, "linked_memory_ids": remaining}))
         else:
@@ -43,6 +70,13 @@ def apply_unlink(entities: EntityCollection, plan: UnlinkPlan) -> None:
         entities.delete_batch([r.native_id for r in plan.deletions[i : i + entities.batch_size]])
 
 
-def unlink(entities: EntityCollection | None, memory_ids: Sequence[str], leave: Filters | None = None) -> None:
-    if entities is not None and memory_ids:
-        apply_unlink(entities, plan_unlink(entities, memory_ids, leave))
+def unlink(entities: EntityCollection | None, erased: Sequence[Record], confine: Confinement = Confinement()) -> int:
+    """Strip erased memories from the entity records of their scope; returns how many linking records were left
+    alone because they lie outside it."""
+    if entities is None or not erased:
+        return 0
+    plan = plan_unlink(entities, erased, confine)
+    apply_unlink(entities, plan)
+    if plan.left_alone:
+        logger.info("entity records of other scopes left alone", extra={"count": plan.left_alone})
+    return plan.left_alone

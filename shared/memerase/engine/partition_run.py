@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from memerase.engine.catalog import MEMORIES, StoreCatalog, StoreRef
-from memerase.engine.entity_links import unlink
 from memerase.engine.progress import PartitionProgress, RunHooks
 from memerase.history import DeletionLog
 from memerase.stores.base import Filters, Partition, Record, ScopeCollection
@@ -98,7 +97,7 @@ class PartitionRunner:
         run.state.pending = []
 
     def _erase_chunk(self, run: _Run, chunk: list[Record]) -> None:
-        """History first (content-free, idempotent), then the delete, then entity links of what was deleted."""
+        """History first (content-free, idempotent), then the delete."""
         memory_ids = [r.memory_id for r in chunk]
         mem0_history = self._catalog.target(run.ref.target).mem0_history if run.ref.role == MEMORIES else None
         if run.ref.role == MEMORIES and self._history is not None:
@@ -106,6 +105,7 @@ class PartitionRunner:
         if mem0_history is not None:
             mem0_history.erase_memories(memory_ids)
         run.store.delete_batch([r.native_id for r in chunk])
+        # No entity unlinking here: an entity record inside an erased memory's scope is inside the erased scope too,
+        # so the scope's entity pass deletes it; records of other scopes are never touched.
         if run.ref.role == MEMORIES:
-            unlink(self._catalog.target(run.ref.target).entities, memory_ids, leave=run.filters)
             run.hooks.erased(memory_ids)
