@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ConfigDict
 
 from memerase import runtime
 from memerase.jobs.trigger_messages import ErasureMessage, start_from_message
@@ -12,6 +13,8 @@ from memerase.observability import logger, metrics, tracer
 
 
 class ScheduledErasure(EventBridgeModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     detail: ErasureMessage  # type: ignore[assignment]
 
 

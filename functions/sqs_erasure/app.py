@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Json
+from pydantic import ConfigDict, Json
 
 from memerase import runtime
 from memerase.jobs.trigger_messages import ErasureMessage, start_from_message
@@ -13,6 +13,8 @@ from memerase.observability import logger, metrics, tracer
 
 
 class ErasureRecord(SqsRecordModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     body: Json[ErasureMessage]  # type: ignore[assignment]
 
 

@@ -44,7 +44,7 @@ def validate_entity_id(value: Any, name: str) -> str | None:
 class Scope(BaseModel):
     """The AND of the given user_id / agent_id / run_id. Never empty once built through `Scope.of`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(hide_input_in_errors=True, frozen=True, extra="forbid")
 
     user_id: str | None = None
     agent_id: str | None = None
@@ -102,6 +102,8 @@ class StoreOutcome(BaseModel):
     """What happened in one collection of one target. `matched`/`deleted` count store records (in a memories
     collection, memories; in an entity collection, entity records). `note` says why a store was left alone."""
 
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     target: str
     store: str
     role: str = "memories"
@@ -113,6 +115,8 @@ class StoreOutcome(BaseModel):
 
 class ErasureResult(BaseModel):
     """The typed result of every engine call."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     operation: Literal["delete", "delete_matching", "reset"]
     scope_hash: str | None = None

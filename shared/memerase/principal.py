@@ -6,13 +6,15 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from memerase.errors import Forbidden, Unauthorized
 from memerase.models import Scope
 
 
 class Principal(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     key_id: str
     admin: StrictBool = False
     scopes: list[Scope] = Field(default_factory=list)

@@ -10,11 +10,15 @@ MAX_BATCH = 1000
 
 
 class ErrorBody(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     code: str = Field(description="machine-readable error code")
     detail: str = Field(description="human-readable message (mem0's client reads `detail`)")
 
 
 class Ping(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     status: str = "ok"
     org_id: str
     project_id: str
@@ -22,10 +26,14 @@ class Ping(BaseModel):
 
 
 class Message(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     message: str
 
 
 class StoreCount(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     target: str
     store: str
     matched: int = 0
@@ -34,25 +42,27 @@ class StoreCount(BaseModel):
 
 
 class MemoryDeleted(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     message: str = "Memory deleted successfully!"
     deleted: int
     stores: list[StoreCount]
 
 
 class BatchItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(hide_input_in_errors=True, extra="forbid")
     memory_id: str = Field(min_length=1, max_length=1024)
 
 
 class BatchDelete(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(hide_input_in_errors=True, extra="forbid")
     memories: list[BatchItem] = Field(min_length=1, description=f"at most {MAX_BATCH} memories")
 
 
 class ErasureRequest(BaseModel):
     """memerase's own erasure request: a flat body like mem0's filters."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(hide_input_in_errors=True, extra="forbid")
     user_id: str | None = Field(None, max_length=1024)
     agent_id: str | None = Field(None, max_length=1024)
     run_id: str | None = Field(None, max_length=1024)
@@ -61,6 +71,8 @@ class ErasureRequest(BaseModel):
 
 
 class JobAccepted(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     message: str
     job_id: str
     status: str
@@ -69,6 +81,8 @@ class JobAccepted(BaseModel):
 
 class JobView(BaseModel):
     """A job as callers see it: status, per-store progress, the receipt once there is one. Never raw ids."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     job_id: str
     status: str
@@ -96,6 +110,8 @@ class JobView(BaseModel):
 
 
 class Entity(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     id: str
     name: str
     type: str
@@ -103,11 +119,15 @@ class Entity(BaseModel):
 
 
 class EntityList(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     count: int
     results: list[Entity]
 
 
 class HistoryRow(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     id: str | None = None
     memory_id: str | None = None
     old_memory: str | None = None
@@ -121,12 +141,14 @@ class HistoryRow(BaseModel):
 
 
 class ResetRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(hide_input_in_errors=True, extra="forbid")
     target: str = Field(min_length=1, max_length=63)
     confirm: str = Field(min_length=1, max_length=63, description="must equal the target's name")
 
 
 class ResetDone(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     message: str
     target: str
     stores: list[StoreCount]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 ProgressCallback = Callable[[str, int, int], None]  # (store label, scanned so far, deleted so far)
 
@@ -13,6 +13,8 @@ ProgressCallback = Callable[[str, int, int], None]  # (store label, scanned so f
 class PartitionProgress(BaseModel):
     """One partition's cursor and counts; `cursor` None with `done` True means finished. A job's work item record
     (`jobs.models.ItemProgress`) is this plus its item, so the job persists exactly what the engine tracks."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     cursor: str | None = None
     done: bool = False

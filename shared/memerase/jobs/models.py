@@ -28,7 +28,7 @@ class JobStatus(StrEnum):
 class WorkItem(BaseModel):
     """One partition of one collection in one verification pass: what a Map iteration works on."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(hide_input_in_errors=True, frozen=True)
 
     target: str
     role: str
@@ -52,6 +52,8 @@ class StoreProgress(BaseModel):
     """One collection's counts over every pass of a job. `deleted` counts store records: memory records in a
     `memories` collection, entity records in an `entities` one."""
 
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     target: str
     role: str = Field(MEMORIES, description="`memories` (mem0's memory records) or `entities` (its entity records)")
     store: str
@@ -69,12 +71,16 @@ def erased_counts(progress: list[StoreProgress]) -> tuple[int, int]:
 
 
 class JobError(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     error: str
     cause: str = ""
 
 
 class Receipt(BaseModel):
     """Proof of an erasure: no raw ids, no text. `digest` is a SHA-256 over the rest, canonically serialised."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     job_id: str
     scope_hash: str
@@ -101,6 +107,8 @@ class Receipt(BaseModel):
 
 
 class JobRecord(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     job_id: str
     status: JobStatus = JobStatus.QUEUED
     scope_hash: str

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class JobTask(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(hide_input_in_errors=True, extra="ignore")
 
     job_id: str = Field(min_length=1, max_length=80)
     execution: str | None = Field(None, max_length=2048, description="the Step Functions execution running the job")

@@ -13,7 +13,7 @@ from memerase.models import Scope
 class ErasureMessage(BaseModel):
     """The body of an SQS erasure request, or the detail of a scheduled one: mem0's filters, flat."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(hide_input_in_errors=True, extra="forbid")
 
     user_id: str | None = Field(None, max_length=1024)
     agent_id: str | None = Field(None, max_length=1024)

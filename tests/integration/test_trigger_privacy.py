@@ -1,0 +1,61 @@
+"""Refused trigger messages never carry their input values: not in the Lambda error, not in the logs, not in the
+batch response (pydantic's `input_value=...` would quote an e-mail address or free text)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from memerase_local.handlers import LambdaContext
+from tests.integration.test_triggers import sqs_event
+
+SECRET_ID = "zoe@example.com"
+SECRET_TEXT = "my diagnosis is confidential "
+
+
+def eventbridge(detail: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "evt-privacy",
+        "detail-type": "ErasureRequested",
+        "source": "memerase.requests",
+        "account": "123456789012",
+        "time": "2026-11-24T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def test_a_refused_scheduled_request_names_the_problem_without_its_values(capsys: pytest.CaptureFixture[str]) -> None:
+    from functions.scheduled_erasure.app import handler
+
+    # Given a scheduled request with a secret user id, a reason over the limit and an unknown key
+    detail = {"user_id": SECRET_ID, "reason": SECRET_TEXT * 40, "note": SECRET_TEXT}
+    # When the scheduled-erasure function receives it
+    with pytest.raises(Exception) as refused:
+        handler(eventbridge(detail), LambdaContext())
+    # Then the error names the fields but quotes none of the values, and nothing printed quotes them either
+    message = f"{refused.value!s} {refused.value!r}"
+    assert "reason" in message
+    printed = capsys.readouterr()
+    for secret in (SECRET_ID, SECRET_TEXT.strip()):
+        assert secret not in message and secret not in printed.out + printed.err
+
+
+def test_a_refused_queue_message_is_reported_failed_without_its_values(capsys: pytest.CaptureFixture[str]) -> None:
+    from functions.sqs_erasure.app import handler
+
+    # Given an SQS message with a secret user id and an unknown key holding free text
+    event = sqs_event(json.dumps({"user_id": SECRET_ID, "note": SECRET_TEXT}), ids=["bad"])
+    # When the batch (of that one message) is processed
+    with pytest.raises(Exception) as refused:  # Powertools fails a batch whose every record failed, for redelivery
+        handler(event, LambdaContext())
+    # Then the failure, with the individual errors it carries, and anything printed quote none of the values
+    message = f"{refused.value!s} {refused.value!r}"
+    assert "1 individual errors" in message and "note" in message
+    printed = capsys.readouterr()
+    for secret in (SECRET_ID, SECRET_TEXT.strip()):
+        assert secret not in message and secret not in printed.out + printed.err
