@@ -142,7 +142,8 @@ def report(r: Result) -> None:
     pages, batches = math.ceil(r.matched / PAGE), math.ceil(r.matched / BATCH)
     print(
         f"  {'minimum (erase+verify)':<32}{r.minimum:>9}{'-':>10}   "
-        f"pages ceil({r.matched}/{PAGE})={pages} + delete ceil({r.matched}/{BATCH})={batches} + verify 1 (memories only)"
+        f"pages ceil({r.matched}/{PAGE})={pages} + delete ceil({r.matched}/{BATCH})={batches} + verify 1 "
+        "(the memories only)"
     )
     print(
         f"  memerase: scanned {run_.scanned}, matched {run_.matched}, deleted {run_.deleted}, "
@@ -169,7 +170,9 @@ def _met(ratio: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.neptune_erase_one_user", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.neptune_erase_one_user", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--users", type=int, default=10, help="users in the dataset (default 10)")
     parser.add_argument("--per-user", type=int, default=200, help="memories per user (default 200)")
     parser.add_argument("--victim", type=int, default=3, help="the user to erase: user-N (default 3)")
