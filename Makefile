@@ -60,6 +60,7 @@ cfn-lint: setup
 
 bench: setup
 	$(PY) -m bench.erase_one_user
+	$(PY) -m bench.neptune_erase_one_user
 	$(PY) -m bench.job_throughput
 
 clean:
