@@ -8,8 +8,10 @@ For every folder of functions/ it imports `functions.<name>.app` in a fresh inte
 the median and the minimum of the import's wall time and CPU time (`time.perf_counter` / `time.process_time` around
 `importlib.import_module` and then `import boto3`, so the interpreter's own start is left out, and boto3 is counted
 even for a handler that imports it only on its first call). The modules a first call adds for its configured
-stores (e.g. opensearch-py) and the clients it builds are not in these figures. One more run under `python -X importtime` gives the top contributors: the self time of each top-level package, summed.
-CPU time is the steadier figure on a shared machine: the wall time includes waiting for a core.
+stores (e.g. opensearch-py) and the clients it builds are not in these figures. One more run under
+`python -X importtime` gives the top contributors: the self time of each top-level package, summed (importtime's
+own overhead inflates them). CPU time is the steadier figure on a shared machine: the wall time includes waiting
+for a core.
 
 The environment is the local one: not in Lambda, so tracing is off, as Powertools' Tracer decides. `--tracing`
 sets LAMBDA_TASK_ROOT as Lambda does, so tracing is on (the template's `Tracing: Active`) and the X-Ray SDK loads.
@@ -29,7 +31,6 @@ import subprocess
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 from bench.package_size import ROOT, forbidden_in_layer, layer_size, tree_size
 
@@ -124,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     report(results, layer.total)
     biggest = sorted(layer.dists.items(), key=lambda item: -item[1])[:6]
-    print(f"\nlayer: {_mb(layer.total)} unzipped ({len(layer.dists)} distributions + shared/memerase {_mb(layer.library)});")
+    library = _mb(layer.library)
+    print(f"\nlayer: {_mb(layer.total)} unzipped ({len(layer.dists)} distributions + shared/memerase {library});")
     print("  largest: " + ", ".join(f"{name} {_mb(size)}" for name, size in biggest))
     forbidden = forbidden_in_layer()
     print("  rich, mem0ai: " + (f"IN THE LAYER: {', '.join(forbidden)}" if forbidden else "not in the layer"))
