@@ -62,6 +62,7 @@ bench: setup
 	$(PY) -m bench.erase_one_user
 	$(PY) -m bench.neptune_erase_one_user
 	$(PY) -m bench.job_throughput
+	$(PY) -m bench.cold_start
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

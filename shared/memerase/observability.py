@@ -4,12 +4,46 @@ log line."""
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared import constants
+from aws_lambda_powertools.shared.functions import strtobool
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def tracing_enabled() -> bool:
+    """Powertools' own rule (`Tracer._is_tracer_disabled`): tracing is on in Lambda unless POWERTOOLS_TRACE_DISABLED
+    says otherwise, and off outside Lambda, under `sam local` and under Chalice."""
+    if strtobool(os.getenv(constants.TRACER_DISABLED_ENV, "false")):
+        return False
+    emulated = os.getenv(constants.SAM_LOCAL_ENV) or os.getenv(constants.CHALICE_LOCAL_ENV)
+    return bool(os.getenv(constants.LAMBDA_TASK_ROOT_ENV)) and not emulated
+
+
+class Untraced:
+    """Stands in for Powertools' Tracer when tracing is off. A Tracer imports the X-Ray SDK (and botocore's session)
+    even when disabled; this one leaves the handler as it is, which is what a disabled Tracer amounts to."""
+
+    disabled = True
+
+    def capture_lambda_handler(self, lambda_handler: Handler) -> Handler:
+        return lambda_handler
+
+    def capture_method(self, method: Handler) -> Handler:
+        return method
+
+
+def _tracer() -> Tracer | Untraced:
+    return Tracer(service="memerase") if tracing_enabled() else Untraced()
+
 
 logger = Logger(service="memerase")
-tracer = Tracer(service="memerase")
+tracer = _tracer()
 metrics = Metrics(namespace="memerase", service="memerase")
 
 

@@ -1,22 +1,25 @@
 """The composition root: the one place the settings object is turned into services (the engine with its stores and
 history, the job steps, the launcher, the API keys). Handlers, the API and the CLI take their services from here;
-the cached ones are built once per Lambda container."""
+the cached ones are built once per Lambda container.
+
+Each service's modules are imported where it is built, so a handler loads only the services it asks for (the
+authorizer the key store, the memories API no job machinery)."""
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from memerase.engine import Eraser
 from memerase.errors import ConfigError
-from memerase.history import HistoryStore
-from memerase.jobs.events import EventPublisher
-from memerase.jobs.launcher import JobLauncher
-from memerase.jobs.repository import JobsTable
-from memerase.jobs.steps import JobSteps
-from memerase.keys import ApiKeyStore
-from memerase.settings import JobsConfig, Settings, load_settings
-from memerase.stores.factory import build_target
+from memerase.settings import load_settings
+
+if TYPE_CHECKING:
+    from memerase.engine import Eraser
+    from memerase.jobs.launcher import JobLauncher
+    from memerase.jobs.steps import JobSteps
+    from memerase.keys import ApiKeyStore
+    from memerase.settings import JobsConfig, Settings
 
 ADMIN_KEY_ENV = "MEMERASE_API_KEY"
 
@@ -28,6 +31,10 @@ def settings() -> Settings:
 
 def build_eraser(config: Settings) -> Eraser:
     """A new engine for these settings: every target's stores, and the history table when one is configured."""
+    from memerase.engine import Eraser
+    from memerase.history import HistoryStore
+    from memerase.stores.factory import build_target
+
     history = HistoryStore(config.history.table_name, config.history.region_name) if config.history else None
     return Eraser([build_target(t) for t in config.targets], history=history, allow_reset=config.allow_reset)
 
@@ -46,6 +53,10 @@ def jobs_config() -> JobsConfig:
 
 @lru_cache(maxsize=1)
 def job_steps() -> JobSteps:
+    from memerase.jobs.events import EventPublisher
+    from memerase.jobs.repository import JobsTable
+    from memerase.jobs.steps import JobSteps
+
     config = jobs_config()
     return JobSteps(
         eraser(),
@@ -57,6 +68,9 @@ def job_steps() -> JobSteps:
 
 @lru_cache(maxsize=1)
 def launcher() -> JobLauncher:
+    from memerase.jobs.launcher import JobLauncher
+    from memerase.jobs.repository import JobsTable
+
     config = jobs_config()
     return JobLauncher(
         eraser(), JobsTable(config.table_name, config.region_name), job_steps(), config.state_machine_arn
@@ -65,6 +79,8 @@ def launcher() -> JobLauncher:
 
 @lru_cache(maxsize=1)
 def api_keys() -> ApiKeyStore:
+    from memerase.keys import ApiKeyStore
+
     config = settings().api
     return ApiKeyStore(config.keys_table_name, config.region_name, admin_key=os.environ.get(ADMIN_KEY_ENV) or None)
 

@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import Field, StrictBool, ValidationError, field_validator, model_validator
 
 from memerase.errors import ConfigError
@@ -234,14 +233,23 @@ def _read(text: str) -> dict[str, Any]:
     path = Path(text)
     if not path.is_file():
         raise ConfigError(f"{CONFIG_ENV}: no such file: {text}")
-    loader = yaml.safe_load if path.suffix.lower() in {".yaml", ".yml"} else json.loads
+    loader = _yaml if path.suffix.lower() in {".yaml", ".yml"} else json.loads
     return _parse(path.read_text(encoding="utf-8"), str(path), loader)
+
+
+def _yaml(text: str) -> Any:
+    import yaml  # only for a YAML file: a deployed function's configuration is inline JSON
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _parse(text: str, origin: str, loader: Any) -> dict[str, Any]:
     try:
         data = loader(text)
-    except (ValueError, yaml.YAMLError) as exc:
+    except ValueError as exc:
         raise ConfigError(f"{origin}: not valid {'JSON' if loader is json.loads else 'YAML'}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: the configuration must be an object")

@@ -1,22 +1,25 @@
 """Builds each target's stores from the settings: the memories collection, mem0 2.x's entity collection, and
-mem0 1.x's graph data on Amazon Neptune (its entity nodes; on Neptune Database also their embeddings)."""
+mem0 1.x's graph data on Amazon Neptune (its entity nodes; on Neptune Database also their embeddings).
+
+Each adapter module is imported inside the branch that builds it, so a process loads only the client libraries its
+configuration uses (opensearch-py alone costs about 0.4 s of imports, gremlinpython and the Neptune modules more):
+a handler's cold start pays for none of them, and a first call for its own targets' only."""
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from memerase.mem0_history import Mem0History
-from memerase.settings import GraphStoreConfig, NeptuneAnalyticsConfig, OpenSearchConfig, S3VectorsConfig, Target
 from memerase.settings import NeptuneStore as NeptuneTargetConfig
 from memerase.settings import S3VectorsStore as S3VectorsTargetConfig
-from memerase.stores import neptune_client, opensearch, s3_vectors
-from memerase.stores.base import EntityCollection, MemoryCollection, ScopeCollection
 from memerase.stores.graph_scope import GRAPH, GRAPH_EMBEDDINGS, UserIdOnly
-from memerase.stores.neptune_analytics import NeptuneAnalyticsStore
-from memerase.stores.neptune_graph_memory import NeptuneGraphMemoryStore
+
+if TYPE_CHECKING:
+    from memerase.mem0_history import Mem0History
+    from memerase.settings import GraphStoreConfig, NeptuneAnalyticsConfig, OpenSearchConfig, S3VectorsConfig, Target
+    from memerase.stores.base import EntityCollection, MemoryCollection, ScopeCollection
 
 
 def entity_collection_name(provider: str, collection_name: str) -> str:
@@ -51,11 +54,16 @@ def build_target(target: Target) -> TargetStores:
     if target.graph_store is not None:
         stores.graph = _graph(target, target.graph_store)
     if target.history_db_path:
+        from memerase.mem0_history import Mem0History
+
         stores.mem0_history = Mem0History(target.history_db_path)
     return stores
 
 
 def _neptune(name: str, config: NeptuneAnalyticsConfig) -> TargetStores:
+    from memerase.stores import neptune_client
+    from memerase.stores.neptune_analytics import NeptuneAnalyticsStore
+
     graph = neptune_client.NeptuneGraph(neptune_client.make_client(config.region_name), config.graph_id)
     entities = entity_collection_name("neptune", config.collection_name)
     return TargetStores(
@@ -71,6 +79,9 @@ def _graph(target: Target, graph_store: GraphStoreConfig) -> list[tuple[str, Sco
     config = graph_store.config
     base_label = bool(config.base_label)
     if graph_store.provider == "neptune":
+        from memerase.stores import neptune_client
+        from memerase.stores.neptune_graph_memory import NeptuneGraphMemoryStore
+
         graph = neptune_client.NeptuneGraph(
             neptune_client.make_client(config.region_name), config.endpoint.removeprefix("neptune-graph://")
         )
@@ -100,6 +111,8 @@ def _graph_embeddings(target: Target, graph_store: GraphStoreConfig) -> ScopeCol
 
 
 def _s3_vectors(name: str, config: S3VectorsConfig, segments: int) -> TargetStores:
+    from memerase.stores import s3_vectors
+
     client = s3_vectors.make_client(config.region_name)
     entities = entity_collection_name("s3_vectors", config.collection_name)
     return TargetStores(
@@ -110,6 +123,8 @@ def _s3_vectors(name: str, config: S3VectorsConfig, segments: int) -> TargetStor
 
 
 def _opensearch(name: str, config: OpenSearchConfig, slices: int) -> TargetStores:
+    from memerase.stores import opensearch
+
     client = opensearch.make_client(config)
     entities = entity_collection_name("opensearch", config.collection_name)
     return TargetStores(
