@@ -33,9 +33,7 @@ from tests.support import fake_aws
 os.environ["MEM0_TELEMETRY"] = "False"
 fake_aws.apply()
 
-import argparse  # noqa: E402
 import logging  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
@@ -44,34 +42,27 @@ import moto  # noqa: E402
 import osmem_server  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
+from bench.one_user_args import dataset_parser, machine_line, parse_dataset_args  # noqa: E402
 from bench.one_user_measure import OS_BATCH, OS_PAGE, S3_BATCH, S3_PAGE, _history, bench_opensearch, bench_s3  # noqa: E402
 from bench.one_user_report import print_store, print_summary  # noqa: E402
 from tests.support import mem0_data as m0  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.erase_one_user", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=10, help="users in the dataset (default 10)")
-    parser.add_argument("--per-user", type=int, default=200, help="memories per user (default 200)")
-    parser.add_argument("--victim", type=int, default=3, help="the user to erase: user-N (default 3)")
+    parser = dataset_parser("python -m bench.erase_one_user", __doc__.split("\n\n")[0])
     parser.add_argument(
         "--history",
         action="store_true",
         help="also give memerase its DynamoDB history table (moto) and count those requests apart",
     )
-    args = parser.parse_args(argv)
-    if args.users < 1 or args.per_user < 1 or not 0 <= args.victim < args.users:
-        parser.error("need --users >= 1, --per-user >= 1 and 0 <= --victim < --users")
+    args = parse_dataset_args(parser, argv)
     logging.disable(logging.WARNING)  # mem0 logs every deletion at INFO and its notices at WARNING
 
     victim = f"user-{args.victim}"
     data = m0.dataset(users=args.users, per_user=args.per_user)
     matched = sum(1 for m in data if m.payload["user_id"] == victim)
     print("memerase benchmark: erase one user among many")
-    print(
-        f"machine: nproc {os.cpu_count()} (usable {len(os.sched_getaffinity(0))}), {platform.system()} "
-        f"{platform.machine()}, Python {platform.python_version()}"
-    )
+    print(machine_line())
     print(f"versions: mem0ai {mem0.__version__}, moto {moto.__version__}, osmem-server {osmem_server.__version__}")
     print(
         f"dataset: {args.users} users x {args.per_user} memories = {len(data)} memories (mem0 payloads, "

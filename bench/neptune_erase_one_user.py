@@ -32,10 +32,8 @@ from tests.support import fake_aws
 os.environ["MEM0_TELEMETRY"] = "False"
 fake_aws.apply()
 
-import argparse  # noqa: E402
 import logging  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
@@ -45,6 +43,7 @@ from typing import Any  # noqa: E402
 
 import mem0  # noqa: E402
 
+from bench.one_user_args import dataset_parser, machine_line, parse_dataset_args  # noqa: E402
 from bench.one_user_measure import Measure, MemeraseRun, erase_with_mem0, erase_with_memerase, mem0_memory  # noqa: E402
 from memerase.models import Scope  # noqa: E402
 from memerase.settings import Target  # noqa: E402
@@ -170,25 +169,15 @@ def _met(ratio: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.neptune_erase_one_user", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("--users", type=int, default=10, help="users in the dataset (default 10)")
-    parser.add_argument("--per-user", type=int, default=200, help="memories per user (default 200)")
-    parser.add_argument("--victim", type=int, default=3, help="the user to erase: user-N (default 3)")
-    args = parser.parse_args(argv)
-    if args.users < 1 or args.per_user < 1 or not 0 <= args.victim < args.users:
-        parser.error("need --users >= 1, --per-user >= 1 and 0 <= --victim < --users")
+    parser = dataset_parser("python -m bench.neptune_erase_one_user", __doc__.split("\n\n")[0])
+    args = parse_dataset_args(parser, argv)
     logging.disable(logging.WARNING)  # mem0 logs every deletion at INFO and its notices at WARNING
 
     victim = f"user-{args.victim}"
     data = m0.dataset(users=args.users, per_user=args.per_user)
     matched = sum(1 for m in data if m.payload["user_id"] == victim)
     print("memerase benchmark: erase one user among many in Neptune Analytics (mem0 `neptune` vector store)")
-    print(
-        f"machine: nproc {os.cpu_count()} (usable {len(os.sched_getaffinity(0))}), {platform.system()} "
-        f"{platform.machine()}, Python {platform.python_version()}"
-    )
+    print(machine_line())
     print(f"versions: mem0ai {mem0.__version__}; stand-in: neptune-graph ExecuteQuery over HTTP, FalkorDB")
     print(
         f"dataset: {args.users} users x {args.per_user} memories = {len(data)} memories (mem0 payloads, "

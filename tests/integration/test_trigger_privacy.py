@@ -4,29 +4,14 @@ batch response (pydantic's `input_value=...` would quote an e-mail address or fr
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from memerase_local.handlers import LambdaContext
-from tests.integration.test_triggers import sqs_event
+from tests.integration.test_triggers import eventbridge_event, sqs_event
 
 SECRET_ID = "zoe@example.com"
 SECRET_TEXT = "my diagnosis is confidential "
-
-
-def eventbridge(detail: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": "evt-privacy",
-        "detail-type": "ErasureRequested",
-        "source": "memerase.requests",
-        "account": "123456789012",
-        "time": "2026-11-24T00:00:00Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": detail,
-    }
 
 
 def test_a_refused_scheduled_request_names_the_problem_without_its_values(capsys: pytest.CaptureFixture[str]) -> None:
@@ -36,7 +21,7 @@ def test_a_refused_scheduled_request_names_the_problem_without_its_values(capsys
     detail = {"user_id": SECRET_ID, "reason": SECRET_TEXT * 40, "note": SECRET_TEXT}
     # When the scheduled-erasure function receives it
     with pytest.raises(Exception) as refused:
-        handler(eventbridge(detail), LambdaContext())
+        handler(eventbridge_event(detail, event_id="evt-privacy"), LambdaContext())
     # Then the error names the fields but quotes none of the values, and nothing printed quotes them either
     message = f"{refused.value!s} {refused.value!r}"
     assert "reason" in message

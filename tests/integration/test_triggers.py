@@ -51,6 +51,21 @@ def sqs_event(*bodies: str, ids: list[str] | None = None) -> dict[str, Any]:
     }
 
 
+def eventbridge_event(detail: dict[str, Any], event_id: str) -> dict[str, Any]:
+    """An EventBridge `ErasureRequested` event as a rule or schedule delivers it."""
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": "ErasureRequested",
+        "source": "memerase.requests",
+        "account": "123456789012",
+        "time": "2026-11-24T00:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    }
+
+
 def test_sqs_requests_erase_in_scope_and_report_only_bad_records_as_failed(world: Any) -> None:
     from functions.sqs_erasure.app import handler
 
@@ -87,17 +102,7 @@ def test_scheduled_eventbridge_request_starts_a_job(world: Any) -> None:
 
     # Given the dataset and an EventBridge ErasureRequested event for run-2
     s3, _, data, _ = world
-    event = {
-        "version": "0",
-        "id": "evt-1",
-        "detail-type": "ErasureRequested",
-        "source": "memerase.requests",
-        "account": "123456789012",
-        "time": "2026-11-24T00:00:00Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": {"run_id": "run-2", "reason": "retention"},
-    }
+    event = eventbridge_event({"run_id": "run-2", "reason": "retention"}, event_id="evt-1")
     # When the scheduled-erasure function receives it
     result = handler(event, LambdaContext())
     # Then the job completes and exactly run-2's memories are gone

@@ -19,6 +19,16 @@ STORE_FUNCTIONS = {
 }
 
 
+def _functions_with(prop: str) -> dict[str, Any]:
+    """The template's functions that declare `prop`, with its value (a `Fn::If` read as {"If": [...]})."""
+    resources = template()["Resources"]
+    return {
+        name: r["Properties"][prop]
+        for name, r in resources.items()
+        if r["Type"] == "AWS::Serverless::Function" and prop in r["Properties"]
+    }
+
+
 def _statements() -> dict[str, dict[str, Any]]:
     """The store access policy's conditional statements, by condition name."""
     policy = template()["Resources"]["StoreAccessPolicy"]["Properties"]["PolicyDocument"]
@@ -43,14 +53,12 @@ def test_neptune_data_actions_name_the_configured_graph_and_cluster_only() -> No
 
 def test_only_the_functions_that_reach_the_stores_join_the_neptune_vpc_and_only_when_subnets_are_given() -> None:
     # Given the template's functions
-    resources = template()["Resources"]
-    functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
     # When their VpcConfig is read
-    in_vpc = {name for name, f in functions.items() if "VpcConfig" in f["Properties"]}
+    in_vpc = _functions_with("VpcConfig")
     # Then exactly the store-touching functions have one, conditional on InStoreVpc
-    assert in_vpc == STORE_FUNCTIONS
-    for name in in_vpc:
-        condition, config, otherwise = functions[name]["Properties"]["VpcConfig"]["If"]
+    assert set(in_vpc) == STORE_FUNCTIONS
+    for vpc in in_vpc.values():
+        condition, config, otherwise = vpc["If"]
         assert condition == "InStoreVpc" and otherwise == {"Ref": "AWS::NoValue"}
         assert config == {
             "SubnetIds": {"Ref": "StoreSubnetIds"},
@@ -61,14 +69,12 @@ def test_only_the_functions_that_reach_the_stores_join_the_neptune_vpc_and_only_
 
 def test_mem0s_history_database_is_mounted_from_efs_on_the_store_functions_only_when_given() -> None:
     # Given the template's functions
-    resources = template()["Resources"]
-    functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
     # When their file system configurations are read
-    mounted = {name for name, f in functions.items() if "FileSystemConfigs" in f["Properties"]}
+    mounted = _functions_with("FileSystemConfigs")
     # Then exactly the store functions mount the access point at /mnt/mem0, conditionally, with the mount permission
-    assert mounted == STORE_FUNCTIONS
-    for name in mounted:
-        condition, configs, _ = functions[name]["Properties"]["FileSystemConfigs"]["If"]
+    assert set(mounted) == STORE_FUNCTIONS
+    for mount in mounted.values():
+        condition, configs, _ = mount["If"]
         assert condition == "HasMem0History" and configs[0]["LocalMountPath"] == "/mnt/mem0"
     efs = _statements()["HasMem0History"]
     assert set(efs["Action"]) == {"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}
