@@ -75,11 +75,18 @@ def write_mem0_graph(g: GraphTraversalSource, users: Sequence[str], per_user: in
             )
             ids.append(vertex)
         written.vertices[user] = ids
-        for out_id, in_id in zip(ids, ids[1:], strict=False):
-            label = rng.choice(RELATIONSHIPS)
-            add_edge(g, out_id, label, in_id)
-            written.edges.append((out_id, label, in_id))
+        written.edges += chain_edges(g, ids, rng)
     return written
+
+
+def chain_edges(g: GraphTraversalSource, ids: list[Any], rng: random.Random) -> list[tuple[Any, str, Any]]:
+    """Relationships between one user's entities, as mem0 writes them: each vertex to the next, a random type."""
+    edges = []
+    for out_id, in_id in zip(ids, ids[1:], strict=False):
+        label = rng.choice(RELATIONSHIPS)
+        add_edge(g, out_id, label, in_id)
+        edges.append((out_id, label, in_id))
+    return edges
 
 
 def add_edge(g: GraphTraversalSource, out_id: Any, label: str, in_id: Any) -> None:

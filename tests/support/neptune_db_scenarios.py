@@ -15,7 +15,7 @@ from gremlin_python.process.traversal import Bytecode, Direction, T
 
 from memerase.stores.base import scan
 from memerase.stores.neptune_db import NeptuneDbGraph
-from tests.support.gremlin_standin import ENTITY_TYPES, RELATIONSHIPS, Mem0Graph, add_edge
+from tests.support.gremlin_standin import ENTITY_TYPES, Mem0Graph, add_edge, chain_edges
 
 CME_MESSAGE = '{"code":"ConcurrentModificationException","detailedMessage":"Failed to complete the operation"}'
 
@@ -71,10 +71,7 @@ def write_entity_graph(g: GraphTraversalSource, users: Sequence[str], per_user: 
             for i in range(per_user)
         ]
         written.vertices[user] = ids
-        for out_id, in_id in zip(ids, ids[1:], strict=False):
-            label = rng.choice(RELATIONSHIPS)
-            add_edge(g, out_id, label, in_id)
-            written.edges.append((out_id, label, in_id))
+        written.edges += chain_edges(g, ids, rng)
     return written
 
 
