@@ -4,6 +4,7 @@ and osmem-server, with the World of test_jobs_launcher."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -246,3 +247,19 @@ def test_the_receipt_counts_memory_records_apart_from_entity_records(world: Worl
         ("os", "memories"): PER_USER,
     }
     assert set(m0.s3_contents(m0.s3_store(index=entity_collection_name("s3_vectors", m0.INDEX)))) == {kept.id}
+
+
+def test_every_cancel_emits_an_erasure_cancelled_event(world: World) -> None:
+    # Given a job started through Step Functions (held QUEUED), with steps whose events are recorded
+    bridge = RecordingEventBridge()
+    steps = JobSteps(runtime.eraser(), world.jobs, EventPublisher(client=bridge), runtime.jobs_config())
+    sfn = FakeStepFunctions()
+    launcher = JobLauncher(runtime.eraser(), world.jobs, steps, STATE_MACHINE, sfn_client=sfn)
+    job, _ = launcher.start(SCOPE, requester="test")
+    # When it is cancelled
+    launcher.cancel(job.job_id)
+    # Then an ErasureCancelled event names the job and its scope hash, never a raw id
+    [entry] = [e for e in bridge.entries if e["DetailType"] == "ErasureCancelled"]
+    detail = json.loads(entry["Detail"])
+    assert detail["job_id"] == job.job_id and detail["status"] == "CANCELLED"
+    assert detail["scope_hash"] == job.scope_hash and VICTIM not in entry["Detail"]

@@ -1,4 +1,5 @@
-"""Lifecycle events on EventBridge: source `memerase`, detail types `ErasureCompleted` / `ErasureFailed`."""
+"""Lifecycle events on EventBridge: source `memerase`, detail types `ErasureCompleted` / `ErasureFailed` /
+`ErasureCancelled`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from memerase.errors import RetryableStoreError
 SOURCE = "memerase"
 COMPLETED = "ErasureCompleted"
 FAILED = "ErasureFailed"
+CANCELLED = "ErasureCancelled"  # whoever else waits on the job (a reused request, a queue, a schedule) learns of it
 
 
 class EventPublisher:

@@ -20,6 +20,7 @@ from memerase.errors import (
     TransitionNotAllowed,
     VerificationFailed,
 )
+from memerase.jobs.events import CANCELLED
 from memerase.jobs.lifecycle import ATTEMPTS, allowed
 from memerase.jobs.models import JobRecord, JobStatus, StoreProgress
 from memerase.jobs.repository import JobsTable, key_hash, now
@@ -119,6 +120,7 @@ class JobLauncher:
         self._jobs.release_scope(job.scope_hash, job_id)
         if job.execution_arn:
             self._stop(job.execution_arn)
+        self._steps.publish(CANCELLED, job)
         logger.info("job cancelled", extra={"job_id": job_id, "memories_erased": job.memories_erased})
         return job
 

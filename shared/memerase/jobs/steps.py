@@ -162,7 +162,7 @@ class JobSteps:
                 count("MemoriesErased", job.memories_erased)
                 count("ErasureJobsCompleted", 1)
         if job.status == JobStatus.COMPLETED and job.receipt is not None:
-            self._publish(COMPLETED, job)  # again on a retried Finalize: the event is at-least-once
+            self.publish(COMPLETED, job)  # again on a retried Finalize: the event is at-least-once
         return {"status": job.status.value, "erased": job.receipt.erased if job.receipt else 0}
 
     def _complete(self, job: JobRecord) -> JobRecord:
@@ -200,10 +200,11 @@ class JobSteps:
             return {"status": self._jobs.get(job_id).status.value}
         self._jobs.release_scope(job.scope_hash, job_id)
         count("ErasureJobsFailed", 1)
-        self._publish(FAILED, job)
+        self.publish(FAILED, job)
         return {"status": job.status.value}
 
-    def _publish(self, detail_type: str, job: JobRecord) -> None:
+    def publish(self, detail_type: str, job: JobRecord) -> None:
+        """A lifecycle event of the job (ids and counts only), when an event bus is configured."""
         if self._events is None:
             return
         self._events.publish(
