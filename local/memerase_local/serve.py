@@ -1,9 +1,10 @@
 """`memerase serve`: the HTTP API on localhost, each request routed as an API Gateway event to the very Lambda
 handlers template.yaml names, jobs run by moto's Step Functions interpreter on the project's real ASL.
 
-Without MEMERASE_CONFIG it starts embedded stand-ins (moto server, osmem-server), creates the resources, seeds
-sample mem0 memories and prints an admin key. With MEMERASE_CONFIG it serves against those stores, creating its
-missing tables in the AWS endpoint it uses; without a state machine ARN there, jobs run inline.
+Without MEMERASE_CONFIG it starts embedded stand-ins (moto server, osmem-server, the Neptune Analytics stand-in),
+creates the resources, seeds sample mem0 memories (and mem0 1.x graph memory) and prints an admin key. With
+MEMERASE_CONFIG it serves against those stores, creating its missing tables in the AWS endpoint it uses; without a
+state machine ARN there, jobs run inline.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from memerase.settings import CONFIG_ENV, load_settings
 from memerase_local.demo import seed_demo_memories
 from memerase_local.gateway import Gateway, serve_http
 from memerase_local.lambdas import create_state_machine, in_process_lambdas
-from memerase_local.standins import running_standins
+from memerase_local.standins import Standins, running_standins
 
 console = Console(soft_wrap=True)
 TABLES = {"history": "memerase-history", "jobs": "memerase-jobs", "keys": "memerase-api-keys"}
@@ -52,9 +53,9 @@ def run_serve(
                 timeout=10,
             )
             stack.enter_context(in_process_lambdas())
-            config = _embedded(standins.opensearch_url)
+            config = _embedded(standins)
             if seed:
-                seed_demo_memories(standins.opensearch_url)
+                seed_demo_memories(standins)
         os.environ[CONFIG_ENV] = json.dumps(config)
         runtime.reset()
         if not (config.get("jobs") or {}).get("state_machine_arn"):  # jobs in this process: in the background
@@ -79,12 +80,12 @@ def run_serve(
     return 0
 
 
-def _embedded(opensearch_url: str) -> dict[str, Any]:
+def _embedded(standins: Standins) -> dict[str, Any]:
     from memerase_local.demo import demo_targets
 
     _ensure_tables(TABLES["history"], TABLES["jobs"], TABLES["keys"])
     return {
-        "targets": demo_targets(opensearch_url),
+        "targets": demo_targets(standins),
         "history": {"table_name": TABLES["history"]},
         "jobs": {"table_name": TABLES["jobs"], "state_machine_arn": create_state_machine(), "time_margin_ms": 5_000},
         "api": {"keys_table_name": TABLES["keys"]},
