@@ -73,7 +73,7 @@ def run_serve(
         admin_key = _admin_key()
         server = serve_http(Gateway(), host, port)
         url = f"http://{host}:{server.server_address[1]}"
-        _banner(url, admin_key, demo)
+        _banner(url, admin_key, demo, config["targets"])
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         if ready:
@@ -143,11 +143,23 @@ def _port_in_use(host: str, port: int) -> str | None:
     return None
 
 
-def _banner(url: str, key: str, demo: bool) -> None:
+def _targets_line(targets: list[dict[str, Any]]) -> str:
+    """`name (provider[, graph provider])` of each target, e.g. `neptune (neptune vectors + neptune graph)`."""
+    described = []
+    for target in targets:
+        stores = f"{target['vector_store']['provider']} vectors"
+        if graph := target.get("graph_store"):
+            stores += f" + {graph['provider']} graph"
+        described.append(f"{target['name']} ({stores})")
+    return "targets: " + ", ".join(described)
+
+
+def _banner(url: str, key: str, demo: bool, targets: list[dict[str, Any]]) -> None:
     """What to try, printed so that each command runs as printed (copy, paste). The sample calls name the demo's
     seeded users only when serve seeded them; with the user's own configuration they name none."""
     auth = f'-H "Authorization: Token {key}"'
-    console.print(f"\n[bold]memerase[/bold] API on [cyan]{url}[/cyan]   admin key: [green]{key}[/green]\n")
+    console.print(f"\n[bold]memerase[/bold] API on [cyan]{url}[/cyan]   admin key: [green]{key}[/green]")
+    console.print(_targets_line(targets) + "\n", highlight=False, markup=False)
     console.print("try:", highlight=False)
     console.print(f"  curl -s {auth} {url}/v1/entities/", highlight=False, markup=False)
     if demo:

@@ -98,6 +98,16 @@ def demo_banner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         stop(process)
 
 
+def test_banner_names_the_three_embedded_targets(demo_banner: tuple[str, Path]) -> None:
+    # Given `memerase serve` on its embedded defaults
+    # When its banner is read
+    banner, _ = demo_banner
+    # Then it names the three stores a newcomer sees erased: S3 Vectors, OpenSearch, and Neptune Analytics with graph
+    [line] = [line for line in banner.splitlines() if line.startswith("targets: ")]
+    expected = "s3 (s3_vectors vectors), os (opensearch vectors), neptune (neptune vectors + neptune graph)"
+    assert line == f"targets: {expected}"
+
+
 def test_printed_curl_calls_work_as_printed(demo_banner: tuple[str, Path]) -> None:
     # Given the banner of `memerase serve` on its embedded defaults
     banner, home = demo_banner
