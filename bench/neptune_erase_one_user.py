@@ -6,7 +6,7 @@ Run from the repository root::
 
 It writes the same dataset (`tests.support.mem0_data.dataset`, mem0's payload layout) twice, through mem0ai 2.2.1's
 own `NeptuneAnalyticsVector.insert`, into two graphs of the Neptune Analytics stand-in (`neptune-graph` ExecuteQuery
-over HTTP, openCypher evaluated by FalkorDB: `tests.support.neptune_graph_server`, started as the tests' session
+over HTTP, openCypher evaluated by FalkorDB: `memerase_local.neptune_standin.server`, started as the tests' session
 fixture starts it). Then it erases one user
 
 * with memerase: `Eraser([target]).delete_matching(Scope.of(user_id=...))` on the first graph, the target built by
@@ -49,9 +49,9 @@ from memerase.models import Scope  # noqa: E402
 from memerase.settings import Target  # noqa: E402
 from memerase.stores import neptune_analytics  # noqa: E402
 from memerase.stores.factory import build_target  # noqa: E402
+from memerase_local.neptune_standin.server import NeptuneGraphServer, NeptuneGraphStandIn  # noqa: E402
 from tests.support import mem0_data as m0  # noqa: E402
 from tests.support import mem0_neptune  # noqa: E402
-from tests.support.neptune_graph_server import NeptuneGraphServer, NeptuneGraphStandIn  # noqa: E402
 
 PAGE = neptune_analytics.PAGE_SIZE  # memerase's page of matching nodes (1000)
 BATCH = neptune_analytics.DELETE_BATCH_SIZE  # memerase's DETACH DELETE batch (500)

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from memerase import runtime
+from memerase.engine import Eraser
 from memerase.errors import InvalidRequest, MemeraseError
 from memerase.models import ErasureResult, Scope
 from memerase.observability import logger
@@ -21,6 +22,10 @@ from memerase_local import cli_jobs
 
 out = Console()
 err = Console(stderr=True)
+NO_FILTER = (  # mem0's own words (MissingFilter), with the CLI's way to erase everything instead of mem0's reset()
+    "At least one filter is required to delete all memories: --user-id, --agent-id or --run-id. To erase every "
+    "memory of a target, use `memerase reset --confirm <target>` (the configuration must set allow_reset)."
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,29 +112,59 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "jobs":
         return cli_jobs.run(args, out)
 
-    if runtime.settings().history is None:
-        err.print("memerase: no history table configured: no history events are written", highlight=False)
+    if args.command == "delete-all":
+        filters = {k: v for k in ("user_id", "agent_id", "run_id") if (v := getattr(args, k)) is not None}
+        if not filters:
+            raise InvalidRequest(NO_FILTER)
     eraser = runtime.eraser()
     if args.command == "delete":
         result = eraser.delete_memory(args.memory_id)
     elif args.command == "reset":
         result = eraser.reset(args.confirm, args.confirm)
     else:
-        scope = Scope.of(**{k: v for k in ("user_id", "agent_id", "run_id") if (v := getattr(args, k)) is not None})
-        with _progress() as bar:
-            tasks: dict[str, TaskID] = {}
-
-            def advance(label: str, scanned: int, deleted: int) -> None:
-                if label not in tasks:
-                    tasks[label] = bar.add_task(label, total=None)
-                bar.update(tasks[label], completed=scanned, description=f"{label}: {deleted} erased")
-
-            result = eraser.delete_matching(scope, dry_run=args.dry_run, progress=advance)
+        result = _delete_all(eraser, Scope.of(**filters), args.dry_run)
     _summary(result)
+    if runtime.settings().history is None and not result.dry_run and result.deleted:
+        err.print("memerase: no history table configured: no history events were written", highlight=False)
     if not result.dry_run and result.operation != "reset" and not result.verified:
         err.print("memerase: verification found matching memories left; run the command again", highlight=False)
         return 3
     return 0
+
+
+def _delete_all(eraser: Eraser, scope: Scope, dry_run: bool) -> ErasureResult:
+    """The filtered erasure with a progress bar; if a store fails half-way, what is already gone is printed (per
+    store, from the progress reported after each deleted batch) before the error propagates."""
+    erased: dict[str, int] = {}
+    with _progress() as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(label: str, scanned: int, deleted: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=None)
+            erased[label] = deleted
+            bar.update(tasks[label], completed=scanned, description=f"{label}: {deleted} erased")
+
+        try:
+            return eraser.delete_matching(scope, dry_run=dry_run, progress=advance)
+        except Exception:
+            bar.stop()
+            _partial_summary(erased)
+            raise
+
+
+def _partial_summary(erased: dict[str, int]) -> None:
+    table = Table(
+        title="interrupted: erased before the failure (already gone)",
+        caption="run the same command again once the store is back to erase the rest",
+    )
+    table.add_column("store")
+    table.add_column("deleted", justify="right")
+    for label, deleted in erased.items():
+        table.add_row(label, str(deleted))
+    if not erased:
+        table.add_row("(none)", "0")
+    out.print(table)
 
 
 def _progress() -> Progress:

@@ -1,4 +1,5 @@
-"""`memerase demo`: sample mem0 memories in embedded stand-ins, one user erased through the CLI, before and after."""
+"""`memerase demo`: sample mem0 memories in embedded stand-ins (S3 Vectors on moto, OpenSearch on osmem-server, Neptune
+Analytics on its openCypher stand-in), one user erased through the CLI, before and after."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 from rich.console import Console
 from rich.table import Table
 
-from memerase_local.standins import running_standins
+from memerase_local.demo_neptune import graph_counts, memory_counts, neptune_target, seed_neptune
+from memerase_local.standins import Standins, running_standins
 
 DIMS = 8
 BUCKET = "mem0-demo"
@@ -22,28 +26,39 @@ HISTORY_TABLE = "memerase-history"
 console = Console()
 
 
+@dataclass(frozen=True)
+class DemoStores:
+    """mem0's own store objects over the seeded stand-ins, to read back what they hold."""
+
+    s3: Any
+    opensearch: Any
+    neptune: Any
+    standins: Standins
+
+
 def run_demo(cli: Callable[[list[str]], int], users: int = 4, per_user: int = 25) -> int:
     """Seed the stand-ins, then erase one user through `cli` (the `memerase` command's entry point)."""
     with running_standins() as standins:
-        s3, opensearch = seed_demo_memories(standins.opensearch_url, users, per_user)
+        stores = seed_demo_memories(standins, users, per_user)
         os.environ["MEMERASE_CONFIG"] = json.dumps(
-            {"targets": demo_targets(standins.opensearch_url), "history": {"table_name": HISTORY_TABLE}}
+            {"targets": demo_targets(standins), "history": {"table_name": HISTORY_TABLE}}
         )
         _create_history_table()
-        before = _counts(s3, opensearch)
+        before = _counts(stores)
         victim = "user-1"
         console.print(f"\n[bold]memerase delete-all --user-id {victim}[/bold]")
         code = cli(["delete-all", "--user-id", victim])
-        _show(before, _counts(s3, opensearch))
+        _show(before, _counts(stores))
         return code
 
 
-def seed_demo_memories(opensearch_url: str, users: int = 4, per_user: int = 25) -> tuple[object, object]:
-    """Write sample memories with mem0ai's own vector store classes, in mem0's payload layout."""
+def seed_demo_memories(standins: Standins, users: int = 4, per_user: int = 25) -> DemoStores:
+    """Write sample memories with mem0ai's own vector store classes, in mem0's payload layout, into all three stores,
+    and mem0 1.x graph memory for each user into the Neptune Analytics graph."""
     from mem0.vector_stores.opensearch import OpenSearchDB
     from mem0.vector_stores.s3_vectors import S3Vectors
 
-    url = urlparse(opensearch_url)
+    url = urlparse(standins.opensearch_url)
     s3 = S3Vectors(vector_bucket_name=BUCKET, collection_name=INDEX, embedding_model_dims=DIMS)
     opensearch = OpenSearchDB(
         host=url.hostname, port=url.port, collection_name=INDEX, embedding_model_dims=DIMS, auto_refresh=True
@@ -66,12 +81,16 @@ def seed_demo_memories(opensearch_url: str, users: int = 4, per_user: int = 25) 
     for store in (s3, opensearch):
         store.insert(vectors=vectors, payloads=payloads, ids=ids)  # type: ignore[attr-defined]
     opensearch.client.indices.refresh(index=INDEX)  # type: ignore[attr-defined]
-    console.print(f"seeded {len(ids)} mem0 memories for {users} users into S3 Vectors (moto) and OpenSearch (osmem)")
-    return s3, opensearch
+    neptune = seed_neptune(standins.neptune_graph_id, INDEX, (ids, vectors, payloads))
+    console.print(
+        f"seeded {len(ids)} mem0 memories for {users} users into S3 Vectors (moto), OpenSearch (osmem) and Neptune "
+        "Analytics (openCypher stand-in), and mem0 1.x graph memory into the same Neptune graph"
+    )
+    return DemoStores(s3, opensearch, neptune, standins)
 
 
-def demo_targets(opensearch_url: str) -> list[dict[str, object]]:
-    url = urlparse(opensearch_url)
+def demo_targets(standins: Standins) -> list[dict[str, object]]:
+    url = urlparse(standins.opensearch_url)
     return [
         {
             "name": "s3",
@@ -97,6 +116,7 @@ def demo_targets(opensearch_url: str) -> list[dict[str, object]]:
                 },
             },
         },
+        neptune_target(standins.neptune_graph_id, INDEX),
     ]
 
 
@@ -108,18 +128,20 @@ def _create_history_table() -> None:
     boto3.client("dynamodb").create_table(**table_schema(HISTORY_TABLE))
 
 
-def _counts(s3: object, opensearch: object) -> dict[str, Counter[str]]:
-    s3_rows = s3.list()[0]  # type: ignore[attr-defined]
-    opensearch.client.indices.refresh(index=INDEX)  # type: ignore[attr-defined]
-    os_rows = opensearch.list(top_k=10000)[0]  # type: ignore[attr-defined]
+def _counts(stores: DemoStores) -> dict[str, Counter[str]]:
+    s3_rows = stores.s3.list()[0]
+    stores.opensearch.client.indices.refresh(index=INDEX)
+    os_rows = stores.opensearch.list(top_k=10000)[0]
     return {
         "S3 Vectors": Counter(r.payload.get("user_id") for r in s3_rows),
         "OpenSearch": Counter(r.payload.get("user_id") for r in os_rows),
+        "Neptune": memory_counts(stores.neptune),
+        "Neptune graph nodes": graph_counts(stores.standins.neptune),
     }
 
 
 def _show(before: dict[str, Counter[str]], after: dict[str, Counter[str]]) -> None:
-    table = Table(title="memories per user, before -> after")
+    table = Table(title="mem0 records per user, before -> after")
     table.add_column("user")
     for store in before:
         table.add_column(store, justify="right")

@@ -1,15 +1,20 @@
 """`memerase serve`: the HTTP API on localhost, each request routed as an API Gateway event to the very Lambda
 handlers template.yaml names, jobs run by moto's Step Functions interpreter on the project's real ASL.
 
-Without MEMERASE_CONFIG it starts embedded stand-ins (moto server, osmem-server), creates the resources, seeds
-sample mem0 memories and prints an admin key. With MEMERASE_CONFIG it serves against those stores, creating its
-missing tables in the AWS endpoint it uses; without a state machine ARN there, jobs run inline.
+Without MEMERASE_CONFIG it starts embedded stand-ins (moto server, osmem-server, the Neptune Analytics stand-in),
+creates the resources, seeds sample mem0 memories (and mem0 1.x graph memory) and prints an admin key. With
+MEMERASE_CONFIG it serves against those stores, creating its missing tables in the AWS endpoint it uses; without a
+state machine ARN there, jobs run inline.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shlex
+import socket
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -28,9 +33,10 @@ from memerase.settings import CONFIG_ENV, load_settings
 from memerase_local.demo import seed_demo_memories
 from memerase_local.gateway import Gateway, serve_http
 from memerase_local.lambdas import create_state_machine, in_process_lambdas
-from memerase_local.standins import running_standins
+from memerase_local.standins import Standins, running_standins
 
 console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 TABLES = {"history": "memerase-history", "jobs": "memerase-jobs", "keys": "memerase-api-keys"}
 
 
@@ -41,8 +47,12 @@ def run_serve(
     ready: threading.Event | None = None,
     stop: threading.Event | None = None,
 ) -> int:
+    if busy := _port_in_use(host, port):
+        err.print(f"memerase: cannot serve on {host}:{port}: {busy}; choose another port with --port", highlight=False)
+        return 2
+    demo = not os.environ.get(CONFIG_ENV)
     with ExitStack() as stack:
-        if os.environ.get(CONFIG_ENV):
+        if not demo:
             config = _configured()
         else:
             standins = stack.enter_context(running_standins())
@@ -52,9 +62,9 @@ def run_serve(
                 timeout=10,
             )
             stack.enter_context(in_process_lambdas())
-            config = _embedded(standins.opensearch_url)
+            config = _embedded(standins)
             if seed:
-                seed_demo_memories(standins.opensearch_url)
+                seed_demo_memories(standins)
         os.environ[CONFIG_ENV] = json.dumps(config)
         runtime.reset()
         if not (config.get("jobs") or {}).get("state_machine_arn"):  # jobs in this process: in the background
@@ -63,7 +73,7 @@ def run_serve(
         admin_key = _admin_key()
         server = serve_http(Gateway(), host, port)
         url = f"http://{host}:{server.server_address[1]}"
-        _banner(url, admin_key)
+        _banner(url, admin_key, demo, config["targets"])
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         if ready:
@@ -79,12 +89,12 @@ def run_serve(
     return 0
 
 
-def _embedded(opensearch_url: str) -> dict[str, Any]:
+def _embedded(standins: Standins) -> dict[str, Any]:
     from memerase_local.demo import demo_targets
 
     _ensure_tables(TABLES["history"], TABLES["jobs"], TABLES["keys"])
     return {
-        "targets": demo_targets(opensearch_url),
+        "targets": demo_targets(standins),
         "history": {"table_name": TABLES["history"]},
         "jobs": {"table_name": TABLES["jobs"], "state_machine_arn": create_state_machine(), "time_margin_ms": 5_000},
         "api": {"keys_table_name": TABLES["keys"]},
@@ -119,17 +129,52 @@ def _admin_key() -> str:
     return key
 
 
-def _banner(url: str, key: str) -> None:
-    console.print(f"\n[bold]memerase[/bold] API on [cyan]{url}[/cyan]   admin key: [green]{key}[/green]\n")
-    console.print("try:")
-    console.print(f'  curl -s -H "Authorization: Token {key}" {url}/v1/entities/')
-    console.print(f'  curl -s -X DELETE -H "Authorization: Token {key}" "{url}/v1/memories/?user_id=user-1"')
-    console.print(
-        f'  curl -s -X POST -H "Authorization: Token {key}" -d \'{{"agent_id": "demo-agent", '
-        f'"dry_run": true}}\' {url}/v1/erasures'
-    )
-    console.print(
-        f"  python -c \"from mem0 import MemoryClient; c = MemoryClient(api_key='{key}', host='{url}'); "
-        f"print(c.delete_all(user_id='user-2'))\""
-    )
-    console.print(f"  OpenAPI: {url}/openapi.json      (Ctrl-C stops)\n")
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be served on (None if it can): checked before any stand-in starts or data is seeded.
+    Binds as the HTTP server will (SO_REUSEADDR), so only a port another process listens on is refused."""
+    if port == 0:
+        return None
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+    return None
+
+
+def _targets_line(targets: list[dict[str, Any]]) -> str:
+    """`name (provider[, graph provider])` of each target, e.g. `neptune (neptune vectors + neptune graph)`."""
+    described = []
+    for target in targets:
+        stores = f"{target['vector_store']['provider']} vectors"
+        if graph := target.get("graph_store"):
+            stores += f" + {graph['provider']} graph"
+        described.append(f"{target['name']} ({stores})")
+    return "targets: " + ", ".join(described)
+
+
+def _banner(url: str, key: str, demo: bool, targets: list[dict[str, Any]]) -> None:
+    """What to try, printed so that each command runs as printed (copy, paste). The sample calls name the demo's
+    seeded users only when serve seeded them; with the user's own configuration they name none."""
+    auth = f'-H "Authorization: Token {key}"'
+    console.print(f"\n[bold]memerase[/bold] API on [cyan]{url}[/cyan]   admin key: [green]{key}[/green]")
+    console.print(_targets_line(targets) + "\n", highlight=False, markup=False)
+    console.print("try:", highlight=False)
+    console.print(f"  curl -s {auth} {url}/v1/entities/", highlight=False, markup=False)
+    if demo:
+        console.print(f'  curl -s -X DELETE {auth} "{url}/v1/memories/?user_id=user-1"', highlight=False, markup=False)
+        body = json.dumps({"agent_id": "demo-agent", "dry_run": True})
+        console.print(
+            f"  curl -s -X POST {auth} -H \"Content-Type: application/json\" -d '{body}' {url}/v1/erasures",
+            highlight=False,
+            markup=False,
+        )
+        python = shlex.quote(sys.executable)
+        console.print(
+            f'  MEM0_TELEMETRY=False {python} -c "from mem0 import MemoryClient; '
+            f"c = MemoryClient(api_key='{key}', host='{url}'); print(c.delete_all(user_id='user-2'))\"",
+            highlight=False,
+            markup=False,
+        )
+    console.print(f"  OpenAPI: {url}/openapi.json      (Ctrl-C stops)\n", highlight=False, markup=False)

@@ -1,4 +1,5 @@
-"""Embedded stand-ins that speak the real wire protocols: moto server (AWS) and osmem-server (OpenSearch)."""
+"""Embedded stand-ins that speak the real wire protocols: moto server (AWS), osmem-server (OpenSearch) and the
+Neptune Analytics stand-in (boto3's `neptune-graph` ExecuteQuery, openCypher on FalkorDB)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,34 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from memerase_local.neptune_standin.server import NeptuneGraphStandIn
 
 
 @dataclass(frozen=True)
 class Standins:
     aws_url: str
     opensearch_url: str
+    neptune: NeptuneGraphStandIn
+
+    @property
+    def neptune_graph_id(self) -> str:
+        return self.neptune.graph_id
 
 
 @contextmanager
 def running_standins() -> Iterator[Standins]:
-    """Start moto server and osmem-server on free local ports; point boto3 at moto through AWS_ENDPOINT_URL."""
+    """Start moto server, osmem-server and the Neptune Analytics stand-in on free local ports; point boto3 at moto
+    through AWS_ENDPOINT_URL and its `neptune-graph` client at the stand-in (AWS_ENDPOINT_URL_NEPTUNE_GRAPH, no host
+    prefix injection)."""
     import logging
 
     from moto.server import ThreadedMotoServer
     from osmem_server import OsmemServer
+
+    from memerase_local.neptune_standin.server import NeptuneGraphServer
 
     for key, value in {
         "AWS_ACCESS_KEY_ID": "local",
@@ -36,8 +50,11 @@ def running_standins() -> Iterator[Standins]:
     os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
     os.environ["MOTO_PORT"] = str(port)  # where moto's Step Functions interpreter sends its own service calls
     opensearch = OsmemServer.start(japanese=False)
+    neptune = NeptuneGraphServer.start()
+    os.environ.update(neptune.standin.env())
     try:
-        yield Standins(aws_url=f"http://{host}:{port}", opensearch_url=opensearch.url)
+        yield Standins(aws_url=f"http://{host}:{port}", opensearch_url=opensearch.url, neptune=neptune.standin)
     finally:
+        neptune.stop()
         opensearch.process.kill()
         moto.stop()

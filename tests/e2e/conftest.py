@@ -1,6 +1,7 @@
 """`memerase serve` started in-process for end-to-end tests: the local API Gateway in front of the project's Lambda
 handlers, moto server (Step Functions executing the real ASL) and osmem-server, seeded with sample mem0 memories
-(users user-0..user-3 x 25, agent "demo-agent", in S3 Vectors bucket "mem0-demo"/index "mem0" and OpenSearch "mem0").
+(users user-0..user-3 x 25, agent "demo-agent", in S3 Vectors bucket "mem0-demo"/index "mem0", OpenSearch "mem0" and
+the Neptune Analytics stand-in's graph, collection "mem0", beside mem0 1.x graph data).
 
 One server per test module (`memerase_server` is module-scoped): each file starts from the same seeded state.
 """
@@ -23,7 +24,7 @@ import pytest
 import requests
 from opensearchpy import OpenSearch
 
-from tests.support.readback import Snapshot, Stores, opensearch_memories, s3_memories
+from tests.support.readback import Snapshot, Stores, neptune_memories, opensearch_memories, s3_memories
 
 # mem0 reads MEM0_TELEMETRY and MEM0_DIR once, at import (it writes MEM0_DIR/config.json and, with telemetry on,
 # starts a PostHog client): both must be set before anything imports mem0, i.e. before test modules are collected.
@@ -44,6 +45,7 @@ class LocalServer:
     aws_url: str
     opensearch_url: str
     state_machine_arn: str
+    neptune_graph_id: str
 
     @property
     def admin_headers(self) -> dict[str, str]:
@@ -54,8 +56,15 @@ class LocalServer:
     def s3_memories(self) -> Snapshot:
         return s3_memories(BUCKET, INDEX, boto3.client("s3vectors", endpoint_url=self.aws_url, region_name="us-east-1"))
 
+    def neptune_memories(self) -> Snapshot:
+        return neptune_memories(boto3.client("neptune-graph", region_name="us-east-1"), self.neptune_graph_id, INDEX)
+
     def stores(self) -> Stores:
-        return Stores(self.s3_memories(), opensearch_memories(OpenSearch(hosts=[self.opensearch_url]), INDEX))
+        return Stores(
+            self.s3_memories(),
+            opensearch_memories(OpenSearch(hosts=[self.opensearch_url]), INDEX),
+            self.neptune_memories(),
+        )
 
     # ---- jobs -----------------------------------------------------------------------------------------------------
 
@@ -95,6 +104,14 @@ def _opensearch_url(config: dict[str, Any]) -> str:
     raise AssertionError("the served configuration has no OpenSearch target")
 
 
+def _neptune_graph_id(config: dict[str, Any]) -> str:
+    for target in config["targets"]:
+        store = target["vector_store"]
+        if store["provider"] == "neptune":
+            return str(store["config"]["endpoint"]).removeprefix("neptune-graph://")
+    raise AssertionError("the served configuration has no Neptune Analytics target")
+
+
 @pytest.fixture(scope="module")
 def memerase_server() -> Iterator[LocalServer]:
     """`memerase serve` (seeded) on a free port, in a thread of this process; stopped, and the process environment,
@@ -129,6 +146,7 @@ def memerase_server() -> Iterator[LocalServer]:
             aws_url=os.environ["AWS_ENDPOINT_URL"],
             opensearch_url=_opensearch_url(config),
             state_machine_arn=config["jobs"]["state_machine_arn"],
+            neptune_graph_id=_neptune_graph_id(config),
         )
         yield server
         server.wait_for_all_jobs()  # no execution left half-way when moto's state is wiped below

@@ -1,9 +1,10 @@
 """mem0ai 2.2.1's own `MemoryClient(api_key=..., host=...)` against `memerase serve`: every deletion call mem0's
-hosted platform offers, and its refusals, checked afterwards directly in S3 Vectors (moto) and OpenSearch (osmem).
+hosted platform offers, and its refusals, checked afterwards directly in S3 Vectors (moto), OpenSearch (osmem) and
+Neptune Analytics (its openCypher stand-in).
 
 One server for the file; the tests run in file order and each works on memories no other test touches (the reset
 test, last, erases whatever is left). Every assertion on the stores compares a snapshot taken before the call with
-one taken after: exactly the named memories are gone from both stores, every other memory is intact.
+one taken after: exactly the named memories are gone from every store, every other memory is intact.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from memerase.errors import MissingFilter
 from memerase.models import Scope
 from tests.e2e.conftest import LocalServer
 from tests.support import mem0_data as m0
+from tests.support import mem0_neptune
 from tests.support.readback import Stores
 
 # memories this file writes next to the seeded ones (user-0..user-3, agent "demo-agent", no run id)
@@ -55,6 +57,7 @@ def world(memerase_server: LocalServer) -> Iterator[World]:
     # written with mem0's own vector store classes, into the very bucket/index and OpenSearch index serve seeded
     m0.write(m0.s3_store(bucket="mem0-demo", index="mem0"), extra)
     m0.write(m0.opensearch_store(memerase_server.opensearch_url, index="mem0"), extra)
+    mem0_neptune.write(mem0_neptune.memories_store(memerase_server.neptune_graph_id), extra)
     user_1_key, _ = runtime.api_keys().create("e2e-user-1", scopes=[Scope.of(user_id="user-1")])
     admin = client(memerase_server, memerase_server.admin_key)
     user_1 = client(memerase_server, user_1_key)
@@ -70,12 +73,13 @@ def some(stores: Stores, count: int = 1, **filters: str) -> list[str]:
 
 
 def assert_only_erased(before: Stores, after: Stores, gone: set[str]) -> None:
-    """Exactly `gone` left both stores (and it was there before); every other memory is intact, payload included."""
+    """Exactly `gone` left every store (and it was there before); every other memory is intact, payload included."""
     assert gone, "nothing to check"
     expected = before.without(gone)
     for store, was, now, left in (
         ("S3 Vectors", before.s3, after.s3, expected.s3),
         ("OpenSearch", before.opensearch, after.opensearch, expected.opensearch),
+        ("Neptune Analytics", before.neptune, after.neptune, expected.neptune),
     ):
         assert gone <= set(was), f"test data: {store} did not hold {sorted(gone - set(was))} before"
         assert not gone & set(now), f"{store} still holds {sorted(gone & set(now))}"
@@ -173,7 +177,7 @@ def test_delete_removes_exactly_one_memory_from_both_stores(world: World) -> Non
     # When the admin key deletes one memory by id
     reply = world.admin.delete(victim)
     # Then one record per store was deleted, and only that memory is gone
-    assert reply["deleted"] == 2 and {s["deleted"] for s in reply["stores"]} == {1}
+    assert reply["deleted"] == 3 and {s["deleted"] for s in reply["stores"] if s["deleted"]} == {1}
     assert_only_erased(before, world.server.stores(), {victim})
 
 
@@ -200,7 +204,7 @@ def test_batch_delete_removes_exactly_the_listed_memories(world: World) -> None:
     # When three memories are batch-deleted
     reply = world.admin.batch_delete([{"memory_id": m} for m in victims])
     # Then exactly those three are gone from both stores
-    assert reply["message"] == "Successfully deleted 3 memories" and reply["deleted"] == 6
+    assert reply["message"] == "Successfully deleted 3 memories" and reply["deleted"] == 9
     assert_only_erased(before, world.server.stores(), set(victims))
 
 
@@ -276,12 +280,13 @@ def test_delete_and_history_work_for_a_memory_id_mem0_percent_encodes_in_the_pat
     odd = m0.Memory("e2e memory/ü 1", m0.mem0_payload("an oddly named memory", user_id=EMAIL_USER), [0.5] * m0.DIMS)
     m0.write(m0.s3_store(bucket="mem0-demo", index="mem0"), [odd])
     m0.write(m0.opensearch_store(world.server.opensearch_url, index="mem0"), [odd])
+    mem0_neptune.write(mem0_neptune.memories_store(world.server.neptune_graph_id), [odd])
     before = world.server.stores()
     # When it is deleted by id (DELETE /v1/memories/e2e%20memory%2F%C3%BC%201/) and its history read
     reply = world.admin.delete(odd.id)
     rows = world.admin.history(odd.id)
     # Then it is gone from both stores, nothing else is, and its history is the content-free DELETE row
-    assert reply["deleted"] == 2
+    assert reply["deleted"] == 3
     assert_only_erased(before, world.server.stores(), {odd.id})
     assert [(r["memory_id"], r["event"], r["old_memory"]) for r in rows] == [(odd.id, "DELETE", None)]
 
@@ -300,5 +305,5 @@ def test_reset_with_an_admin_key_erases_every_memory_of_every_entity(world: Worl
     # Then once the jobs it started have finished, both stores are empty and no entity is left
     assert reply == {"message": "Client reset successful. All users and memories deleted."}
     world.server.wait_for_all_jobs()
-    assert world.server.stores() == Stores({}, {})
+    assert world.server.stores() == Stores({}, {}, {})
     assert world.admin.users()["results"] == []

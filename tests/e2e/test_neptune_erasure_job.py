@@ -31,13 +31,13 @@ from memerase.models import Scope
 from memerase.stores import neptune_db
 from memerase.stores.graph_scope import GRAPH, GRAPH_EMBEDDINGS, USER_ID_ONLY
 from memerase.stores.neptune_db import NeptuneDbGraph
+from memerase_local.neptune_standin.mem0_graph_v1 import write_graph
+from memerase_local.neptune_standin.server import NeptuneGraphStandIn
 from tests.support import mem0_data as m0
 from tests.support import mem0_neptune
 from tests.support.gremlin_standin import open_gremlin_graph
-from tests.support.mem0_neptune_v1 import write_graph
 from tests.support.neptune_db_scenarios import FlakyConnection, write_entity_graph
 from tests.support.neptune_db_scenarios import snapshot as gremlin_snapshot
-from tests.support.neptune_graph_server import NeptuneGraphStandIn
 from tests.support.neptune_targets import TARGET, add_foreign_nodes, graph_store, snapshot, target_config
 from tests.support.s3vectors_limits import S3VectorsLimits
 from tests.support.sfn_harness import StepFunctionsHarness, step_functions

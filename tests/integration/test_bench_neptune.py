@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bench import neptune_erase_one_user as bench
+from memerase_local.neptune_standin.server import NeptuneGraphStandIn
 from tests.support import mem0_data as m0
-from tests.support.neptune_graph_server import NeptuneGraphStandIn
 
 VICTIM = "user-1"
 

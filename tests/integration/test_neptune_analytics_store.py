@@ -13,9 +13,9 @@ from memerase.models import Scope
 from memerase.stores.base import Partition, scan
 from memerase.stores.neptune_analytics import NeptuneAnalyticsStore
 from memerase.stores.neptune_client import NeptuneGraph, RetryPolicy, make_client
+from memerase_local.neptune_standin.server import NeptuneGraphStandIn
 from tests.support import mem0_neptune
 from tests.support.mem0_data import dataset, entity, memory
-from tests.support.neptune_graph_server import NeptuneGraphStandIn
 from tests.support.neptune_targets import TARGET, add_foreign_nodes, eraser, snapshot, target_stores
 
 INJECTIONS = [

@@ -22,9 +22,9 @@ from memerase.stores.factory import build_target
 from memerase.stores.graph_scope import GRAPH, GRAPH_EMBEDDINGS, USER_ID_ONLY
 from memerase.stores.neptune_client import NeptuneGraph, make_client
 from memerase.stores.neptune_graph_memory import NeptuneGraphMemoryStore
+from memerase_local.neptune_standin.mem0_graph_v1 import write_graph
+from memerase_local.neptune_standin.server import NeptuneGraphStandIn
 from tests.support import mem0_data as m0
-from tests.support.mem0_neptune_v1 import write_graph
-from tests.support.neptune_graph_server import NeptuneGraphStandIn
 
 ENDPOINT = "neptune-db://db.cluster-abc.eu-west-1.neptune.amazonaws.com:8182"
 EMBEDDINGS = "mem0_neptune_vector_store"

@@ -16,10 +16,10 @@ from memerase.jobs.steps import JobSteps
 from memerase.models import Scope
 from memerase.settings import JobsConfig
 from memerase.stores.graph_scope import USER_ID_ONLY
+from memerase_local.neptune_standin.mem0_graph_v1 import write_graph
+from memerase_local.neptune_standin.server import NeptuneGraphStandIn
 from tests.support import mem0_neptune
 from tests.support.mem0_data import dataset
-from tests.support.mem0_neptune_v1 import write_graph
-from tests.support.neptune_graph_server import NeptuneGraphStandIn
 from tests.support.neptune_targets import eraser, graph_store
 
 TABLE = "memerase-jobs"

@@ -18,10 +18,10 @@ from memerase.stores.graph_scope import GRAPH
 from memerase.stores.neptune_analytics import NeptuneAnalyticsStore
 from memerase.stores.neptune_client import NeptuneGraph, make_client
 from memerase.stores.neptune_graph_memory import NeptuneGraphMemoryStore
+from memerase_local.neptune_standin.mem0_graph_v1 import write_graph
+from memerase_local.neptune_standin.server import NeptuneGraphStandIn
 from tests.support import mem0_neptune
 from tests.support.mem0_data import entity, memory
-from tests.support.mem0_neptune_v1 import write_graph
-from tests.support.neptune_graph_server import NeptuneGraphStandIn
 from tests.support.neptune_targets import add_foreign_nodes, snapshot, target_stores
 
 USERS = ["u1", "u2", "U1", "user", "o'neil"]

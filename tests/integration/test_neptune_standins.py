@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from websockets.sync.client import connect
 
+from memerase_local.neptune_standin.mem0_graph_v1 import _add_new_entities_cypher, write_graph
+from memerase_local.neptune_standin.server import NeptuneGraphStandIn
 from tests.support import mem0_neptune
 from tests.support.gremlin_standin import GremlinGraph, HandshakeRecorder, add_edge, write_mem0_graph
 from tests.support.mem0_data import entity, memory
-from tests.support.mem0_neptune_v1 import _add_new_entities_cypher, write_graph
-from tests.support.neptune_graph_server import NeptuneGraphStandIn
 
 TRICKY = ["it's", 'say "hi"', "back\\slash", "\\'", "日本語 ✓ é", "`~id`: x", "') DETACH DELETE n //", "\n\t"]
 

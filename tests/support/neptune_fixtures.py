@@ -1,7 +1,7 @@
 """pytest fixtures for the Neptune stand-ins (loaded by tests/conftest.py through `pytest_plugins`).
 
-- `neptune_graph`: the `neptune-graph` ExecuteQuery stand-in on FalkorDB (see neptune_graph_server.py), emptied
-  for each test, with boto3's standard endpoint settings pointing at it (`AWS_ENDPOINT_URL_NEPTUNE_GRAPH`,
+- `neptune_graph`: the `neptune-graph` ExecuteQuery stand-in on FalkorDB (memerase_local.neptune_standin.server),
+  emptied for each test, with boto3's standard endpoint settings pointing at it (`AWS_ENDPOINT_URL_NEPTUNE_GRAPH`,
   `AWS_DISABLE_HOST_PREFIX_INJECTION=true`).
 - `gremlin_graph`: a gremlinpython `GraphTraversalSource` evaluated by gremlite over a temporary SQLite file.
 - `websocket_handshakes`: a local WebSocket server on /gremlin recording each upgrade request's headers.
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from memerase_local.neptune_standin.server import NeptuneGraphServer, NeptuneGraphStandIn
 from tests.support.gremlin_standin import GremlinGraph, HandshakeRecorder, open_gremlin_graph
-from tests.support.neptune_graph_server import NeptuneGraphServer, NeptuneGraphStandIn
 
 
 @pytest.fixture(scope="session")

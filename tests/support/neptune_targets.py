@@ -7,8 +7,8 @@ from typing import Any
 from memerase.engine import Eraser
 from memerase.settings import parse_settings
 from memerase.stores.factory import TargetStores, build_target
+from memerase_local.neptune_standin.server import NeptuneGraphStandIn
 from tests.support.mem0_neptune import neptune_config
-from tests.support.neptune_graph_server import NeptuneGraphStandIn
 
 TARGET = "neptune"
 

@@ -3,7 +3,8 @@ the tests and the benchmarks share. A snapshot maps each memory id to its payloa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -46,21 +47,38 @@ def opensearch_memories(client: OpenSearch, index: str) -> Snapshot:
         after = hits[-1]["sort"]
 
 
+def neptune_memories(client: Any, graph_id: str, collection: str) -> Snapshot:
+    """Every mem0 2.x memory node of a Neptune Analytics graph (label `MEM0_VECTOR_<collection>`) with its properties,
+    read with boto3's `neptune-graph` ExecuteQuery (mem0's `label` property left out, as mem0's own `list` does)."""
+    label = f"MEM0_VECTOR_{collection}".replace("`", "``")
+    answer = client.execute_query(
+        graphIdentifier=graph_id, queryString=f"MATCH (n:`{label}`) RETURN n", language="OPEN_CYPHER"
+    )
+    rows = json.loads(answer["payload"].read())["results"]
+    found: Snapshot = {}
+    for row in rows:
+        properties = dict(row["n"]["~properties"])
+        properties.pop("label", None)
+        found[row["n"]["~id"]] = properties
+    return found
+
+
 @dataclass(frozen=True)
 class Stores:
-    """What both stores hold at one moment."""
+    """What the stores hold at one moment (Neptune only where a test reads it)."""
 
     s3: Snapshot
     opensearch: Snapshot
+    neptune: Snapshot = field(default_factory=dict)
 
     def ids(self) -> set[str]:
-        return set(self.s3) | set(self.opensearch)
+        return set(self.s3) | set(self.opensearch) | set(self.neptune)
 
     def matching(self, **filters: str) -> set[str]:
         """Ids of the memories whose payload (in either store) has all these values."""
         return {
             memory_id
-            for snapshot in (self.s3, self.opensearch)
+            for snapshot in (self.s3, self.opensearch, self.neptune)
             for memory_id, payload in snapshot.items()
             if all(payload.get(k) == v for k, v in filters.items())
         }
@@ -69,4 +87,5 @@ class Stores:
         return Stores(
             {k: v for k, v in self.s3.items() if k not in gone},
             {k: v for k, v in self.opensearch.items() if k not in gone},
+            {k: v for k, v in self.neptune.items() if k not in gone},
         )

@@ -95,6 +95,7 @@ class PartitionRunner:
         run.hooks.checkpoint(run.state)
         self._erase_chunk(run, chunk)
         run.state.pending = []
+        run.hooks.progress(run.store.label, run.state.scanned, run.state.deleted)  # what is gone, batch by batch
 
     def _erase_chunk(self, run: _Run, chunk: list[Record]) -> None:
         """History first (content-free, idempotent), then the delete."""

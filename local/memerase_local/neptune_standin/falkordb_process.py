@@ -18,7 +18,7 @@ from falkordb import FalkorDB
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 # Neptune keeps the element id through `SET n = map`; FalkorDB stores `~id` as a property, which `SET n = map`
-# would drop. The stand-in's rewriting wraps the map in this function (see neptune_cypher.py).
+# would drop. The stand-in's rewriting wraps the map in this function (see cypher.py).
 _UDF_LIBRARY = "neptune"
 _UDF_SCRIPT = """
 function keepId(value, id) {

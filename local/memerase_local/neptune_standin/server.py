@@ -1,4 +1,5 @@
-"""A local Neptune Analytics data plane for tests: `neptune-graph` ExecuteQuery over HTTP, openCypher on FalkorDB.
+"""A local Neptune Analytics data plane (tests and `memerase serve`/`demo`): `neptune-graph` ExecuteQuery over HTTP,
+openCypher on FalkorDB.
 
 Wire protocol (botocore's `neptune-graph` model, rest-json): `POST /queries`, the graph id in the `graphIdentifier`
 header, a JSON body `{"query", "language", "parameters", ...}`; the answer is the streaming `payload`
@@ -6,7 +7,7 @@ header, a JSON body `{"query", "language", "parameters", ...}`; the answer is th
 `{"~id", "~entityType": "relationship", "~start", "~end", "~type", "~properties"}`. Errors come in AWS's JSON error
 shape (`x-amzn-ErrorType` header + `{"message", "reason"}`), so boto3 raises its modelled exceptions.
 
-Every query is evaluated by FalkorDB, one FalkorDB graph per graph id; `neptune_cypher.rewrite` maps the few Neptune
+Every query is evaluated by FalkorDB, one FalkorDB graph per graph id; `cypher.rewrite` maps the few Neptune
 specifics (`~id`, `id()`, `SET n = map`, `pg_schema`, `vectors.upsert`). Not emulated: the vector index and the
 `neptune.algo.*` search procedures (refused as unknown procedures), `explain`, query timeouts, plan cache, IAM
 policies (only that the request is SigV4-signed for `neptune-graph`), and transactions beyond FalkorDB's own
@@ -33,8 +34,8 @@ from botocore.config import Config
 from falkordb import Edge, FalkorDB, Node, Path
 from redis.exceptions import ResponseError
 
-from tests.support.falkordb_process import FalkorDBProcess
-from tests.support.neptune_cypher import SCHEMA_PARAM, rewrite
+from memerase_local.neptune_standin.cypher import SCHEMA_PARAM, rewrite
+from memerase_local.neptune_standin.falkordb_process import FalkorDBProcess
 
 DEFAULT_GRAPH_ID = "g-memerase01"
 ID = "~id"

@@ -1,4 +1,4 @@
-"""mem0 1.x graph memory on Neptune Analytics, written with mem0ai 1.0.11's own openCypher statements.
+"""mem0 1.x graph memory on Neptune Analytics, written with mem0ai 1.0.11's own openCypher statements (tests, demo).
 
 mem0 1.x (`graph_store` provider `neptune`) is not importable beside mem0ai 2.2.1, so its statements are copied here
 verbatim from the mem0ai 1.0.11 wheel, `mem0/graphs/neptune/neptunegraph.py` (`MemoryGraph`), with the parameters
@@ -146,7 +146,7 @@ def write_graph(
             names |= {source, target}
             written.triples.append((user, source, rel, target))
         first = f"{user} entity 0"
-        found = graph.query(
+        found: Any = graph.query(  # a list of rows (langchain-aws types it as a dict)
             "MATCH (n {name: $name, user_id: $user_id}) RETURN id(n)", params={"name": first, "user_id": user}
         )
         target, rel = f"{user} extra", rng.choice(RELATIONSHIPS)
