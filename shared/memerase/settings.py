@@ -72,7 +72,10 @@ class OpenSearchConfig(_Strict):
     password: str | None = None
     api_key: str | None = None
     embedding_model_dims: int = Field(1536, gt=0)
-    verify_certs: StrictBool = False
+    verify_certs: StrictBool | None = Field(
+        None,
+        description="certificate verification; unset, it is on whenever use_ssl is (false must be said explicitly)",
+    )
     use_ssl: StrictBool = False
     connection_class: str | None = "RequestsHttpConnection"
     pool_maxsize: int = 20
@@ -107,6 +110,12 @@ class OpenSearchConfig(_Strict):
 class S3VectorsStore(_Strict):
     provider: Literal["s3_vectors"]
     config: S3VectorsConfig
+
+
+def verifies_certificates(config: OpenSearchConfig) -> bool:
+    """TLS without certificate verification trusts any certificate, so a forged search answer could name the
+    documents memerase deletes: verification is on with TLS unless the configuration turns it off explicitly."""
+    return config.verify_certs if config.verify_certs is not None else config.use_ssl
 
 
 class OpenSearchStore(_Strict):

@@ -6,6 +6,7 @@ import pytest
 from opensearchpy import RequestsAWSV4SignerAuth
 
 from memerase.settings import Target
+from memerase.stores import opensearch
 from memerase.stores.factory import build_target
 from memerase.stores.opensearch import OpenSearchStore
 
@@ -48,3 +49,27 @@ def test_without_aws_auth_there_is_no_signer() -> None:
     assert isinstance(store, OpenSearchStore)
     for connection in store._client.transport.connection_pool.connections:  # noqa: SLF001
         assert connection.session.auth is None
+
+
+def tls_target(**extra: object) -> Target:
+    config = {"host": "search-x.eu-west-1.es.amazonaws.com", "port": 443, "use_ssl": True, **extra}
+    return Target.model_validate({"name": "os", "vector_store": {"provider": "opensearch", "config": config}})
+
+
+def connections_verify(target: Target) -> set[bool]:
+    store = build_target(target).memories
+    assert isinstance(store, OpenSearchStore)
+    # requests verifies with a CA bundle (a path) or True, and not at all with False
+    return {c.session.verify is not False for c in store._client.transport.connection_pool.connections}  # noqa: SLF001
+
+
+def test_tls_verifies_certificates_unless_the_configuration_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a TLS target as the README shows it (no verify_certs), and one that turns verification off explicitly
+    default, explicit_off = tls_target(), tls_target(verify_certs=False)
+    warnings: list[str] = []
+    monkeypatch.setattr(opensearch.logger, "warning", lambda message, *args, **kwargs: warnings.append(message))
+    # When their clients are built
+    # Then the first verifies certificates; the second does not, and says so in a warning
+    assert connections_verify(default) == {True}
+    assert connections_verify(explicit_off) == {False}
+    assert len(warnings) == 1 and "trusts any certificate" in warnings[0]

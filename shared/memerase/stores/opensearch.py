@@ -20,7 +20,8 @@ from opensearchpy.exceptions import ConnectionTimeout, NotFoundError, TransportE
 
 from memerase.errors import RetryableStoreError, StoreError, Throttled
 from memerase.models import payload_matches
-from memerase.settings import OpenSearchConfig
+from memerase.observability import logger
+from memerase.settings import OpenSearchConfig, verifies_certificates
 from memerase.stores.base import Filters, Page, Partition, Record, links_any, require_filters, scan
 
 PAGE_SIZE = 1000
@@ -42,11 +43,14 @@ def make_client(config: OpenSearchConfig) -> OpenSearch:
         )
     elif config.user and config.password:
         auth = (config.user, config.password)
+    verify = verifies_certificates(config)
+    if config.use_ssl and not verify:
+        logger.warning("OpenSearch TLS without certificate verification (verify_certs: false) trusts any certificate")
     return OpenSearch(
         hosts=[{"host": config.host, "port": config.port}],
         http_auth=auth,
         use_ssl=config.use_ssl,
-        verify_certs=config.verify_certs,
+        verify_certs=verify,
         connection_class=RequestsHttpConnection,
         pool_maxsize=config.pool_maxsize,
         max_retries=5,
