@@ -158,7 +158,9 @@ def test_a_multi_valued_user_id_is_skipped_by_the_cursor_never_deleted(
     # Given alice's entities after a vertex the server selects for alice (user ids alice and bob) that the exact
     # check refuses
     g = graph.g
-    two_ids = g.add_v("person").property("name", "shared").property("user_id", "alice").id_().next()
+    two_ids = (
+        g.add_v("person").property("name", "shared").property("user_id", "alice").property("mentions", 1).id_().next()
+    )
     g.V(two_ids).property(Cardinality.list_, "user_id", "bob").iterate()
     written = write_mem0_graph(g, ["alice", "carol"], per_user=5)
     before = snapshot(g)
@@ -387,3 +389,32 @@ def test_a_read_only_writer_after_failover_is_retried_on_a_new_connection(graph:
     # Then the drop went through on a new connection
     assert next(opened, None) is None
     assert snapshot(g) == before.without(written.vertices["alice"])
+
+
+def test_another_applications_vertex_with_a_name_and_a_user_id_is_never_erased_nor_reset(graph: GremlinGraph) -> None:
+    # Given mem0 entities of alice and bob, and another application's vertices carrying a name and a user id but not
+    # mem0's `mentions`
+    g = graph.g
+    write_mem0_graph(g, ["alice", "bob"], per_user=3)
+    customers = [
+        g.add_v("customer").property("name", name).property("user_id", user).id_().next()
+        for name, user in (("Alice Smith", "alice"), ("Bob Jones", "bob"))
+    ]
+    store = graph_store(graph)
+    # When alice is erased, and then the graph store is reset
+    erased = erase(store, {"user_id": "alice"})
+    removed = store.reset()
+    # Then only mem0's entities went (3 of alice's, then 3 of bob's), and both customer vertices are still there
+    assert (erased, removed) == (3, 3)
+    assert [g.V(c).count().next() for c in customers] == [1, 1]
+
+
+def test_a_drop_by_ids_drops_only_mem0_entities_whatever_ids_it_is_given(graph: GremlinGraph) -> None:
+    # Given a foreign vertex with a name and a user id, and a mem0 entity
+    g = graph.g
+    written = write_mem0_graph(g, ["alice"], per_user=1)
+    foreign = g.add_v("customer").property("name", "Alice Smith").property("user_id", "alice").id_().next()
+    # When a batch naming both ids is dropped (as a replayed pending batch would name them)
+    graph_store(graph).delete_batch([str(foreign), str(written.vertices["alice"][0])])
+    # Then the mem0 entity is gone and the foreign vertex is not
+    assert g.V(foreign).count().next() == 1 and g.V(written.vertices["alice"][0]).count().next() == 0

@@ -6,8 +6,10 @@ only with the entity type; relationships between them carry no user id. mem0 kee
 so any other scope is not applicable here. memerase reads and drops those vertices with gremlinpython bytecode: every
 value (user id, vertex ids) travels as a bytecode argument, never inside a script. Dropping a vertex drops its edges.
 
-Which vertices are mem0's entities: with `base_label`, the label `__Entity__`; without it, the vertices carrying both
-`name` and `user_id` (mem0's labels are arbitrary entity types). A scope's vertices are those entities whose
+Which vertices are mem0's entities: with `base_label`, the label `__Entity__`; without it, the vertices carrying
+`name`, `user_id` and `mentions`, the properties mem0 sets on every entity (mem0's labels are arbitrary entity types;
+another application's vertex with a name and a user id alone is not mem0's). A drop by ids applies the same
+selection again, so a vertex id can only ever drop one of mem0's entities. A scope's vertices are those entities whose
 `user_id` is exactly the scope's (re-checked in Python, type-strict, single-valued).
 
 Cursor semantics. Neither Neptune's unordered `V()` nor the Gremlin subset the test evaluator speaks (no `range`,
@@ -39,6 +41,7 @@ BATCH_SIZE = 500  # AWS's drop-graph tool drops 500 vertices per request
 BASE_LABEL = "__Entity__"
 USER_ID = "user_id"
 NAME = "name"
+MENTIONS = "mentions"
 NOT_APPLICABLE = "not applicable: mem0 keeps user_id only"
 
 
@@ -141,16 +144,16 @@ class NeptuneDbGraph:
         return self._session.run(lambda g: self._scope(g, user_id).limit(count).value_map(True).to_list())
 
     def _drop(self, ids: list[Any]) -> None:
-        self._session.run(lambda g: g.V(*ids).drop().iterate())
+        self._session.run(lambda g: self._entities(g.V(*ids)).drop().iterate())
 
     def _entities(self, vertices: GraphTraversal) -> GraphTraversal:
         if self._base_label:
             return vertices.has_label(BASE_LABEL)
-        return vertices.has(NAME).has(USER_ID)
+        return vertices.has(NAME).has(USER_ID).has(MENTIONS)
 
     def _scope(self, g: GraphTraversalSource, user_id: str) -> GraphTraversal:
         vertices = g.V().has(USER_ID, user_id)
-        return vertices.has_label(BASE_LABEL) if self._base_label else vertices.has(NAME)
+        return vertices.has_label(BASE_LABEL) if self._base_label else vertices.has(NAME).has(MENTIONS)
 
     def _vertex_id(self, native_id: str) -> Any:
         if self._numeric_ids:
