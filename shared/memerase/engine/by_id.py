@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memerase.engine.catalog import StoreCatalog
-from memerase.engine.entity_links import Confinement, unlink
+from memerase.engine.entity_links import unlink
 from memerase.errors import InvalidRequest, MemoryNotFound, OutOfScope
 from memerase.history import HistoryStore
 from memerase.models import MAX_ID_LENGTH, ErasureResult, Scope, StoreOutcome
@@ -81,7 +81,7 @@ class ByIdDeleter:
             store.delete_batch([r.native_id for r in records[i : i + store.batch_size]])
             for i in range(0, len(records), store.batch_size)
         )
-        left_alone = unlink(target.entities, records, Confinement(allowed=allowed))
+        left_alone = unlink(target.entities, records, allowed)
         remaining = store.count_present(memory_ids) if records else 0
         outcome = StoreOutcome(
             target=target.name, store=store.label, matched=len(records), deleted=deleted, remaining=remaining

@@ -5,7 +5,7 @@ field the memory carries, the record carries with the same value: what mem0's ow
 finds) and, for a scoped caller, inside the caller's scopes; a record left with no link is deleted. Any other record
 that links an erased memory is left alone and counted: memerase never rewrites or deletes another scope's record.
 A scope erasure needs no unlinking at all: a record inside an erased memory's scope is inside the erased scope, and
-the scope's entity pass deletes it. Records of a scope being erased (`leave`) are therefore skipped here.
+the scope's entity pass deletes it; only deletion by id unlinks.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from memerase.models import ENTITY_KEYS, Scope, payload_matches
 from memerase.observability import logger
-from memerase.stores.base import EntityCollection, Filters, Record
+from memerase.stores.base import EntityCollection, Record
 
 
 @dataclass
@@ -26,28 +26,19 @@ class UnlinkPlan:
     left_alone: int = 0  # records linking an erased memory from outside its scope (or the caller's)
 
 
-@dataclass(frozen=True)
-class Confinement:
-    """Which entity records an unlinking may touch: the scope being erased (left to its entity pass) and the
-    caller's scopes (None: an admin or a job, unconfined beyond each memory's own scope)."""
-
-    leave: Filters | None = None
-    allowed: Sequence[Scope] | None = None
-
-
 def memory_scope(payload: Mapping[str, Any]) -> dict[str, str]:
     """The user/agent/run fields a memory carries."""
     return {k: v for k in ENTITY_KEYS if isinstance(v := payload.get(k), str) and v}
 
 
-def plan_unlink(entities: EntityCollection, erased: Sequence[Record], confine: Confinement) -> UnlinkPlan:
+def plan_unlink(
+    entities: EntityCollection, erased: Sequence[Record], allowed: Sequence[Scope] | None = None
+) -> UnlinkPlan:
     """Collect what to rewrite and what to delete; nothing is written."""
     scopes = {r.memory_id: memory_scope(r.payload) for r in erased}
     plan = UnlinkPlan()
     for record in entities.list_linking(set(scopes)):
-        if confine.leave and payload_matches(record.payload, confine.leave):
-            continue
-        if confine.allowed is not None and not any(s.matches(record.payload) for s in confine.allowed):
+        if allowed is not None and not any(s.matches(record.payload) for s in allowed):
             plan.left_alone += 1
             continue
         linked = record.payload.get("linked_memory_ids", [])
@@ -70,12 +61,12 @@ def apply_unlink(entities: EntityCollection, plan: UnlinkPlan) -> None:
         entities.delete_batch([r.native_id for r in plan.deletions[i : i + entities.batch_size]])
 
 
-def unlink(entities: EntityCollection | None, erased: Sequence[Record], confine: Confinement = Confinement()) -> int:
-    """Strip erased memories from the entity records of their scope; returns how many linking records were left
-    alone because they lie outside it."""
+def unlink(entities: EntityCollection | None, erased: Sequence[Record], allowed: Sequence[Scope] | None = None) -> int:
+    """Strip erased memories from the entity records of their scope (and of the caller's scopes, `allowed`; None for
+    an admin); returns how many linking records were left alone because they lie outside them."""
     if entities is None or not erased:
         return 0
-    plan = plan_unlink(entities, erased, confine)
+    plan = plan_unlink(entities, erased, allowed)
     apply_unlink(entities, plan)
     if plan.left_alone:
         logger.info("entity records of other scopes left alone", extra={"count": plan.left_alone})

@@ -100,13 +100,14 @@ class PartitionRunner:
     def _erase_chunk(self, run: _Run, chunk: list[Record]) -> None:
         """History first (content-free, idempotent), then the delete."""
         memory_ids = [r.memory_id for r in chunk]
-        mem0_history = self._catalog.target(run.ref.target).mem0_history if run.ref.role == MEMORIES else None
-        if run.ref.role == MEMORIES and self._history is not None:
+        memories = run.ref.role == MEMORIES
+        mem0_history = self._catalog.target(run.ref.target).mem0_history if memories else None
+        if memories and self._history is not None:
             self._history.record_deletions(memory_ids)
         if mem0_history is not None:
             mem0_history.erase_memories(memory_ids)
         run.store.delete_batch([r.native_id for r in chunk])
         # No entity unlinking here: an entity record inside an erased memory's scope is inside the erased scope too,
         # so the scope's entity pass deletes it; records of other scopes are never touched.
-        if run.ref.role == MEMORIES:
+        if memories:
             run.hooks.erased(memory_ids)

@@ -94,10 +94,10 @@ class S3VectorsStore:
 
     def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
         """ListVectors cannot filter, so the collection's links are listed once and answered from memory, kept
-        current by this store's own writes, for LINK_INDEX_MAX_AGE_S (then listed afresh): one listing per worker
-        run instead of one per batch of erased memories. The candidates are read again (GetVectors) so a rewrite
-        always starts from the record as it is now; a record that started linking since the listing is missed until
-        the next one (it keeps an id of an erased memory, never its text)."""
+        current by this store's own writes, for LINK_INDEX_MAX_AGE_S (then listed afresh): a warm API container
+        deleting memories by id lists the collection once, not once per request. The candidates are read again
+        (GetVectors) so a rewrite always starts from the record as it is now; a record that started linking since
+        the listing is missed until the next one (it keeps an id of an erased memory, never its text)."""
         if self._links is None or self._links.age() > LINK_INDEX_MAX_AGE_S:
             links = _LinkIndex()
             for page in self._pages(lambda payload: bool(payload.get("linked_memory_ids"))):
