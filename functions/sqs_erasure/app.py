@@ -1,30 +1,30 @@
-"""SQS trigger: each message is an erasure request; failed records are reported back for redelivery (then DLQ)."""
+"""SQS trigger: each message is an erasure request. A malformed one is moved to the dead-letter queue at once with its
+reason code (and counts as processed); one that failed for a transient reason is reported back for redelivery."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ConfigDict, Json
+from pydantic import ConfigDict
 
 from memerase import runtime
-from memerase.jobs.trigger_messages import ErasureMessage, start_from_message
 from memerase.observability import logger, metrics, tracer
 
 
 class ErasureRecord(SqsRecordModel):
+    """The SQS record; its body is read (and refused when malformed) by the library, not here."""
+
     model_config = ConfigDict(hide_input_in_errors=True)
 
-    body: Json[ErasureMessage]  # type: ignore[assignment]
+    body: str
 
 
 processor = BatchProcessor(event_type=EventType.SQS, model=ErasureRecord)
 
 
-def record_handler(record: ErasureRecord) -> str:
-    job = start_from_message(runtime.launcher(), record.body, source="sqs", default_key=f"sqs:{record.messageId}")
-    logger.info("erasure requested", extra={"job_id": job.job_id, "source": "sqs"})
-    return job.job_id
+def record_handler(record: ErasureRecord) -> str | None:
+    return runtime.request_intake().handle(record.messageId, record.body)
 
 
 @logger.inject_lambda_context

@@ -17,6 +17,7 @@ from memerase.settings import load_settings
 if TYPE_CHECKING:
     from memerase.engine import Eraser
     from memerase.jobs.launcher import JobLauncher
+    from memerase.jobs.queue_requests import RequestIntake
     from memerase.jobs.steps import JobSteps
     from memerase.keys import ApiKeyStore
     from memerase.settings import JobsConfig, Settings
@@ -78,6 +79,16 @@ def launcher() -> JobLauncher:
 
 
 @lru_cache(maxsize=1)
+def request_intake() -> RequestIntake:
+    """SQS erasure requests: the launcher, the allowed reply queues and the dead-letter queue."""
+    from memerase.jobs.queue_requests import RequestIntake
+    from memerase.jobs.queues import Queues
+
+    config = settings().requests
+    return RequestIntake(launcher(), config, Queues(config.region_name))
+
+
+@lru_cache(maxsize=1)
 def api_keys() -> ApiKeyStore:
     from memerase.keys import ApiKeyStore
 
@@ -87,5 +98,5 @@ def api_keys() -> ApiKeyStore:
 
 def reset() -> None:
     """Forget every cached service (tests, and `memerase serve` after a configuration change)."""
-    for cached in (settings, eraser, job_steps, launcher, api_keys):
+    for cached in (settings, eraser, job_steps, launcher, request_intake, api_keys):
         cached.cache_clear()

@@ -25,6 +25,7 @@ from memerase.neptune_settings import (
     NeptuneStore,
     graph_id_of,
 )
+from memerase.request_settings import RequestsConfig
 from memerase.strict import Strict as _Strict
 
 __all__ = [
@@ -181,6 +182,7 @@ class Settings(_Strict):
     history: HistoryConfig | None = None
     jobs: JobsConfig | None = None
     api: ApiConfig = ApiConfig()
+    requests: RequestsConfig = RequestsConfig()  # SQS erasure requests: allowed reply queues, the dead-letter queue
     allow_reset: StrictBool = False
 
     @field_validator("targets")

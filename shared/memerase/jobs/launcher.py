@@ -3,6 +3,7 @@ EventBridge) and the CLI use. Status changes go through the job state machine (`
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from memerase.errors import (
 )
 from memerase.jobs.events import CANCELLED
 from memerase.jobs.lifecycle import ATTEMPTS, allowed
-from memerase.jobs.models import JobRecord, JobStatus, StoreProgress
+from memerase.jobs.models import JobRecord, JobStatus, ReplyTo, StoreProgress
 from memerase.jobs.repository import JobsTable, key_hash, now
 from memerase.jobs.steps import JobSteps
 from memerase.models import Scope
@@ -41,6 +42,16 @@ class JobLauncher:
         self._state_machine = state_machine_arn
         self._sfn = sfn_client or (boto3.client("stepfunctions") if state_machine_arn else None)
         self._submit: Callable[[Callable[[], object]], object] | None = None
+        self._reply: ReplyTo | None = None
+
+    def answering(self, reply: ReplyTo | None) -> JobLauncher:
+        """This launcher for one request that names a reply queue: a job it creates keeps `reply` in its record
+        (while it can run) and answers it when it ends (see `jobs.replies`)."""
+        if reply is None:
+            return self
+        launcher = copy.copy(self)
+        launcher._reply = reply
+        return launcher
 
     def run_in_background(self, submit: Callable[[Callable[[], object]], object]) -> None:
         """Without a state machine, run jobs through `submit` (e.g. a thread pool's) instead of in the caller's
@@ -85,6 +96,7 @@ class JobLauncher:
             created_at=stamp,
             updated_at=stamp,
             executions=1 if stepped else 0,
+            reply_to=None if dry_run else self._reply,
         )
         if dry_run:
             job = self._counted(job)

@@ -3,7 +3,9 @@
 Every status change (and every bookkeeping write that keeps the status) goes through `JobLifecycle.move`: it checks
 the transition table, then writes the record on condition that the stored status is still the one that was read. A
 caller runs its side effects (events, releasing the scope lock, metrics) only after `move` returned, that is only
-for a transition that really took place; `move` raises `TransitionNotAllowed` or `TransitionLost` otherwise.
+for a transition that really took place; `move` raises `TransitionNotAllowed` or `TransitionLost` otherwise. The
+one side effect every end of a job has (COMPLETED, FAILED, CANCELLED: the answer to the request's reply queue) is run
+by `move` itself, right after the write, through its `on_end` hook (the record as read, then as written).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     COMPLETED: frozenset(),
 }
 
+ENDS = frozenset({COMPLETED, FAILED, CANCELLED})
 VERBS = {QUEUED: "resumed", RUNNING: "run", COMPLETED: "completed", FAILED: "failed", CANCELLED: "cancelled"}
 ATTEMPTS = 5
 
@@ -40,8 +43,9 @@ def allowed(current: JobStatus, new: JobStatus) -> bool:
 
 
 class JobLifecycle:
-    def __init__(self, jobs: JobsTable):
+    def __init__(self, jobs: JobsTable, on_end: Callable[[JobRecord, JobRecord], None] | None = None):
         self._jobs = jobs
+        self._on_end = on_end
 
     def move(self, job: JobRecord, new: JobStatus, changes: dict[str, Any] | None = None) -> JobRecord:
         """`job` (as read) with `changes`, in status `new`, written only while the stored status is still
@@ -51,6 +55,8 @@ class JobLifecycle:
         moved = job.model_copy(update={**(changes or {}), "status": new})
         if not self._jobs.save(moved, expect=(job.status,)):
             raise TransitionLost(f"job {job.job_id} changed while it was being {VERBS[new]}")
+        if self._on_end is not None and new in ENDS:
+            self._on_end(job, moved)
         return moved
 
     def move_latest(

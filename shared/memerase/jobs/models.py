@@ -106,6 +106,16 @@ class Receipt(BaseModel):
         return self.model_copy(update={"digest": digest})
 
 
+class ReplyTo(BaseModel):
+    """Where an SQS erasure request asked the end of its job to be answered, and the request id the answer names (the
+    request's own `request_id`, else its SQS message id)."""
+
+    model_config = ConfigDict(hide_input_in_errors=True, frozen=True)
+
+    queue_url: str
+    request_id: str
+
+
 class JobRecord(BaseModel):
     model_config = ConfigDict(hide_input_in_errors=True)
 
@@ -132,10 +142,11 @@ class JobRecord(BaseModel):
     unfinished_items: int | None = Field(None, description="work items of the last verified pass that did not finish")
     error: JobError | None = None
     receipt: Receipt | None = None
+    reply_to: ReplyTo | None = Field(None, description="kept only while the job can still run; removed on completion")
 
     def public(self) -> dict[str, object]:
         """The job as callers see it: never the raw scope; with a sentence saying what it did."""
-        return {**self.model_dump(mode="json", exclude={"scope"}), "summary": self.summary()}
+        return {**self.model_dump(mode="json", exclude={"scope", "reply_to"}), "summary": self.summary()}
 
     def summary(self) -> str:
         """What the job did, in one sentence (counts only, never ids)."""

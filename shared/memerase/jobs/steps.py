@@ -14,6 +14,8 @@ from memerase.errors import TransitionLost, TransitionNotAllowed
 from memerase.jobs.events import COMPLETED, FAILED, EventPublisher
 from memerase.jobs.lifecycle import JobLifecycle
 from memerase.jobs.models import ItemProgress, JobError, JobRecord, JobStatus, Receipt, WorkItem
+from memerase.jobs.queues import Queues
+from memerase.jobs.replies import JobReplies
 from memerase.jobs.repository import JobsTable, now
 from memerase.jobs.tally import JobTally, decide
 from memerase.observability import count, logger
@@ -44,12 +46,20 @@ def safe_cause(error: str, cause: str) -> str:
 
 
 class JobSteps:
-    def __init__(self, eraser: Eraser, jobs: JobsTable, events: EventPublisher | None, config: JobsConfig):
+    def __init__(
+        self,
+        eraser: Eraser,
+        jobs: JobsTable,
+        events: EventPublisher | None,
+        config: JobsConfig,
+        replies: JobReplies | None = None,
+    ):
         self._eraser = eraser
         self._jobs = jobs
         self._events = events
         self._config = config
-        self.lifecycle = JobLifecycle(jobs)
+        self.replies = replies or JobReplies(Queues(config.region_name))
+        self.lifecycle = JobLifecycle(jobs, on_end=self.replies.on_end)  # every end of a job answers its request
         self.tally = JobTally(eraser, jobs)
 
     def plan(self, job_id: str, execution: str | None = None) -> list[dict[str, Any]]:
@@ -180,7 +190,7 @@ class JobSteps:
             requested_at=job.created_at,
             completed_at=finished,
         ).sealed()
-        update = {**counts, "completed_at": finished, "scope": None, "receipt": receipt}
+        update = {**counts, "completed_at": finished, "scope": None, "reply_to": None, "receipt": receipt}
         return self.lifecycle.move(job, JobStatus.COMPLETED, update)
 
     def fail(self, job_id: str, error: str, cause: str = "") -> dict[str, Any]:
