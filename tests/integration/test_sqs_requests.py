@@ -346,3 +346,17 @@ def test_a_reply_without_request_id_names_the_message_id(world: World) -> None:
     # Then the answer names the SQS message id
     [job] = jobs()
     assert [(b["request_id"], b["job_id"]) for b in bodies(world.reply_url)] == [(message_id, job.job_id)]
+
+
+def test_a_fifo_reply_queue_receives_its_answer(world: World) -> None:
+    # Given an allowed FIFO reply queue (which takes only messages with a group id)
+    fifo_url, fifo_arn = create_queue("erasure-replies.fifo", {"FifoQueue": "true"})
+    world.deploy({**world.config, "requests": {**world.config["requests"], "reply_queues": [fifo_arn]}})
+    world.queue.send({"run_id": "run-1", "request_id": "ticket-8", "reply_to": fifo_arn})
+    # When the request is delivered
+    world.deliver()
+    # Then the answer is on the FIFO queue
+    [job] = jobs()
+    assert [(b["request_id"], b["job_id"], b["status"]) for b in bodies(fifo_url)] == [
+        ("ticket-8", job.job_id, "COMPLETED")
+    ]

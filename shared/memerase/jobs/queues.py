@@ -3,6 +3,8 @@ the dead-letter queue. Each queue is written through a client of its own region 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import boto3
@@ -25,9 +27,13 @@ class Queues:
         error class, never the body."""
         parsed = QueueRef.parse(queue_url)
         message_attributes = {k: {"DataType": "String", "StringValue": v} for k, v in (attributes or {}).items()}
+        fifo: dict[str, str] = {}
+        if parsed is not None and parsed.name.endswith(".fifo"):  # one group; a repeated message is sent once
+            digest = hashlib.sha256(json.dumps([body, attributes], sort_keys=True).encode()).hexdigest()
+            fifo = {"MessageGroupId": "memerase", "MessageDeduplicationId": digest}
         try:
             sent = self._client(parsed.region if parsed else None).send_message(
-                QueueUrl=queue_url, MessageBody=body, MessageAttributes=message_attributes
+                QueueUrl=queue_url, MessageBody=body, MessageAttributes=message_attributes, **fifo
             )
         except ClientError as exc:
             raise RetryableStoreError(f"SQS refused the message: {exc.response['Error']['Code']}") from exc
