@@ -360,3 +360,21 @@ def test_a_fifo_reply_queue_receives_its_answer(world: World) -> None:
     assert [(b["request_id"], b["job_id"], b["status"]) for b in bodies(fifo_url)] == [
         ("ticket-8", job.job_id, "COMPLETED")
     ]
+
+
+def test_a_request_id_reused_for_another_scope_is_refused_to_the_dead_letter_queue(world: World) -> None:
+    # Given a request for user-0 under request id ticket-6, done
+    world.queue.send({"user_id": "user-0", "request_id": "ticket-6"})
+    world.deliver()
+    # When another scope is requested under the same request id
+    [reused] = world.queue.send({"user_id": "user-2", "request_id": "ticket-6"})
+    _, response = world.deliver()
+    # Then that message is refused (not retried): on the dead-letter queue with its reason; user-2 is untouched
+    assert response == {"batchItemFailures": []}
+    [letter] = world.queue.dead_letters()
+    assert letter["attributes"] == {
+        REASON_ATTRIBUTE: "idempotency_conflict",
+        FIELD_ATTRIBUTE: "request_id",
+        MESSAGE_ID_ATTRIBUTE: reused,
+    }
+    assert len(jobs()) == 1 and world.left() == without(world.data, user_id="user-0")
