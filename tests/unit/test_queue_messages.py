@@ -1,0 +1,55 @@
+"""An SQS erasure request's body read at the edge: each malformed one gets a reason code and, when the problem is in
+a known field, that field's name; never a value, nor a key the sender made up."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from memerase.jobs.queue_requests import Refusal, read_message
+
+SECRET = "zoe@example.com"
+
+MALFORMED = [
+    ("not JSON", '{"user_id": "zoe@example.com"', "bad_json", None),
+    ("empty body", "", "bad_json", None),
+    ("a JSON list", json.dumps([SECRET]), "not_an_object", None),
+    ("a JSON string", json.dumps(SECRET), "not_an_object", None),
+    ("an unknown key named like an id", json.dumps({"user_id": "u", SECRET: 1}), "unknown_field", None),
+    ("mem0's nested filters", json.dumps({"filters": {"user_id": SECRET}}), "unknown_field", None),
+    ("a number as an id", json.dumps({"user_id": 5}), "wrong_type", "user_id"),
+    ("a list as an id", json.dumps({"agent_id": [SECRET]}), "wrong_type", "agent_id"),
+    ("an object as reply_to", json.dumps({"run_id": "r", "reply_to": {"url": SECRET}}), "wrong_type", "reply_to"),
+    ("an empty request id", json.dumps({"user_id": "u", "request_id": ""}), "bad_length", "request_id"),
+    ("an overlong reason", json.dumps({"user_id": "u", "reason": SECRET * 40}), "bad_length", "reason"),
+]
+
+
+@pytest.mark.parametrize(("body", "reason", "field"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
+def test_a_malformed_body_is_refused_with_its_reason_code_and_known_field_only(
+    body: str, reason: str, field: str | None
+) -> None:
+    # Given a malformed SQS message body
+    # When it is read
+    with pytest.raises(Refusal) as refused:
+        read_message(body)
+    # Then the refusal names the reason code and the known field, and quotes nothing of the body
+    assert (refused.value.reason, refused.value.field) == (reason, field)
+    assert SECRET not in f"{refused.value!s} {refused.value!r}"
+
+
+def test_a_well_formed_body_is_read_with_its_reply_fields() -> None:
+    # Given a body with filters, a reason, a request id and a reply queue
+    body = json.dumps(
+        {"user_id": "u-1", "reason": "GDPR", "request_id": "t-1", "reply_to": "arn:aws:sqs:eu-west-1:123456789012:r"}
+    )
+    # When it is read
+    message = read_message(body)
+    # Then every field is kept as sent (ids are checked when the job's scope is built)
+    assert (message.user_id, message.reason, message.request_id, message.reply_to) == (
+        "u-1",
+        "GDPR",
+        "t-1",
+        "arn:aws:sqs:eu-west-1:123456789012:r",
+    )
