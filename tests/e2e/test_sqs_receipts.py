@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError
 
 from functions.sqs_erasure.app import handler
 from memerase import runtime
@@ -38,6 +40,10 @@ class World(Seeded):
     def request(self, body: dict[str, Any]) -> JobRecord:
         """Send `body` to the requests queue, let the SQS function take the batch, wait for the job's execution."""
         self.queue.send(body)
+        return self.request_again()
+
+    def request_again(self) -> JobRecord:
+        """Let the SQS function take the next batch (of one request), wait for its job's latest execution."""
         event = self.queue.poll()
         response = handler(event, LambdaContext())
         self.queue.settle(event, response)
@@ -123,3 +129,36 @@ def test_a_job_failing_in_the_state_machine_answers_its_error_name_and_its_resum
         ("ErasureFailed", "StoreError"),
         ("ErasureCompleted", None),
     ]
+
+
+def test_a_request_whose_execution_could_not_start_is_retried_and_its_redelivery_starts_the_job(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Step Functions refuses the first StartExecution (a fault on the launcher's client)
+    sfn = runtime.launcher()._sfn
+    original = sfn.start_execution
+    refusals: list[int] = []
+
+    def start_execution(**kwargs: Any) -> Any:
+        if not refusals:
+            refusals.append(1)
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "try again"}}, "StartExecution")
+        return original(**kwargs)
+
+    monkeypatch.setattr(sfn, "start_execution", start_execution)
+    [message_id] = world.queue.send({"agent_id": "agent-a", "request_id": "ticket-13", "reply_to": REPLY_ARN})
+    # When the SQS function takes the request
+    event = world.queue.poll()
+    with pytest.raises(BatchProcessingError):  # its only record failed: the whole batch is redelivered
+        handler(event, LambdaContext())
+    # Then the job is FAILED (it never ran) and its request heard so, with the error name
+    [job] = runtime.launcher().list_jobs()
+    assert job.status == JobStatus.FAILED and job.error is not None and job.error.error == "StartExecutionFailed"
+    assert [(b["status"], b["error"]) for b in bodies(world.reply_url)] == [("FAILED", "StartExecutionFailed")]
+    # When SQS redelivers the message (after its visibility timeout)
+    world.queue.settle(event, {"batchItemFailures": [{"itemIdentifier": message_id}]})
+    done = world.request_again()
+    # Then the redelivery resumed the job, which ran and answered with its receipt
+    assert done.job_id == job.job_id and done.status == JobStatus.COMPLETED and done.receipt is not None
+    assert [(b["request_id"], b["status"]) for b in bodies(world.reply_url)] == [("ticket-13", "COMPLETED")]
+    assert world.contents() == (world.without(lambda m: m.payload.get("agent_id") == "agent-a"),) * 2
