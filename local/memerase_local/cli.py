@@ -18,7 +18,7 @@ from memerase.engine import Eraser
 from memerase.errors import InvalidRequest, MemeraseError
 from memerase.models import ErasureResult, Scope
 from memerase.observability import logger
-from memerase_local import cli_jobs
+from memerase_local import cli_jobs, cli_retention
 
 out = Console()
 err = Console(stderr=True)
@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke = keys_sub.add_parser("revoke", help="revoke a key by its key_id")
     revoke.add_argument("key_id")
     cli_jobs.add_parser(sub)
+    cli_retention.add_parser(sub)
     serve = sub.add_parser("serve", help="run the HTTP API locally (embedded stand-ins unless MEMERASE_CONFIG)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-seed", action="store_true", help="do not write sample mem0 memories")
@@ -111,6 +112,8 @@ def _run(args: argparse.Namespace) -> int:
         return _keys(args)
     if args.command == "jobs":
         return cli_jobs.run(args, out)
+    if args.command == "retention":
+        return cli_retention.run(args, out, err)
 
     if args.command == "delete-all":
         filters = {k: v for k in ("user_id", "agent_id", "run_id") if (v := getattr(args, k)) is not None}

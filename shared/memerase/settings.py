@@ -25,6 +25,7 @@ from memerase.neptune_settings import (
     NeptuneStore,
     graph_id_of,
 )
+from memerase.retention import RetentionPolicy, unique_policy_names
 from memerase.strict import Strict as _Strict
 
 __all__ = [
@@ -182,6 +183,7 @@ class Settings(_Strict):
     jobs: JobsConfig | None = None
     api: ApiConfig = ApiConfig()
     allow_reset: StrictBool = False
+    retention: list[RetentionPolicy] = Field(default_factory=list, description="retention policies (scheduled runs)")
 
     @field_validator("targets")
     @classmethod
@@ -191,6 +193,12 @@ class Settings(_Strict):
         if duplicates:
             raise ValueError(f"target names must be unique; repeated: {', '.join(duplicates)}")
         return targets
+
+    @field_validator("retention")
+    @classmethod
+    def _unique_policies(cls, policies: list[RetentionPolicy]) -> list[RetentionPolicy]:
+        unique_policy_names(policies)
+        return policies
 
     @model_validator(mode="after")
     def _no_shared_collections(self) -> Settings:
