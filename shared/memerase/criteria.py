@@ -151,6 +151,14 @@ class Criteria(BaseModel):
 
 
 NO_CRITERIA = Criteria()
+MAX_AGE_DAYS = 36500  # a hundred years: an age beyond is a mistake, and would overflow a date
+
+
+def requested(older_than: timedelta | None, expired: bool, now: datetime | None = None) -> Criteria | None:
+    """The criteria of a request made now (or at `now`, for tests and schedules): None when it asks for neither."""
+    if older_than is None and not expired:
+        return None
+    return Criteria.at(now or datetime.now(UTC), older_than, expired)
 
 
 class Selection(BaseModel):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from memerase.criteria import NO_CRITERIA, Criteria, Selection, lock_key
 from memerase.engine import MEMORIES
 from memerase.engine.progress import PartitionProgress
-from memerase.errors import MissingFilter
+from memerase.errors import InvalidRequest, MissingFilter
 from memerase.models import Scope
 
 POLICY_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -30,6 +31,21 @@ class ErasureSpec(BaseModel):
     def model_post_init(self, _context: object) -> None:
         if not self.scope.filters() and not (self.criteria is not None and self.criteria.present):
             raise MissingFilter()
+
+    @classmethod
+    def of(cls, criteria: Criteria | None = None, policy: str | None = None, **filters: Any) -> ErasureSpec:
+        """From caller input: filters validated as `Scope.of` does; no filter at all is valid only with a criterion
+        (else mem0's MissingFilter). Raises InvalidRequest or MissingFilter, never ValidationError."""
+        try:
+            scope = Scope.of(**filters)
+        except MissingFilter:
+            if criteria is None or not criteria.present:
+                raise
+            scope = Scope()
+        try:
+            return cls(scope=scope, criteria=criteria, policy=policy)
+        except ValidationError:
+            raise InvalidRequest("Invalid policy: letters, digits, '_', '.', '-' (at most 64)") from None
 
     def lock_key(self) -> str:
         return lock_key(self.scope.fingerprint(), self.criteria, self.policy)
