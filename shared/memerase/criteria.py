@@ -151,6 +151,14 @@ class Criteria(BaseModel):
 
 
 NO_CRITERIA = Criteria()
+MAX_AGE_DAYS = 36500  # a hundred years: an age beyond is a mistake, and would overflow a date
+
+
+def requested(older_than: timedelta | None, expired: bool, now: datetime | None = None) -> Criteria | None:
+    """The criteria of a request made now (or at `now`, for tests and schedules): None when it asks for neither."""
+    if older_than is None and not expired:
+        return None
+    return Criteria.at(now or datetime.now(UTC), older_than, expired)
 
 
 class Selection(BaseModel):
@@ -178,13 +186,17 @@ class Selection(BaseModel):
             return Decision.OUT
         return self.criteria.decide(payload) if self.criteria.present else Decision.IN
 
-    def lock_key(self, scope_hash: str, policy: str | None = None) -> str:
-        """What two jobs that must not run at once share: the scope hash alone for a plain scope erasure (as before
-        criteria existed); else a hash of the scope hash, which criteria are set, and the policy name."""
-        if not self.criteria.present and policy is None:
-            return scope_hash
-        canonical = json.dumps({"scope": scope_hash, "criteria": self.criteria.kinds(), "policy": policy})
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+def lock_key(scope_hash: str, criteria: Criteria | None = None, policy: str | None = None) -> str:
+    """What two jobs that must not run at once share: the scope hash alone for a plain scope erasure (as before
+    criteria existed); else a hash of the scope hash, which kinds of criteria are set (not their cutoffs: two age jobs
+    of one scope never run at once, whatever their cutoffs), and the policy name. An age job never shares a scope
+    job's lock, nor an expiry job's."""
+    kinds = criteria.kinds() if criteria is not None else []
+    if not kinds and policy is None:
+        return scope_hash
+    canonical = json.dumps({"scope": scope_hash, "criteria": kinds, "policy": policy}, sort_keys=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def selection_of(value: Selection | Mapping[str, str]) -> Selection:

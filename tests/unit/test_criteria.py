@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from memerase.criteria import Criteria, Decision, Selection, expiry_decision, parse_created_at, selection_of
+from memerase.criteria import (
+    Criteria,
+    Decision,
+    Selection,
+    expiry_decision,
+    lock_key,
+    parse_created_at,
+    selection_of,
+)
 
 NOW = datetime(2026, 6, 15, 12, 0, 0, tzinfo=UTC)
 
@@ -209,19 +217,19 @@ def test_criteria_round_trip_through_json_and_refuse_loose_values() -> None:
 
 
 def test_the_lock_key_of_a_plain_scope_is_its_scope_hash_and_criteria_tell_jobs_apart() -> None:
-    # Given a scope hash and selections of the same scope with and without criteria
+    # Given a scope hash and criteria of jobs over that scope
     scope_hash = "f" * 64
-    plain = Selection(filters={"user_id": "alice"})
-    aged = Selection(filters={"user_id": "alice"}, criteria=Criteria(created_before=NOW))
-    aged_later = Selection(filters={"user_id": "alice"}, criteria=Criteria(created_before=NOW + timedelta(hours=1)))
-    expired = Selection(filters={"user_id": "alice"}, criteria=Criteria(expired_before=NOW.date()))
+    aged = Criteria(created_before=NOW)
+    aged_later = Criteria(created_before=NOW + timedelta(hours=1))
+    expired = Criteria(expired_before=NOW.date())
     # When their lock keys are computed
     # Then a plain scope keeps its scope hash; an age job never shares a scope job's lock, nor an expiry job's;
     # two age jobs of the same scope share one whatever their cutoffs; a policy has its own
-    assert plain.lock_key(scope_hash) == scope_hash
-    assert aged.lock_key(scope_hash) not in (scope_hash, expired.lock_key(scope_hash))
-    assert aged.lock_key(scope_hash) == aged_later.lock_key(scope_hash)
-    assert aged.lock_key(scope_hash, "daily") != aged.lock_key(scope_hash)
+    assert lock_key(scope_hash) == lock_key(scope_hash, Criteria()) == scope_hash
+    assert lock_key(scope_hash, aged) not in (scope_hash, lock_key(scope_hash, expired))
+    assert lock_key(scope_hash, aged) == lock_key(scope_hash, aged_later)
+    assert lock_key(scope_hash, aged, "daily") != lock_key(scope_hash, aged)
+    assert lock_key(scope_hash, None, "daily") != scope_hash
 
 
 def test_a_timezone_other_than_utc_gives_the_same_fixed_cutoff() -> None:
