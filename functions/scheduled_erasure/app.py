@@ -29,5 +29,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcomes = run_scheduled(runtime.launcher(), runtime.settings().retention, invocation)
         return {"policies": [o.model_dump(mode="json", exclude_none=True) for o in outcomes]}
     request = parse(event=event, model=ScheduledErasure)
-    job = start_from_message(runtime.launcher(), request.detail, source="schedule", default_key=f"schedule:{request.id}")
+    job = start_from_message(
+        runtime.launcher(), request.detail, source="schedule", default_key=f"schedule:{request.id}"
+    )
     return {"job_id": job.job_id, "status": job.status.value}

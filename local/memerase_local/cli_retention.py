@@ -35,9 +35,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     for policy in chosen:
         dry_run = args.dry_run or policy.dry_run
         try:
-            result = runtime.eraser().delete_matching(
-                policy.scope(), dry_run=dry_run, criteria=policy.criteria_at(now)
-            )
+            result = runtime.eraser().delete_matching(policy.scope(), dry_run=dry_run, criteria=policy.criteria_at(now))
         except Exception as exc:  # one policy's failure is reported; the others still run
             err.print(f"memerase: retention policy {policy.name}: failed: {type(exc).__name__}: {exc}", highlight=False)
             failed += 1
@@ -71,7 +69,9 @@ def _list(policies: list[RetentionPolicy], out: Console) -> int:
 def _summary(policy: RetentionPolicy, result: ErasureResult, out: Console) -> None:
     cutoffs = ", ".join(f"{k} {v}" for k, v in (result.criteria or {}).items())
     dry = " (dry run)" if result.dry_run else ""
-    table = Table(title=f"retention policy {policy.name}{dry}: {policy.criterion()} ({cutoffs}), {result.duration_ms} ms")
+    table = Table(
+        title=f"retention policy {policy.name}{dry}: {policy.criterion()} ({cutoffs}), {result.duration_ms} ms"
+    )
     for column in ("target", "store", "matched", "deleted", "remaining", "unreadable kept", "note"):
         table.add_column(column, justify="left" if column in ("target", "store", "note") else "right")
     for s in result.stores:

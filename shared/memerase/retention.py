@@ -14,14 +14,13 @@ from typing import Any
 
 from pydantic import Field, StrictBool, StrictInt, field_validator, model_validator
 
-from memerase.criteria import Criteria
+from memerase.criteria import MAX_AGE_DAYS, Criteria
 from memerase.errors import InvalidRequest
 from memerase.models import ENTITY_KEYS, Scope, validate_entity_id
 from memerase.strict import Strict
 
 POLICY_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 ALL_POLICIES = "all"  # what a scheduled invocation names to run every policy; no policy may be called so
-MAX_AGE_DAYS = 36_500
 
 
 class RetentionPolicy(Strict):
