@@ -145,7 +145,7 @@ class Receipt(BaseModel):
     digest: str = ""
 
     def sealed(self) -> Receipt:
-        body = self.model_dump(exclude={"digest"})
+        body = self.model_dump(mode="json", exclude={"digest"})  # JSON types: cutoffs are ISO strings
         digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
         return self.model_copy(update={"digest": digest})
 
