@@ -24,6 +24,7 @@ import pytest
 from functions.scheduled_erasure.app import handler
 from memerase import runtime
 from memerase.criteria import Criteria
+from memerase.errors import StoreError
 from memerase.jobs.models import JobRecord, JobStatus
 from memerase.jobs.retention_runs import RetentionRunFailed
 from memerase_local.handlers import LambdaContext
@@ -239,3 +240,28 @@ def test_one_failing_policy_does_not_stop_the_others_and_the_invocation_fails_at
     expected = {k: v for k, v in world.everything().items() if k not in gone}
     assert world.contents() == (expected, expected)
     assert len(world.executions()) == 3
+
+
+def test_a_redelivered_invocation_resumes_the_job_of_its_first_delivery_that_failed(launch: Launch) -> None:
+    # Given a policy whose job of today's run failed (its Plan Work kept failing: a store was down)
+    world = launch([{"name": "thirty-days", "max_age_days": 30, "user_id": "alice"}])
+
+    def store_down(_event: dict[str, Any]) -> None:
+        raise StoreError("the store is down")
+
+    world.harness.faults["job_plan"] = store_down
+    first = outcomes(world.fire())["thirty-days"]
+    assert world.harness.wait(world.executions()[0])["status"] == "FAILED"
+    assert job(first["job_id"]).status == JobStatus.FAILED
+    # When the store is back and today's run is delivered again
+    del world.harness.faults["job_plan"]
+    again = outcomes(world.fire(attempt=2))["thirty-days"]
+    statuses = sorted(world.harness.wait(arn)["status"] for arn in world.executions())
+    # Then the same job was resumed (a second execution of it), and it erased exactly alice's older memories
+    assert (again["outcome"], again["job_id"]) == ("resumed", first["job_id"])
+    assert statuses == ["FAILED", "SUCCEEDED"]
+    aged = ids(world.dated, "in", "age", ALICE)
+    expected = {k: v for k, v in world.everything().items() if k not in aged}
+    assert world.contents() == (expected, expected)
+    done = job(first["job_id"])
+    assert done.status == JobStatus.COMPLETED and done.receipt is not None and done.receipt.policy == "thirty-days"
