@@ -10,10 +10,12 @@ from rich.console import Console
 from rich.table import Table
 
 from memerase import runtime
+from memerase.errors import InvalidRequest
 from memerase.models import ErasureResult
 from memerase.retention import RetentionPolicy, select_policies
 
 EVERY_SCOPE = "(every scope)"
+NO_POLICIES = "the configuration has no retention policies (a `retention` list); see README: Retention"
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +31,8 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     policies = runtime.settings().retention
     if args.retention_command == "list":
         return _list(policies, out)
+    if not policies:
+        raise InvalidRequest(NO_POLICIES)
     chosen = select_policies(policies, args.policy)
     now = datetime.now(UTC)
     failed = unverified = 0
@@ -54,7 +58,7 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def _list(policies: list[RetentionPolicy], out: Console) -> int:
     if not policies:
-        out.print("no retention policies configured (the configuration's `retention` list)")
+        out.print("no retention policies configured (the configuration's `retention` list)", highlight=False)
         return 0
     table = Table(title="retention policies")
     for column in ("name", "criterion", "scope", "dry run"):

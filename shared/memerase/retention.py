@@ -85,10 +85,8 @@ def unique_policy_names(policies: Sequence[RetentionPolicy]) -> None:
 
 
 def select_policies(policies: Sequence[RetentionPolicy], name: str | None) -> list[RetentionPolicy]:
-    """Every policy (`name` None or "all"), or the one named; InvalidRequest when none is configured or none has
-    that name (the name asked for is not repeated back)."""
-    if not policies:
-        raise InvalidRequest("the configuration has no retention policies (a `retention` list)")
+    """Every policy (`name` None or "all": none at all when none is configured, so a schedule over an empty list is
+    a quiet no-op), or the one named; InvalidRequest when no policy has that name (the name is not repeated back)."""
     if name is None or name == ALL_POLICIES:
         return list(policies)
     chosen = [p for p in policies if p.name == name]

@@ -143,3 +143,14 @@ def test_retention_run_of_an_unknown_policy_is_refused_without_echoing_the_name(
     assert "no configured retention policy has that name" in done.stderr
     assert "weekly-secret" not in done.stderr and "Traceback" not in done.stderr
     assert world.contents() == before
+
+
+def test_retention_run_without_policies_is_refused_and_deletes_nothing(world: World) -> None:
+    # Given a configuration without a retention list
+    before = world.contents()
+    conf = {k: v for k, v in world.conf.items() if k != "retention"}
+    # When `memerase retention run` runs
+    done = memerase("retention", "run", conf=conf)
+    # Then it fails saying there are no policies, and nothing is deleted
+    assert done.returncode == 1 and "no retention policies" in done.stderr and "Traceback" not in done.stderr
+    assert world.contents() == before

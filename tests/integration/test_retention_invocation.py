@@ -57,3 +57,14 @@ def test_a_retention_input_naming_no_configured_policy_is_refused_without_the_na
         handler({"retention": "weekly-secret", "scheduled_time": "2026-12-01T03:00:00Z"}, LambdaContext())
     # Then it is refused, saying so without repeating the name
     assert "no configured retention policy" in str(refused.value) and "weekly-secret" not in str(refused.value)
+
+
+def test_a_scheduled_run_without_policies_configured_does_nothing_and_succeeds(deploy: Deploy) -> None:
+    from functions.scheduled_erasure.app import handler
+
+    # Given a deployment whose configuration has no retention policies (the template's default)
+    deploy({k: v for k, v in CONFIG.items() if k != "retention"})
+    # When the schedule fires
+    answer = handler({"retention": "all", "scheduled_time": "2026-12-01T03:00:00Z"}, LambdaContext())
+    # Then it succeeds having started nothing (a daily failure would fill the dead-letter queue)
+    assert answer == {"policies": []}

@@ -146,6 +146,7 @@ def test_policies_are_selected_all_or_by_name_and_an_unknown_name_is_refused_wit
     with pytest.raises(InvalidRequest) as refused:
         select_policies(policies, "weekly-secret")
     assert "weekly-secret" not in str(refused.value)
-    # And with no policies configured, running any is refused
-    with pytest.raises(InvalidRequest, match="no retention policies"):
-        select_policies([], None)
+    # And with no policies configured, "all" is none, and a name is refused
+    assert select_policies([], "all") == [] == select_policies([], None)
+    with pytest.raises(InvalidRequest):
+        select_policies([], "gone")

@@ -70,7 +70,8 @@ def start_policies(
             outcome = start_policy(launcher, policy, scheduled)
         except Exception as exc:  # one policy's failure is reported; the others still run
             outcome = PolicyOutcome(policy=policy.name, outcome="failed", error=type(exc).__name__)
-        logger.info(
+        log = logger.warning if outcome.outcome == "failed" else logger.info
+        log(
             "retention policy",
             extra={"policy": policy.name, "outcome": outcome.outcome, "job_id": outcome.job_id, "error": outcome.error},
         )
@@ -124,6 +125,9 @@ def run_scheduled(
 ) -> list[PolicyOutcome]:
     """A scheduled invocation: the policies it names, each started (or found) for its scheduled time; raises
     RetentionRunFailed at the end when any failed (each outcome is logged as it happens)."""
-    outcomes = start_policies(launcher, select_policies(policies, invocation.retention), invocation.scheduled_time)
+    chosen = select_policies(policies, invocation.retention)
+    if not chosen:
+        logger.info("retention: no policies configured; nothing to run")
+    outcomes = start_policies(launcher, chosen, invocation.scheduled_time)
     raise_if_failed(outcomes)
     return outcomes
