@@ -101,3 +101,13 @@ def test_the_policies_reach_every_function_configuration_and_default_to_none() -
     config = json.loads(re.sub(r"\$\{\w+\}", "x", rendered.replace("${AllowReset}", "false")))
     # Then the configuration's `retention` is the parameter, an empty list by default
     assert config["retention"] == []
+
+
+def test_an_alarm_fires_when_the_retention_dead_letter_queue_holds_a_message() -> None:
+    # Given the alarm on the retention dead-letter queue
+    alarm = resources()["RetentionDeadLetterQueueAlarm"]["Properties"]
+    # When its metric and threshold are read
+    # Then it watches that queue's visible messages and fires on the first one
+    assert alarm["Namespace"] == "AWS/SQS" and alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"GetAtt": "RetentionDeadLetterQueue.QueueName"}}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
