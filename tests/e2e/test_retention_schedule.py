@@ -162,11 +162,13 @@ def test_a_scheduled_run_erases_exactly_each_policys_old_or_expired_memories_and
 def test_a_redelivered_invocation_finds_the_job_of_its_first_delivery_and_starts_no_second(launch: Launch) -> None:
     # Given a policy erasing memories older than 30 days in every scope
     world = launch([{"name": "thirty-days", "max_age_days": 30}])
-    # When the schedule fires, and the same scheduled run is delivered again (Scheduler's retry: a new attempt)
+    # When the schedule fires and its job completes, and the same scheduled run is delivered again afterwards
+    # (a retry: a new attempt, so a new execution id; the job's lock is released by then)
     first = outcomes(world.fire(attempt=1))["thirty-days"]
+    world.wait_all()
     again = outcomes(world.fire(attempt=2))["thirty-days"]
     world.wait_all()
-    # Then the second delivery found the first one's job: one job, one execution
+    # Then the second delivery found the first one's job by its key: one job, one execution
     assert (first["outcome"], again["outcome"]) == ("started", "redelivered")
     assert again["job_id"] == first["job_id"] and again["criteria"] == first["criteria"]
     assert len(world.executions()) == 1
