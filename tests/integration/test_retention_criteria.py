@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from memerase.criteria import CRITERIA_NOT_APPLICABLE, Criteria
+from memerase.criteria import CRITERIA_NOT_APPLICABLE, Criteria, Selection
 from memerase.engine import Eraser
 from memerase.errors import InvalidRequest
 from memerase.models import Scope
+from memerase.stores.base import Partition
 from memerase_local.neptune_standin.server import NeptuneGraphStandIn
 from tests.support import mem0_data as m0
 from tests.support import mem0_neptune
@@ -172,3 +173,34 @@ def test_graph_memory_is_left_alone_by_a_criterion(neptune_graph: NeptuneGraphSt
     assert notes["graph"] == CRITERIA_NOT_APPLICABLE and notes["memories"] is None
     assert neptune_graph.cypher("MATCH (n {`~id`: 'e-1'}) RETURN count(n) AS c")[0]["c"] == 1
     assert result.stores[0].deleted == len(ids(data, "in", "age", ALICE))
+
+
+def test_every_memories_adapter_refuses_an_empty_selection(world: World) -> None:
+    # Given the dated memories
+    before = world.contents()
+    # When a scan or a count is asked with neither a filter nor a criterion, bypassing the engine
+    # Then every adapter refuses, and nothing is deleted
+    for _, store in world.eraser.stores():
+        for empty in ({}, Selection()):
+            with pytest.raises(ValueError, match="neither a filter nor a criterion"):
+                store.list_matching(empty, Partition(), None)
+            with pytest.raises(ValueError, match="neither a filter nor a criterion"):
+                store.count_remaining(empty)
+    assert world.contents() == before
+
+
+def test_graph_adapters_refuse_criteria_and_an_empty_selection(neptune_graph: NeptuneGraphStandIn) -> None:
+    # Given mem0 1.x graph memory of alice
+    neptune_graph.cypher("CREATE (:`__Entity__` {`~id`: 'e-1', name: 'tea', user_id: 'alice', mentions: 1})")
+    stores = target_stores(neptune_graph.graph_id, graph_store(neptune_graph.graph_id))
+    (_, graph), *_ = stores.graph
+    aged = Selection(filters=ALICE, criteria=AGED)
+    # When a selection with criteria, or an empty one, reaches the graph adapter directly
+    # Then it says not applicable, and its scans refuse: a criterion never becomes "the whole scope" of graph data
+    assert graph.not_applicable(aged) == CRITERIA_NOT_APPLICABLE
+    for refused in (aged, Selection(), {}):
+        with pytest.raises(ValueError):
+            graph.list_matching(refused, Partition(), None)
+        with pytest.raises(ValueError):
+            graph.count_remaining(refused)
+    assert neptune_graph.cypher("MATCH (n {`~id`: 'e-1'}) RETURN count(n) AS c")[0]["c"] == 1
