@@ -32,7 +32,7 @@ from memerase.models import ENTITY_KEYS, payload_matches
 CREATED_AT = "created_at"
 EXPIRATION_DATE = "expiration_date"
 CRITERIA_NOT_APPLICABLE = (
-    "not applicable: age/expiry criteria apply to memories only; graph and entity records are left alone"
+    "not applicable: age/expiry criteria select memories only; this collection is not erased by them"
 )
 
 _ISO_DATETIME = re.compile(

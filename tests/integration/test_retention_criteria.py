@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
-from memerase.criteria import CRITERIA_NOT_APPLICABLE, Criteria
+from memerase.criteria import CRITERIA_NOT_APPLICABLE, Criteria, Selection
 from memerase.engine import Eraser
 from memerase.errors import InvalidRequest
 from memerase.models import Scope
+from memerase.stores.base import Partition
 from memerase_local.neptune_standin.server import NeptuneGraphStandIn
 from tests.support import mem0_data as m0
 from tests.support import mem0_neptune
@@ -143,19 +143,37 @@ def test_no_filter_and_no_criterion_is_refused_and_deletes_nothing(world: World)
     assert world.contents() == before
 
 
-def test_entity_records_are_left_alone_by_a_criterion(s3_mem0: Any, s3_limits: Any) -> None:
-    # Given alice's old memory and an entity record of alice linking it, written by mem0's S3 Vectors classes
-    data = [d for d in dated_memories() if d.scope == ALICE]
-    m0.write(s3_mem0, [d.memory for d in data])
-    entities = m0.s3_store(index=f"{m0.INDEX}-entities")
-    record = m0.entity("Alice", [data[0].memory.id], **ALICE)
-    m0.write(entities, [record])
+@pytest.mark.parametrize("backend", ["s3_vectors", "opensearch"])
+def test_a_criterion_leaves_entity_collections_but_unlinks_erased_memories_in_their_own_scope(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    # Given alice's dated memories, and entity records written by mem0's classes: one of alice's linking an old and a
+    # young memory, one of alice's linking only an old one, one of bob's linking alice's old memory
+    data = [d for d in dated_memories(garbage=False) if d.scope == ALICE]
+    old, young = (next(d.memory.id for d in data if d.case.by_age == v) for v in ("in", "out"))
+    both = m0.entity("Alice", [old, young], **ALICE)
+    only_old = m0.entity("Tea", [old], **ALICE)
+    foreign = m0.entity("Bob", [old], user_id="bob", agent_id="helper")
+    if backend == "s3_vectors":
+        request.getfixturevalue("s3_limits")
+        memories, entities = m0.s3_store(), m0.s3_store(index=f"{m0.INDEX}-entities")
+        eraser, read = Eraser([s3_target()]), m0.s3_contents
+    else:
+        url = request.getfixturevalue("osmem_url")
+        memories, entities = m0.opensearch_store(url), m0.opensearch_store(url, index=f"{m0.INDEX}_entities")
+        eraser, read = Eraser([os_target(url)]), m0.opensearch_contents
+    m0.write(memories, [d.memory for d in data])
+    m0.write(entities, [both, only_old, foreign])
     # When alice's old memories are erased
-    result = Eraser([s3_target()]).delete_matching(Scope.of(**ALICE), criteria=AGED)
-    # Then the entity collection is not applicable (nothing deleted there), the memories collection erased
+    result = eraser.delete_matching(Scope.of(**ALICE), criteria=AGED)
+    # Then the entity collection is not erased by the criterion (not applicable), only unlinked: alice's record keeps
+    # its young link, the one left without links is gone, bob's record is untouched
     notes = {s.role: s.note for s in result.stores}
     assert notes == {"memories": None, "entities": CRITERIA_NOT_APPLICABLE}
-    assert set(m0.s3_contents(entities)) == {record.id}
+    after = read(entities)
+    assert set(after) == {both.id, foreign.id}
+    assert after[both.id]["linked_memory_ids"] == [young]
+    assert after[foreign.id] == foreign.payload
     assert result.verified
 
 
@@ -172,3 +190,34 @@ def test_graph_memory_is_left_alone_by_a_criterion(neptune_graph: NeptuneGraphSt
     assert notes["graph"] == CRITERIA_NOT_APPLICABLE and notes["memories"] is None
     assert neptune_graph.cypher("MATCH (n {`~id`: 'e-1'}) RETURN count(n) AS c")[0]["c"] == 1
     assert result.stores[0].deleted == len(ids(data, "in", "age", ALICE))
+
+
+def test_every_memories_adapter_refuses_an_empty_selection(world: World) -> None:
+    # Given the dated memories
+    before = world.contents()
+    # When a scan or a count is asked with neither a filter nor a criterion, bypassing the engine
+    # Then every adapter refuses, and nothing is deleted
+    for _, store in world.eraser.stores():
+        for empty in ({}, Selection()):
+            with pytest.raises(ValueError, match="neither a filter nor a criterion"):
+                store.list_matching(empty, Partition(), None)
+            with pytest.raises(ValueError, match="neither a filter nor a criterion"):
+                store.count_remaining(empty)
+    assert world.contents() == before
+
+
+def test_graph_adapters_refuse_criteria_and_an_empty_selection(neptune_graph: NeptuneGraphStandIn) -> None:
+    # Given mem0 1.x graph memory of alice
+    neptune_graph.cypher("CREATE (:`__Entity__` {`~id`: 'e-1', name: 'tea', user_id: 'alice', mentions: 1})")
+    stores = target_stores(neptune_graph.graph_id, graph_store(neptune_graph.graph_id))
+    (_, graph), *_ = stores.graph
+    aged = Selection(filters=ALICE, criteria=AGED)
+    # When a selection with criteria, or an empty one, reaches the graph adapter directly
+    # Then it says not applicable, and its scans refuse: a criterion never becomes "the whole scope" of graph data
+    assert graph.not_applicable(aged) == CRITERIA_NOT_APPLICABLE
+    for refused in (aged, Selection(), {}):
+        with pytest.raises(ValueError):
+            graph.list_matching(refused, Partition(), None)
+        with pytest.raises(ValueError):
+            graph.count_remaining(refused)
+    assert neptune_graph.cypher("MATCH (n {`~id`: 'e-1'}) RETURN count(n) AS c")[0]["c"] == 1

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from memerase.criteria import Selection
 from memerase.engine.catalog import MEMORIES, StoreCatalog, StoreRef
+from memerase.engine.entity_links import unlink
 from memerase.engine.progress import PartitionProgress, RunHooks
 from memerase.history import DeletionLog
 from memerase.stores.base import Partition, Record, ScopeCollection, Selector, require_selection
@@ -112,7 +113,12 @@ class PartitionRunner:
         if mem0_history is not None:
             mem0_history.erase_memories(memory_ids)
         run.store.delete_batch([r.native_id for r in chunk])
-        # No entity unlinking here: an entity record inside an erased memory's scope is inside the erased scope too,
-        # so the scope's entity pass deletes it; records of other scopes are never touched.
+        # A scope erasure needs no entity unlinking: an entity record inside an erased memory's scope is inside the
+        # erased scope too, and the scope's entity pass deletes it. A selection with criteria leaves the entity
+        # collection to its other memories, so the erased ids are stripped from the records of each memory's own
+        # scope, as mem0's own delete does (records of other scopes are never touched; a batch replayed after a
+        # crash has no payloads, and leaves its ids listed).
+        if memories and run.selection.criteria.present:
+            unlink(self._catalog.target(run.ref.target).entities, chunk)
         if memories:
             run.hooks.erased(memory_ids)
