@@ -1,13 +1,15 @@
-"""EventBridge trigger: a scheduled erasure (a rule or schedule whose input/detail is an erasure request)."""
+"""EventBridge triggers: a retention run from EventBridge Scheduler (its target input names the policies and the
+scheduled time), or an EventBridge rule event whose detail is an erasure request."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ConfigDict
 
 from memerase import runtime
+from memerase.jobs.retention_runs import RetentionInvocation, run_scheduled
 from memerase.jobs.trigger_messages import ErasureMessage, start_from_message
 from memerase.observability import logger, metrics, tracer
 
@@ -21,7 +23,13 @@ class ScheduledErasure(EventBridgeModel):
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=ScheduledErasure)
-def handler(event: ScheduledErasure, context: LambdaContext) -> dict[str, Any]:
-    job = start_from_message(runtime.launcher(), event.detail, source="schedule", default_key=f"schedule:{event.id}")
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if isinstance(event, dict) and "retention" in event:  # EventBridge Scheduler passes its target input verbatim
+        invocation = parse(event=event, model=RetentionInvocation)
+        outcomes = run_scheduled(runtime.launcher(), runtime.settings().retention, invocation)
+        return {"policies": [o.model_dump(mode="json", exclude_none=True) for o in outcomes]}
+    request = parse(event=event, model=ScheduledErasure)
+    job = start_from_message(
+        runtime.launcher(), request.detail, source="schedule", default_key=f"schedule:{request.id}"
+    )
     return {"job_id": job.job_id, "status": job.status.value}

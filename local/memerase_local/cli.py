@@ -6,26 +6,35 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from memerase import runtime
+from memerase.criteria import MAX_AGE_DAYS, Criteria, requested
 from memerase.engine import Eraser
 from memerase.errors import InvalidRequest, MemeraseError
 from memerase.models import ErasureResult, Scope
 from memerase.observability import logger
-from memerase_local import cli_jobs
+from memerase_local import cli_jobs, cli_retention
 
 out = Console()
 err = Console(stderr=True)
 NO_FILTER = (  # mem0's own words (MissingFilter), with the CLI's way to erase everything instead of mem0's reset()
     "At least one filter is required to delete all memories: --user-id, --agent-id or --run-id. To erase every "
     "memory of a target, use `memerase reset --confirm <target>` (the configuration must set allow_reset)."
+    " To erase by age or expiry across every scope, use --older-than or --expired."
 )
+BAD_AGE = (  # never quotes the value given
+    f"invalid --older-than: give a positive whole number followed by d (days) or h (hours), e.g. 30d or 12h, "
+    f"at most {MAX_AGE_DAYS} days"
+)
+AGE = re.compile(r"([1-9][0-9]{0,6})([dh])")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,10 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     delete = sub.add_parser("delete", help="erase one memory by id from every target")
     delete.add_argument("memory_id")
-    bulk = sub.add_parser("delete-all", help="erase every memory matching the filters (AND)")
+    bulk = sub.add_parser("delete-all", help="erase every memory matching the filters and criteria (AND)")
     bulk.add_argument("--user-id")
     bulk.add_argument("--agent-id")
     bulk.add_argument("--run-id")
+    bulk.add_argument("--older-than", metavar="AGE", help="only memories created more than AGE ago: 30d, 12h")
+    bulk.add_argument("--expired", action="store_true", help="only memories past mem0's expiration_date")
     bulk.add_argument("--dry-run", action="store_true", help="count what would be erased, erase nothing")
     reset = sub.add_parser("reset", help="wipe and recreate one target's collections (needs allow_reset)")
     reset.add_argument("--confirm", required=True, metavar="NAME", help="the name of the target to reset")
@@ -52,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke = keys_sub.add_parser("revoke", help="revoke a key by its key_id")
     revoke.add_argument("key_id")
     cli_jobs.add_parser(sub)
+    cli_retention.add_parser(sub)
     serve = sub.add_parser("serve", help="run the HTTP API locally (embedded stand-ins unless MEMERASE_CONFIG)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-seed", action="store_true", help="do not write sample mem0 memories")
@@ -111,10 +123,13 @@ def _run(args: argparse.Namespace) -> int:
         return _keys(args)
     if args.command == "jobs":
         return cli_jobs.run(args, out)
+    if args.command == "retention":
+        return cli_retention.run(args, out, err)
 
     if args.command == "delete-all":
         filters = {k: v for k in ("user_id", "agent_id", "run_id") if (v := getattr(args, k)) is not None}
-        if not filters:
+        criteria = requested(parse_age(args.older_than), args.expired)
+        if not filters and criteria is None:
             raise InvalidRequest(NO_FILTER)
     eraser = runtime.eraser()
     if args.command == "delete":
@@ -122,7 +137,8 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "reset":
         result = eraser.reset(args.confirm, args.confirm)
     else:
-        result = _delete_all(eraser, Scope.of(**filters), args.dry_run)
+        scope = Scope.of(**filters) if filters else Scope()
+        result = _delete_all(eraser, scope, criteria, args.dry_run)
     _summary(result)
     if runtime.settings().history is None and not result.dry_run and result.deleted:
         err.print("memerase: no history table configured: no history events were written", highlight=False)
@@ -132,7 +148,21 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _delete_all(eraser: Eraser, scope: Scope, dry_run: bool) -> ErasureResult:
+def parse_age(text: str | None) -> timedelta | None:
+    """`30d` or `12h`: a positive whole number of days or hours (None when not given); anything else is refused."""
+    if text is None:
+        return None
+    match = AGE.fullmatch(text)
+    if not match:
+        raise InvalidRequest(BAD_AGE)
+    number, unit = int(match.group(1)), match.group(2)
+    age = timedelta(days=number) if unit == "d" else timedelta(hours=number)
+    if age > timedelta(days=MAX_AGE_DAYS):
+        raise InvalidRequest(BAD_AGE)
+    return age
+
+
+def _delete_all(eraser: Eraser, scope: Scope, criteria: Criteria | None, dry_run: bool) -> ErasureResult:
     """The filtered erasure with a progress bar; if a store fails half-way, what is already gone is printed (per
     store, from the progress reported after each deleted batch) before the error propagates."""
     erased: dict[str, int] = {}
@@ -146,7 +176,7 @@ def _delete_all(eraser: Eraser, scope: Scope, dry_run: bool) -> ErasureResult:
             bar.update(tasks[label], completed=scanned, description=f"{label}: {deleted} erased")
 
         try:
-            return eraser.delete_matching(scope, dry_run=dry_run, progress=advance)
+            return eraser.delete_matching(scope, dry_run=dry_run, progress=advance, criteria=criteria)
         except Exception:
             bar.stop()
             _partial_summary(erased)
@@ -181,13 +211,21 @@ def _progress() -> Progress:
 def _summary(result: ErasureResult) -> None:
     title = f"{result.operation}{' (dry run)' if result.dry_run else ''}: {result.duration_ms} ms"
     table = Table(title=title)
-    for column in ("target", "store", "matched", "deleted", "remaining"):
+    for column in ("target", "store", "matched", "deleted", "remaining", "unreadable kept"):
         table.add_column(column, justify="left" if column in ("target", "store") else "right")
     for s in result.stores:
-        table.add_row(
-            s.target, s.store, str(s.matched), str(s.deleted), "-" if s.remaining is None else str(s.remaining)
-        )
+        remaining = "-" if s.remaining is None else str(s.remaining)
+        unreadable = "-" if s.note else str(s.unreadable_kept)
+        table.add_row(s.target, s.store, str(s.matched), str(s.deleted), remaining, unreadable)
     out.print(table)
+    if result.criteria:
+        shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.criteria.items())
+        out.print(f"selected: memories {shown} (UTC)", highlight=False)
+    if result.unreadable_kept:
+        out.print(
+            f"unreadable created_at/expiration_date: {result.unreadable_kept} kept (never erased by a criterion)",
+            highlight=False,
+        )
     if result.history_events:
         out.print(f"history: content-free DELETE events written for {result.history_events} erased records")
 

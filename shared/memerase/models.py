@@ -110,6 +110,9 @@ class StoreOutcome(BaseModel):
     matched: int = 0
     deleted: int = 0
     remaining: int | None = None
+    unreadable_kept: int = Field(
+        0, description="records in scope whose created_at (or expiration_date) a criterion could not read: kept"
+    )
     note: str | None = None
 
 
@@ -121,6 +124,9 @@ class ErasureResult(BaseModel):
     operation: Literal["delete", "delete_matching", "reset"]
     scope_hash: str | None = None
     dry_run: bool = False
+    criteria: dict[str, str] | None = Field(
+        None, description="the age/expiry criteria with their fixed cutoffs (created_before, expired_before), if any"
+    )
     memories: int = Field(0, description="distinct memories erased (a memory kept in two targets counts once)")
     stores: list[StoreOutcome] = Field(default_factory=list)
     history_events: int = 0
@@ -139,6 +145,11 @@ class ErasureResult(BaseModel):
     @property
     def matched(self) -> int:
         return sum(s.matched for s in self.stores)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unreadable_kept(self) -> int:
+        return sum(s.unreadable_kept for s in self.stores)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -26,6 +26,7 @@ from memerase.neptune_settings import (
     graph_id_of,
 )
 from memerase.request_settings import RequestsConfig
+from memerase.retention import RetentionPolicy, unique_policy_names
 from memerase.strict import Strict as _Strict
 
 __all__ = [
@@ -184,6 +185,7 @@ class Settings(_Strict):
     api: ApiConfig = ApiConfig()
     requests: RequestsConfig = RequestsConfig()  # SQS erasure requests: allowed reply queues, the dead-letter queue
     allow_reset: StrictBool = False
+    retention: list[RetentionPolicy] = Field(default_factory=list, description="retention policies (scheduled runs)")
 
     @field_validator("targets")
     @classmethod
@@ -193,6 +195,12 @@ class Settings(_Strict):
         if duplicates:
             raise ValueError(f"target names must be unique; repeated: {', '.join(duplicates)}")
         return targets
+
+    @field_validator("retention")
+    @classmethod
+    def _unique_policies(cls, policies: list[RetentionPolicy]) -> list[RetentionPolicy]:
+        unique_policy_names(policies)
+        return policies
 
     @model_validator(mode="after")
     def _no_shared_collections(self) -> Settings:

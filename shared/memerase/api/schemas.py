@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from memerase.criteria import MAX_AGE_DAYS
 
 MAX_BATCH = 1000
 
@@ -66,6 +68,16 @@ class ErasureRequest(BaseModel):
     user_id: str | None = Field(None, max_length=1024)
     agent_id: str | None = Field(None, max_length=1024)
     run_id: str | None = Field(None, max_length=1024)
+    older_than_days: StrictInt | None = Field(
+        None,
+        ge=1,
+        le=MAX_AGE_DAYS,
+        description="erase only memories whose mem0 created_at is more than this many days before the request "
+        "(a whole number; memories with an unreadable created_at are kept and counted)",
+    )
+    expired: StrictBool = Field(
+        False, description="erase only memories whose mem0 expiration_date is before today (UTC), as mem0 hides them"
+    )
     reason: str | None = Field(None, max_length=500)
     dry_run: StrictBool = False
 
@@ -87,6 +99,8 @@ class JobView(BaseModel):
     job_id: str
     status: str
     scope_hash: str
+    criteria: dict[str, Any] | None = Field(None, description="the fixed cutoffs: created_before, expired_before")
+    policy: str | None = None
     source: str
     reason: str | None = None
     dry_run: bool = False
@@ -98,6 +112,7 @@ class JobView(BaseModel):
     summary: str = Field("", description="what the job did, in one sentence")
     memories_erased: int = Field(0, description="memory records erased so far, over every run and pass")
     records_erased: int = Field(0, description="store records erased so far: memory records and entity records")
+    unreadable_kept: int = Field(0, description="records in scope kept: a criterion could not read their date")
     memories_left: int | None = Field(None, description="memory records of the scope the last finished pass found")
     unfinished_items: int | None = Field(None, description="work items of the last verified pass that did not finish")
     progress: list[dict[str, Any]] = Field(

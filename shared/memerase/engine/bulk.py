@@ -5,14 +5,40 @@ from __future__ import annotations
 
 import time
 
-from memerase.engine.catalog import StoreCatalog
+from memerase.criteria import NO_CRITERIA, Criteria, Selection
+from memerase.engine.catalog import StoreCatalog, not_applicable
 from memerase.engine.partition_run import PartitionRunner
 from memerase.engine.progress import PartitionProgress, ProgressCallback, RunHooks
 from memerase.errors import InvalidRequest
 from memerase.history import HistoryStore, OncePerMemory
 from memerase.models import ErasureResult, Scope, StoreOutcome
 from memerase.observability import logger
-from memerase.stores.base import Partition
+from memerase.stores.base import Partition, ScopeCollection, scan
+
+
+def selection_for(scope: Scope, criteria: Criteria | None) -> Selection:
+    """The scope's filters AND the criteria; refused (InvalidRequest) with neither a filter nor a criterion."""
+    selection = Selection(filters=scope.filters(), criteria=criteria or NO_CRITERIA)
+    if not selection.filters and not selection.criteria.present:
+        raise InvalidRequest("empty scope")
+    selection.refuse_empty()  # a bypassed validation (an empty value) is refused with a ValueError
+    return selection
+
+
+def survey(store: ScopeCollection, selection: Selection) -> tuple[int, int]:
+    """(records selected, records in scope kept as unreadable), by the same scan and decision as an erasure."""
+    selected = unreadable = 0
+    for page in scan(store, selection):
+        selected += len(page.records)
+        unreadable += page.unreadable
+    return selected, unreadable
+
+
+def criteria_shown(criteria: Criteria | None) -> dict[str, str] | None:
+    """The criteria as a report shows them (ISO cutoffs), or None without any."""
+    if criteria is None or not criteria.present:
+        return None
+    return {k: str(v) for k, v in criteria.model_dump(mode="json", exclude_none=True).items()}
 
 
 class ScopeEraser:
@@ -21,33 +47,38 @@ class ScopeEraser:
         self._history = history
 
     def delete_matching(
-        self, scope: Scope, dry_run: bool = False, progress: ProgressCallback | None = None
+        self,
+        scope: Scope,
+        dry_run: bool = False,
+        progress: ProgressCallback | None = None,
+        criteria: Criteria | None = None,
     ) -> ErasureResult:
-        """Erase every memory matching the scope (AND of its ids) from every collection, then verify."""
+        """Erase every memory the selection selects (the AND of the scope's ids and the criteria; an empty scope
+        with a criterion selects across every scope) from every collection, then verify."""
         started = time.monotonic()
-        filters = scope.filters()
-        if not filters:
-            raise InvalidRequest("empty scope")
+        selection = selection_for(scope, criteria)
         erased: set[str] = set()
         log = OncePerMemory(self._history) if self._history else None  # one event per memory, across targets
         runner = PartitionRunner(self._catalog, log)
         outcomes: list[StoreOutcome] = []
         for ref, store in self._catalog.stores():
             outcome = StoreOutcome(target=ref.target, store=store.label, role=ref.role)
-            if reason := store.not_applicable(filters):
+            if reason := not_applicable(ref, store, selection):
                 outcomes.append(outcome.model_copy(update={"note": reason}))
                 continue
             if dry_run:
-                outcomes.append(outcome.model_copy(update={"matched": store.count_remaining(filters)}))
+                matched, unreadable = survey(store, selection)
+                outcomes.append(outcome.model_copy(update={"matched": matched, "unreadable_kept": unreadable}))
                 continue
             hooks = RunHooks(progress=progress, erased=erased.update) if progress else RunHooks(erased=erased.update)
-            state = runner.erase(ref, filters, Partition(), PartitionProgress(), hooks)
+            state = runner.erase(ref, selection, Partition(), PartitionProgress(), hooks)
             outcomes.append(
                 outcome.model_copy(
                     update={
                         "matched": state.matched,
                         "deleted": state.deleted,
-                        "remaining": store.count_remaining(filters),
+                        "remaining": store.count_remaining(selection),
+                        "unreadable_kept": state.unreadable,
                     }
                 )
             )
@@ -55,6 +86,7 @@ class ScopeEraser:
             operation="delete_matching",
             scope_hash=scope.fingerprint(),
             dry_run=dry_run,
+            criteria=criteria_shown(criteria),
             memories=len(erased),
             stores=outcomes,
             history_events=log.written if log else 0,
@@ -66,16 +98,21 @@ class ScopeEraser:
         )
         return result
 
-    def count_remaining(self, scope: Scope) -> list[StoreOutcome]:
-        filters = scope.filters()
-        return [
-            StoreOutcome(
-                target=ref.target,
-                store=store.label,
-                role=ref.role,
-                remaining=None if reason else store.count_remaining(filters),
-                note=reason,
+    def count_remaining(self, scope: Scope, criteria: Criteria | None = None) -> list[StoreOutcome]:
+        """Per collection: what the selection still selects (`remaining`) and what it keeps as unreadable."""
+        selection = selection_for(scope, criteria)
+        outcomes = []
+        for ref, store in self._catalog.stores():
+            reason = not_applicable(ref, store, selection)
+            remaining, unreadable = (None, 0) if reason else survey(store, selection)
+            outcomes.append(
+                StoreOutcome(
+                    target=ref.target,
+                    store=store.label,
+                    role=ref.role,
+                    remaining=remaining,
+                    unreadable_kept=unreadable,
+                    note=reason,
+                )
             )
-            for ref, store in self._catalog.stores()
-            for reason in [store.not_applicable(filters)]
-        ]
+        return outcomes

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from memerase.criteria import CRITERIA_NOT_APPLICABLE, Selection
 from memerase.errors import InvalidRequest, UnknownTarget
 from memerase.stores.base import ScopeCollection
 from memerase.stores.factory import TargetStores
@@ -19,6 +20,15 @@ class StoreRef:
 
     target: str
     role: str  # MEMORIES | ENTITIES | a graph role ("graph", "graph_embeddings")
+
+
+def not_applicable(ref: StoreRef, store: ScopeCollection, selection: Selection) -> str | None:
+    """Why a collection is left alone for this selection, or None. Age and expiry criteria read a memory's mem0
+    `created_at`/`expiration_date`: entity and graph records carry neither, so a selection with criteria leaves them
+    alone (never widened to their whole scope)."""
+    if selection.criteria.present and ref.role != MEMORIES:
+        return CRITERIA_NOT_APPLICABLE
+    return store.not_applicable(selection)
 
 
 class StoreCatalog:

@@ -5,7 +5,8 @@ field the memory carries, the record carries with the same value: what mem0's ow
 finds) and, for a scoped caller, inside the caller's scopes; a record left with no link is deleted. Any other record
 that links an erased memory is left alone and counted: memerase never rewrites or deletes another scope's record.
 A scope erasure needs no unlinking at all: a record inside an erased memory's scope is inside the erased scope, and
-the scope's entity pass deletes it; only deletion by id unlinks.
+the scope's entity pass deletes it; deletion by id and erasure by age/expiry criteria (which leave the entity
+collection to the scope's other memories) unlink.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from memerase.criteria import Criteria
 from memerase.engine.bulk import ScopeEraser
 from memerase.engine.by_id import ByIdDeleter
 from memerase.engine.catalog import StoreCatalog, StoreRef
@@ -39,9 +40,14 @@ class Eraser:
         return self._by_id.execute(self._by_id.plan(memory_ids, allowed))
 
     def delete_matching(
-        self, scope: Scope, dry_run: bool = False, progress: ProgressCallback | None = None
+        self,
+        scope: Scope,
+        dry_run: bool = False,
+        progress: ProgressCallback | None = None,
+        criteria: Criteria | None = None,
     ) -> ErasureResult:
-        return self._bulk.delete_matching(scope, dry_run, progress)
+        """Erase what the scope AND the criteria select (an empty `Scope()` only with criteria: every scope)."""
+        return self._bulk.delete_matching(scope, dry_run, progress, criteria)
 
     def reset(self, target_name: str, confirm: str | None) -> ErasureResult:
         return self._resetter.reset(target_name, confirm)
@@ -54,8 +60,8 @@ class Eraser:
     def store(self, ref: StoreRef) -> ScopeCollection:
         return self.catalog.store(ref)
 
-    def count_remaining(self, scope: Scope) -> list[StoreOutcome]:
-        return self._bulk.count_remaining(scope)
+    def count_remaining(self, scope: Scope, criteria: Criteria | None = None) -> list[StoreOutcome]:
+        return self._bulk.count_remaining(scope, criteria)
 
     def history(self, memory_id: str, allowed: Sequence[Scope] | None = None) -> list[dict[str, object]]:
         return self._reader.history(memory_id, allowed)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from memerase.criteria import Selection
 from memerase.engine.catalog import MEMORIES, StoreCatalog, StoreRef
+from memerase.engine.entity_links import unlink
 from memerase.engine.progress import PartitionProgress, RunHooks
 from memerase.history import DeletionLog
-from memerase.stores.base import Filters, Partition, Record, ScopeCollection
+from memerase.stores.base import Partition, Record, ScopeCollection, Selector, require_selection
 
 NO_HOOKS = RunHooks()
 
@@ -18,7 +20,7 @@ class _Run:
 
     ref: StoreRef
     store: ScopeCollection
-    filters: Filters
+    selection: Selection
     state: PartitionProgress
     hooks: RunHooks
 
@@ -31,7 +33,7 @@ class PartitionRunner:
     def erase(
         self,
         ref: StoreRef,
-        filters: Filters,
+        selection: Selector,
         partition: Partition,
         state: PartitionProgress,
         hooks: RunHooks = NO_HOOKS,
@@ -47,7 +49,7 @@ class PartitionRunner:
         finishes that batch first: the counts stay exact even when a worker dies between a delete and the next
         checkpoint.
         """
-        run = _Run(ref, self._catalog.store(ref), filters, state, hooks)
+        run = _Run(ref, self._catalog.store(ref), require_selection(selection), state, hooks)
         if ref.role == MEMORIES and partition.index == 0 and state.cursor is None and not state.pending:
             self._scrub_messages(run)
         if state.pending:  # a batch a dead worker may or may not have deleted: it is counted already
@@ -60,19 +62,22 @@ class PartitionRunner:
     def _scrub_messages(self, run: _Run) -> None:
         """mem0 keeps the raw messages of every session scope in its history database, and its own erasures never
         remove them: the first partition of a target's memories removes the erased scope's sessions when it starts
-        (again in every pass: it is idempotent and catches messages written meanwhile)."""
+        (again in every pass: it is idempotent and catches messages written meanwhile). A selection with criteria
+        erases some of a scope's memories, not its sessions: their messages are left alone."""
         history = self._catalog.target(run.ref.target).mem0_history
-        if history is not None:
-            history.erase_messages(run.filters)
+        if history is not None and not run.selection.criteria.present:
+            history.erase_messages(run.selection.filters)
 
     def _pages(self, run: _Run, partition: Partition) -> None:
         state, store, hooks = run.state, run.store, run.hooks
         buffered: list[Record] = []
+        unreadable = 0  # counted into the state only with the cursor that moves past its pages
         listing = state.cursor
         while not state.done:
-            page = store.list_matching(run.filters, partition, listing)
+            page = store.list_matching(run.selection, partition, listing)
             listing = page.cursor
             buffered += page.records
+            unreadable += page.unreadable
             state.scanned += page.scanned
             if hooks.cancelled():
                 return
@@ -82,6 +87,7 @@ class PartitionRunner:
                 self._flush(run, chunk)
             if not buffered:
                 state.cursor, state.done = listing, listing is None
+                state.unreadable, unreadable = state.unreadable + unreadable, 0
                 hooks.checkpoint(state)
             hooks.progress(store.label, state.scanned, state.deleted)
             if stop:
@@ -107,7 +113,12 @@ class PartitionRunner:
         if mem0_history is not None:
             mem0_history.erase_memories(memory_ids)
         run.store.delete_batch([r.native_id for r in chunk])
-        # No entity unlinking here: an entity record inside an erased memory's scope is inside the erased scope too,
-        # so the scope's entity pass deletes it; records of other scopes are never touched.
+        # A scope erasure needs no entity unlinking: an entity record inside an erased memory's scope is inside the
+        # erased scope too, and the scope's entity pass deletes it. A selection with criteria leaves the entity
+        # collection to its other memories, so the erased ids are stripped from the records of each memory's own
+        # scope, as mem0's own delete does (records of other scopes are never touched; a batch replayed after a
+        # crash has no payloads, and leaves its ids listed).
+        if memories and run.selection.criteria.present:
+            unlink(self._catalog.target(run.ref.target).entities, chunk)
         if memories:
             run.hooks.erased(memory_ids)

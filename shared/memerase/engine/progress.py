@@ -21,6 +21,7 @@ class PartitionProgress(BaseModel):
     scanned: int = 0
     matched: int = 0
     deleted: int = 0
+    unreadable: int = Field(0, description="records in scope a criterion could not decide, kept (this pass)")
     pending: list[tuple[str, str]] = Field(
         default_factory=list,
         description="the batch being deleted: (native id, memory id) pairs, no user ids; empty between batches",

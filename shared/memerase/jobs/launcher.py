@@ -23,7 +23,7 @@ from memerase.errors import (
 )
 from memerase.jobs.events import CANCELLED
 from memerase.jobs.lifecycle import ATTEMPTS, allowed
-from memerase.jobs.models import JobRecord, JobStatus, ReplyTo, StoreProgress
+from memerase.jobs.models import ErasureSpec, JobRecord, JobStatus, ReplyTo, StoreProgress
 from memerase.jobs.repository import JobsTable, key_hash, now
 from memerase.jobs.steps import JobSteps
 from memerase.models import Scope
@@ -60,7 +60,7 @@ class JobLauncher:
 
     def start(
         self,
-        scope: Scope,
+        what: Scope | ErasureSpec,
         *,
         requester: str = "unknown",
         source: str = "api",
@@ -68,20 +68,25 @@ class JobLauncher:
         idempotency_key: str | None = None,
         dry_run: bool = False,
     ) -> tuple[JobRecord, bool]:
-        """Start (or find) the job erasing `scope`. Returns the job and whether this call created it.
+        """Start (or find) the job erasing `what`: a scope, or an `ErasureSpec` (a scope, possibly empty, AND age/expiry
+        criteria, and the retention policy asking). Returns the job and whether this call created it.
 
-        A repeated request maps to the same job: the same idempotency key always does (a different scope under a used
-        key is a conflict), and without a key an active job of the same scope is reused.
+        A repeated request maps to the same job: the same idempotency key always does (a different request under a
+        used key is a conflict), and without a key an active job of the same lock (`ErasureSpec.lock_key`: the same
+        scope, kinds of criteria and policy) is reused: its record names its own cutoffs.
         """
+        spec = what if isinstance(what, ErasureSpec) else ErasureSpec(scope=what)
+        scope = spec.scope
         scope_hash = scope.fingerprint()
+        lock = spec.lock_key()
         if idempotency_key:  # keys are per requester: one caller's key never reaches another caller's job
             idempotency_key = f"{requester}\n{idempotency_key}"
         job_id = "job-" + (key_hash(idempotency_key)[:32] if idempotency_key else uuid.uuid4().hex)
         if idempotency_key and (bound := self._jobs.claim_key(idempotency_key, job_id)) and bound != job_id:
-            return self._same_request(bound, scope_hash, dry_run), False
+            return self._same_request(bound, lock, dry_run), False
         if idempotency_key and self._exists(job_id):
-            return self._same_request(job_id, scope_hash, dry_run), False
-        if not dry_run and (active := self._jobs.claim_scope(scope_hash, job_id)):
+            return self._same_request(job_id, lock, dry_run), False
+        if not dry_run and (active := self._jobs.claim_scope(lock, job_id)):
             return self._jobs.get(active), False
         stamp = now()
         stepped = bool(self._state_machine) and not dry_run  # else counted, or run inline, here
@@ -89,6 +94,8 @@ class JobLauncher:
             job_id=job_id,
             scope_hash=scope_hash,
             scope=scope,
+            criteria=spec.criteria if spec.criteria is not None and spec.criteria.present else None,
+            policy=spec.policy,
             requester=requester,
             source=source,
             reason=reason,
@@ -101,7 +108,7 @@ class JobLauncher:
         if dry_run:
             job = self._counted(job)
         if not self._jobs.create(job):
-            return self._same_request(job_id, scope_hash, dry_run), False
+            return self._same_request(job_id, lock, dry_run), False
         logger.info("job created", extra={"job_id": job_id, "source": source, "dry_run": dry_run})
         if dry_run:
             return job, True
@@ -129,7 +136,7 @@ class JobLauncher:
             )
         except TransitionNotAllowed as exc:
             raise JobConflict(str(exc)) from exc
-        self._jobs.release_scope(job.scope_hash, job_id)
+        self._jobs.release_scope(job.lock_key(), job_id)
         if job.execution_arn:
             self._stop(job.execution_arn)
         self._steps.publish(CANCELLED, job)
@@ -142,7 +149,7 @@ class JobLauncher:
         job = self._jobs.get(job_id)
         if not allowed(job.status, JobStatus.QUEUED) or job.scope is None:
             raise JobConflict(f"job {job_id} is {job.status.value} and cannot be resumed")
-        if (active := self._jobs.claim_scope(job.scope_hash, job_id)) and active != job_id:
+        if (active := self._jobs.claim_scope(job.lock_key(), job_id)) and active != job_id:
             raise JobConflict(f"job {active} is already erasing this scope")
         # A pass that had finished (e.g. it failed verification) is not re-read: the resumed job scans afresh.
         fresh = self._steps.pass_complete(job) and job.pass_no > 0
@@ -243,9 +250,16 @@ class JobLauncher:
     def _counted(self, job: JobRecord) -> JobRecord:
         """A dry run, done before its record is written: COMPLETED with each collection's count of the scope."""
         assert job.scope is not None
-        outcomes = self._eraser.count_remaining(job.scope)  # in the order of `stores()`
+        outcomes = self._eraser.count_remaining(job.scope, job.criteria)  # in the order of `stores()`
         progress = [
-            StoreProgress(target=o.target, role=ref.role, store=o.store, remaining=o.remaining, note=o.note)
+            StoreProgress(
+                target=o.target,
+                role=ref.role,
+                store=o.store,
+                remaining=o.remaining,
+                unreadable_kept=o.unreadable_kept,
+                note=o.note,
+            )
             for (ref, _), o in zip(self._eraser.stores(), outcomes, strict=True)
         ]
         left = sum(p.remaining or 0 for p in progress if p.role == MEMORIES)
@@ -256,6 +270,7 @@ class JobLauncher:
                 "scope": None,
                 "progress": progress,
                 "memories_left": left,
+                "unreadable_kept": sum(p.unreadable_kept for p in progress),
             }
         )
 
@@ -266,9 +281,9 @@ class JobLauncher:
             return False
         return True
 
-    def _same_request(self, job_id: str, scope_hash: str, dry_run: bool) -> JobRecord:
+    def _same_request(self, job_id: str, lock: str, dry_run: bool) -> JobRecord:
         job = self._jobs.get(job_id)
-        if job.scope_hash != scope_hash or job.dry_run != dry_run:
+        if job.lock_key() != lock or job.dry_run != dry_run:
             raise JobConflict("this idempotency key was used for a different erasure request")
         return job
 

@@ -5,12 +5,50 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
+from memerase.criteria import NO_CRITERIA, Criteria, Selection, lock_key
 from memerase.engine import MEMORIES
 from memerase.engine.progress import PartitionProgress
+from memerase.errors import InvalidRequest, MissingFilter
 from memerase.models import Scope
+
+POLICY_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class ErasureSpec(BaseModel):
+    """What a job erases: a scope (empty only with a criterion: then every scope) AND optional criteria, and the
+    retention policy that asked for it, if any. The cutoffs are fixed when the spec is made (`Criteria.at`)."""
+
+    model_config = ConfigDict(hide_input_in_errors=True, frozen=True, extra="forbid")
+
+    scope: Scope = Field(default_factory=Scope)
+    criteria: Criteria | None = None
+    policy: str | None = Field(None, pattern=POLICY_NAME, description="the retention policy's name (no personal data)")
+
+    def model_post_init(self, _context: object) -> None:
+        if not self.scope.filters() and not (self.criteria is not None and self.criteria.present):
+            raise MissingFilter()
+
+    @classmethod
+    def of(cls, criteria: Criteria | None = None, policy: str | None = None, **filters: Any) -> ErasureSpec:
+        """From caller input: filters validated as `Scope.of` does; no filter at all is valid only with a criterion
+        (else mem0's MissingFilter). Raises InvalidRequest or MissingFilter, never ValidationError."""
+        try:
+            scope = Scope.of(**filters)
+        except MissingFilter:
+            if criteria is None or not criteria.present:
+                raise
+            scope = Scope()
+        try:
+            return cls(scope=scope, criteria=criteria, policy=policy)
+        except ValidationError:
+            raise InvalidRequest("Invalid policy: letters, digits, '_', '.', '-' (at most 64)") from None
+
+    def lock_key(self) -> str:
+        return lock_key(self.scope.fingerprint(), self.criteria, self.policy)
 
 
 class JobStatus(StrEnum):
@@ -62,6 +100,9 @@ class StoreProgress(BaseModel):
     items_done: int = 0
     items_total: int = 0
     remaining: int | None = Field(None, description="records of the scope the job's last finished pass still found")
+    unreadable_kept: int = Field(
+        0, description="records in scope the latest pass kept because a criterion could not read their date"
+    )
     note: str | None = None  # why the store was left alone (e.g. graph data for a scope without a user id)
 
 
@@ -95,13 +136,16 @@ class Receipt(BaseModel):
         None, description="store records erased in all: memory records and entity records (None: as above)"
     )
     verified_remaining: int
+    criteria: Criteria | None = Field(None, description="the age/expiry cutoffs the job applied, if any")
+    policy: str | None = Field(None, description="the retention policy that started the job, if any")
+    unreadable_kept: int = Field(0, description="records in scope kept because their date could not be read")
     passes: int
     requested_at: str
     completed_at: str
     digest: str = ""
 
     def sealed(self) -> Receipt:
-        body = self.model_dump(exclude={"digest"})
+        body = self.model_dump(mode="json", exclude={"digest"})  # JSON types: cutoffs are ISO strings
         digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
         return self.model_copy(update={"digest": digest})
 
@@ -123,6 +167,8 @@ class JobRecord(BaseModel):
     status: JobStatus = JobStatus.QUEUED
     scope_hash: str
     scope: Scope | None = Field(None, description="kept only while the job can still run; removed on completion")
+    criteria: Criteria | None = Field(None, description="age/expiry cutoffs, fixed when the job was made (kept)")
+    policy: str | None = Field(None, description="the retention policy that started the job, if any")
     requester: str = "unknown"
     source: str = "api"
     reason: str | None = Field(None, max_length=500)
@@ -138,11 +184,22 @@ class JobRecord(BaseModel):
     progress: list[StoreProgress] = Field(default_factory=list)
     memories_erased: int = Field(0, description="memory records erased so far, over every run and pass")
     records_erased: int = Field(0, description="store records erased so far (memory and entity records)")
+    unreadable_kept: int = Field(0, description="records in scope kept: a criterion could not read their date")
     memories_left: int | None = Field(None, description="memory records of the scope the last finished pass found")
     unfinished_items: int | None = Field(None, description="work items of the last verified pass that did not finish")
     error: JobError | None = None
     receipt: Receipt | None = None
     reply_to: ReplyTo | None = Field(None, description="kept only while the job can still run; removed on completion")
+
+    def selection(self) -> Selection | None:
+        """What the job erases, while it can still run (None once its scope is dropped)."""
+        if self.scope is None:
+            return None
+        return Selection(filters=self.scope.filters(), criteria=self.criteria or NO_CRITERIA)
+
+    def lock_key(self) -> str:
+        """The job lock: the scope hash for a plain scope job; see `criteria.lock_key`."""
+        return lock_key(self.scope_hash, self.criteria, self.policy)
 
     def public(self) -> dict[str, object]:
         """The job as callers see it: never the raw scope; with a sentence saying what it did."""
@@ -151,10 +208,11 @@ class JobRecord(BaseModel):
     def summary(self) -> str:
         """What the job did, in one sentence (counts only, never ids)."""
         erased = f"{self.memories_erased} memory record(s) ({self.records_erased} store record(s) in all)"
+        kept = f"; {self.unreadable_kept} kept with an unreadable date" if self.unreadable_kept else ""
         if self.dry_run:
-            return f"dry run: {self.memories_left or 0} memory record(s) of the scope found; nothing erased"
+            return f"dry run: {self.memories_left or 0} memory record(s) of the scope found; nothing erased{kept}"
         if self.status == JobStatus.COMPLETED:
-            return f"erased {erased} in {self.pass_no} pass(es); the last pass found nothing left to erase"
+            return f"erased {erased} in {self.pass_no} pass(es); the last pass found nothing left to erase{kept}"
         if self.status == JobStatus.CANCELLED:
             return f"cancelled after erasing {erased}; resume it to erase the rest"
         if self.status == JobStatus.FAILED:

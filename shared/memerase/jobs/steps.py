@@ -103,9 +103,11 @@ class JobSteps:
         if progress.done:
             return {"done": True}
         progress.invocations += 1
+        selection = job.selection()
+        assert selection is not None  # the job has its scope
         self._eraser.runner.erase(
             StoreRef(item.target, item.role),
-            job.scope.filters(),
+            selection,
             Partition(item.index, item.count),
             progress,
             RunHooks(
@@ -168,7 +170,7 @@ class JobSteps:
             except TransitionLost:
                 job = self._jobs.get(job_id)
             else:
-                self._jobs.release_scope(job.scope_hash, job_id)
+                self._jobs.release_scope(job.lock_key(), job_id)
                 count("MemoriesErased", job.memories_erased)
                 count("ErasureJobsCompleted", 1)
         if job.status == JobStatus.COMPLETED and job.receipt is not None:
@@ -186,6 +188,9 @@ class JobSteps:
             memories_erased=counts["memories_erased"],
             records_erased=counts["records_erased"],
             verified_remaining=sum(p.remaining or 0 for p in counts["progress"]),
+            criteria=job.criteria,
+            policy=job.policy,
+            unreadable_kept=counts["unreadable_kept"],
             passes=job.pass_no,
             requested_at=job.created_at,
             completed_at=finished,
@@ -208,7 +213,7 @@ class JobSteps:
             )
         except (TransitionLost, TransitionNotAllowed):
             return {"status": self._jobs.get(job_id).status.value}
-        self._jobs.release_scope(job.scope_hash, job_id)
+        self._jobs.release_scope(job.lock_key(), job_id)
         count("ErasureJobsFailed", 1)
         self.publish(FAILED, job)
         return {"status": job.status.value}
@@ -223,6 +228,8 @@ class JobSteps:
                 "job_id": job.job_id,
                 "status": job.status.value,
                 "scope_hash": job.scope_hash,
+                "policy": job.policy,
+                "criteria": job.criteria.model_dump(mode="json", exclude_none=True) if job.criteria else None,
                 "erased": job.memories_erased,
                 "memories_erased": job.memories_erased,
                 "records_erased": job.records_erased,

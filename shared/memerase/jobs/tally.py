@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from memerase.engine import MEMORIES, Eraser, StoreRef
+from memerase.engine.catalog import not_applicable
 from memerase.jobs.models import JobRecord, StoreProgress, WorkItem, erased_counts
 from memerase.jobs.repository import JobsTable
 from memerase.stores.base import ScopeCollection
@@ -76,10 +77,10 @@ class JobTally:
         return PassOutcome(found, unfinished)
 
     def stores(self, job: JobRecord) -> Iterator[tuple[StoreRef, ScopeCollection, str | None]]:
-        """Every collection with why it does not apply to the job's scope (None where it does, or with no scope)."""
-        filters = job.scope.filters() if job.scope is not None else {}
+        """Every collection with why it does not apply to the job's selection (None where it does, or without one)."""
+        selection = job.selection()
         for ref, store in self._eraser.stores():
-            yield ref, store, store.not_applicable(filters) if filters else None
+            yield ref, store, not_applicable(ref, store, selection) if selection is not None else None
 
     def progress(self, job: JobRecord, remaining: Mapping[StoreKey, int | None]) -> list[StoreProgress]:
         """Per-collection totals over every pass and run of the job, with the latest pass's item completion; a
@@ -101,8 +102,9 @@ class JobTally:
                 if (p.item.target, p.item.role) == key:
                     out[key].scanned += p.scanned
                     out[key].deleted += p.deleted
-                    if p.item.pass_no == latest:
+                    if p.item.pass_no == latest:  # kept records are seen again by every pass: the latest counts
                         out[key].items_done += int(p.done)
+                        out[key].unreadable_kept += p.unreadable
         return list(out.values())
 
     def counts(self, job: JobRecord, remaining: Mapping[StoreKey, int | None] | None = None) -> dict[str, Any]:
@@ -112,7 +114,12 @@ class JobTally:
             remaining = {(p.target, p.role): p.remaining for p in job.progress}
         progress = self.progress(job, remaining)
         memories, records = erased_counts(progress)
-        return {"progress": progress, "memories_erased": memories, "records_erased": records}
+        return {
+            "progress": progress,
+            "memories_erased": memories,
+            "records_erased": records,
+            "unreadable_kept": sum(p.unreadable_kept for p in progress),
+        }
 
     def current(self, job: JobRecord) -> JobRecord:
         """The job with its progress as the work-item rows have it now (workers of a cancelled or failed job may

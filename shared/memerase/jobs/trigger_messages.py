@@ -3,11 +3,13 @@ edge, and the one call that starts a job from one."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from datetime import timedelta
 
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from memerase.criteria import MAX_AGE_DAYS, requested
 from memerase.jobs.launcher import JobLauncher
-from memerase.jobs.models import JobRecord
-from memerase.models import Scope
+from memerase.jobs.models import ErasureSpec, JobRecord
 
 
 class ErasureMessage(BaseModel):
@@ -18,15 +20,24 @@ class ErasureMessage(BaseModel):
     user_id: str | None = Field(None, max_length=1024)
     agent_id: str | None = Field(None, max_length=1024)
     run_id: str | None = Field(None, max_length=1024)
+    older_than_days: StrictInt | None = Field(None, ge=1, le=MAX_AGE_DAYS)
+    expired: StrictBool = False
     reason: str | None = Field(None, max_length=500)
     idempotency_key: str | None = Field(None, max_length=256)
 
 
 def start_from_message(launcher: JobLauncher, message: ErasureMessage, source: str, default_key: str) -> JobRecord:
-    """The one library call every trigger uses, with a key that makes a redelivered message map to the same job."""
-    scope = Scope.of(user_id=message.user_id, agent_id=message.agent_id, run_id=message.run_id)
+    """The one library call every trigger uses, with a key that makes a redelivered message map to the same job. Age
+    and expiry cutoffs are fixed here, when the message is handled (a redelivery maps to the job made first)."""
+    older_than = timedelta(days=message.older_than_days) if message.older_than_days is not None else None
+    spec = ErasureSpec.of(
+        requested(older_than, message.expired),
+        user_id=message.user_id,
+        agent_id=message.agent_id,
+        run_id=message.run_id,
+    )
     job, _ = launcher.start(
-        scope,
+        spec,
         requester=source,  # stamped here, never taken from the message: it decides who may see and cancel the job
         source=source,
         reason=message.reason,

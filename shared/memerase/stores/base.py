@@ -12,7 +12,10 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from memerase.criteria import Decision, Selection, selection_of
+
 Filters = Mapping[str, str]
+Selector = Selection | Filters  # bare filters are a selection without criteria
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,32 @@ class Page:
     records: list[Record] = field(default_factory=list)
     scanned: int = 0
     cursor: str | None = None
+    unreadable: int = 0  # records in scope a criterion could not decide (unreadable created_at): kept
 
 
-def require_filters(filters: Filters) -> None:
-    """Defence in depth: no adapter ever scans for deletion with an empty filter."""
-    if not filters or not all(isinstance(v, str) and v for v in filters.values()):
-        raise ValueError("refusing an empty or non-string filter")
+def require_selection(selector: Selector) -> Selection:
+    """Defence in depth: no adapter ever scans for deletion with neither a filter nor a criterion."""
+    return selection_of(selector)
+
+
+def scope_only(selector: Selector) -> Filters:
+    """The filters of a selection without criteria, for stores holding no memory `created_at`/`expiration_date`
+    (graph data): callers ask `not_applicable` first, so a selection with criteria never reaches their scans."""
+    selection = require_selection(selector)
+    if selection.criteria.present:
+        raise ValueError("age/expiry criteria apply to memories only")
+    return selection.filters
+
+
+def decided(selection: Selection, records: Sequence[Record], scanned: int, cursor: str | None) -> Page:
+    """A page of the records `selection` selects, counting those a criterion could not decide."""
+    verdicts = [(r, selection.decide(r.payload)) for r in records]
+    return Page(
+        records=[r for r, v in verdicts if v == Decision.IN],
+        scanned=scanned,
+        cursor=cursor,
+        unreadable=sum(1 for _, v in verdicts if v == Decision.UNREADABLE),
+    )
 
 
 def links_any(payload: Mapping[str, Any], memory_ids: Collection[str]) -> bool:
@@ -67,21 +90,22 @@ class ScopeCollection(Protocol):
         """How many parallel partitions a large scan of this store should use."""
         ...
 
-    def not_applicable(self, filters: Filters) -> str | None:
-        """Why this store cannot hold records of the scope (then nothing is deleted there), or None."""
+    def not_applicable(self, selection: Selector) -> str | None:
+        """Why this store cannot hold records of the selection (then nothing is deleted there), or None."""
         ...
 
-    def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
-        """One page of records whose payload matches every filter exactly. A scan started afresh (cursor None) sees
-        every deletion made before it."""
+    def list_matching(self, selection: Selector, partition: Partition, cursor: str | None) -> Page:
+        """One page of the records the selection selects (`Selection.decide`: every filter matches exactly and every
+        criterion holds), with the count of those in scope a criterion could not decide. A scan started afresh
+        (cursor None) sees every deletion made before it."""
         ...
 
     def delete_batch(self, native_ids: Sequence[str]) -> int:
         """Delete up to `batch_size` records by native id; returns how many were asked to go."""
         ...
 
-    def count_remaining(self, filters: Filters) -> int:
-        """A fresh, consistent count of records still matching (the verification), after every earlier deletion."""
+    def count_remaining(self, selection: Selector) -> int:
+        """A fresh, consistent count of records still selected (the verification), after every earlier deletion."""
         ...
 
     def reset(self) -> int:
@@ -130,6 +154,6 @@ def paginate(fetch: Callable[[str | None], Page]) -> Iterator[Page]:
         cursor = page.cursor
 
 
-def scan(store: ScopeCollection, filters: Filters, partition: Partition = Partition()) -> Iterator[Page]:
-    """Every page of one partition of a scope."""
-    return paginate(lambda cursor: store.list_matching(filters, partition, cursor))
+def scan(store: ScopeCollection, selection: Selector, partition: Partition = Partition()) -> Iterator[Page]:
+    """Every page of one partition of a selection."""
+    return paginate(lambda cursor: store.list_matching(selection, partition, cursor))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from memerase.stores.base import Filters, Page, Partition, ScopeCollection
+from memerase.criteria import CRITERIA_NOT_APPLICABLE
+from memerase.stores.base import Filters, Page, Partition, ScopeCollection, Selector, require_selection, scope_only
 
 GRAPH = "graph"
 GRAPH_EMBEDDINGS = "graph_embeddings"
@@ -35,17 +36,22 @@ class UserIdOnly:
     def partitions(self) -> int:
         return self._store.partitions()
 
-    def not_applicable(self, filters: Filters) -> str | None:
+    def not_applicable(self, selection: Selector) -> str | None:
+        if require_selection(selection).criteria.present:
+            return CRITERIA_NOT_APPLICABLE
+        filters = scope_only(selection)
         return user_id_only(filters) or self._store.not_applicable(filters)
 
-    def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
+    def list_matching(self, selection: Selector, partition: Partition, cursor: str | None) -> Page:
+        filters = scope_only(selection)
         self._require_user_id(filters)
         return self._store.list_matching(filters, partition, cursor)
 
     def delete_batch(self, native_ids: Sequence[str]) -> int:
         return self._store.delete_batch(native_ids)
 
-    def count_remaining(self, filters: Filters) -> int:
+    def count_remaining(self, selection: Selector) -> int:
+        filters = scope_only(selection)
         self._require_user_id(filters)
         return self._store.count_remaining(filters)
 

@@ -12,8 +12,18 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
-from memerase.models import ENTITY_KEYS, payload_matches
-from memerase.stores.base import Filters, Page, Partition, Record, links_any, paginate, require_filters
+from memerase.models import ENTITY_KEYS
+from memerase.stores.base import (
+    Filters,
+    Page,
+    Partition,
+    Record,
+    Selector,
+    decided,
+    links_any,
+    paginate,
+    require_selection,
+)
 from memerase.stores.neptune_client import NeptuneGraph, quoted_label
 
 LABEL_PREFIX = "MEM0_VECTOR_"  # mem0's NeptuneAnalyticsVector._COLLECTION_PREFIX
@@ -24,8 +34,8 @@ ID_BATCH_SIZE = 500
 
 
 def filter_clause(filters: Filters, variable: str = "n") -> tuple[str, dict[str, Any]]:
-    """` AND n.user_id = $f_user_id ...` and its parameters. Keys are mem0's scope keys only (never caller text)."""
-    require_filters(filters)
+    """` AND n.user_id = $f_user_id ...` and its parameters. Keys are mem0's scope keys only (never caller text).
+    Empty filters (a selection by criteria alone) give no clause."""
     unknown = set(filters) - set(ENTITY_KEYS)
     if unknown:
         raise ValueError("filter keys must be user_id, agent_id or run_id")
@@ -63,7 +73,7 @@ class NeptuneAnalyticsStore:
     def partitions(self) -> int:
         return 1  # one cursor in id order; a graph has no native scan segments
 
-    def not_applicable(self, filters: Filters) -> str | None:
+    def not_applicable(self, selection: Selector) -> str | None:
         return None
 
     def exists(self) -> bool:
@@ -73,10 +83,14 @@ class NeptuneAnalyticsStore:
 
     # ---- scope erasure -------------------------------------------------------------------------------------------
 
-    def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
-        clause, params = filter_clause(filters)
+    def list_matching(self, selection: Selector, partition: Partition, cursor: str | None) -> Page:
+        """The scope is filtered in the query; criteria are decided here only: mem0's `created_at` is a free-form
+        string property (a lexical comparison in openCypher cannot select the same instants, nor find unreadable
+        values to count), so every node of the scope is read and decided by `Selection.decide`."""
+        chosen = require_selection(selection)
+        clause, params = filter_clause(chosen.filters)
         page = self._page(clause, params, cursor)
-        return Page([r for r in page.records if payload_matches(r.payload, filters)], page.scanned, page.cursor)
+        return decided(chosen, page.records, page.scanned, page.cursor)
 
     def delete_batch(self, native_ids: Sequence[str]) -> int:
         if not native_ids:
@@ -86,9 +100,9 @@ class NeptuneAnalyticsStore:
         self._graph.query(f"{self._match} WHERE id(n) IN $ids DETACH DELETE n", {"ids": list(native_ids)})
         return len(native_ids)
 
-    def count_remaining(self, filters: Filters) -> int:
+    def count_remaining(self, selection: Selector) -> int:
         """Counted the way deletions are chosen (the same scan and re-check): each query sees every earlier one."""
-        return sum(len(page.records) for page in paginate(lambda c: self.list_matching(filters, Partition(), c)))
+        return sum(len(page.records) for page in paginate(lambda c: self.list_matching(selection, Partition(), c)))
 
     def reset(self) -> int:
         """Delete every node with this collection's label (mem0's `delete_col`), in batches; never the whole graph."""

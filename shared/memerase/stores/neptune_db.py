@@ -33,8 +33,9 @@ from gremlin_python.driver.remote_connection import RemoteConnection
 from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource
 from gremlin_python.process.traversal import T
 
+from memerase.criteria import CRITERIA_NOT_APPLICABLE
 from memerase.models import payload_matches
-from memerase.stores.base import Filters, Page, Partition, Record, require_filters
+from memerase.stores.base import Page, Partition, Record, Selector, require_selection, scope_only
 from memerase.stores.gremlin_connection import GremlinSession, parse_endpoint, shared_session
 
 BATCH_SIZE = 500  # AWS's drop-graph tool drops 500 vertices per request
@@ -81,12 +82,14 @@ class NeptuneDbGraph:
     def partitions(self) -> int:
         return 1
 
-    def not_applicable(self, filters: Filters) -> str | None:
-        return None if set(filters) == {USER_ID} else NOT_APPLICABLE
+    def not_applicable(self, selection: Selector) -> str | None:
+        if require_selection(selection).criteria.present:
+            return CRITERIA_NOT_APPLICABLE
+        return None if set(scope_only(selection)) == {USER_ID} else NOT_APPLICABLE
 
-    def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
+    def list_matching(self, selection: Selector, partition: Partition, cursor: str | None) -> Page:
         """Up to `batch_size` exact matches from the front of the scope's listing (see the module's cursor notes)."""
-        require_filters(filters)
+        filters = scope_only(selection)
         if self.not_applicable(filters) or partition.index > 0:  # one partition: any other is empty
             return Page()
         rejected = _rejected(cursor)
@@ -118,9 +121,9 @@ class NeptuneDbGraph:
         self._drop([self._vertex_id(n) for n in native_ids])
         return len(native_ids)
 
-    def count_remaining(self, filters: Filters) -> int:
+    def count_remaining(self, selection: Selector) -> int:
         """An exact count: the scope's candidates, each re-checked as the listing does."""
-        require_filters(filters)
+        filters = scope_only(selection)
         if self.not_applicable(filters):
             return 0
         user = filters[USER_ID]

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from memerase.stores.base import Filters, Page, Partition, Record, paginate
+from memerase.criteria import CRITERIA_NOT_APPLICABLE
+from memerase.stores.base import Filters, Page, Partition, Record, Selector, paginate, require_selection, scope_only
 from memerase.stores.graph_scope import USER_ID_ONLY, user_id_only
 from memerase.stores.neptune_analytics import node_record
 from memerase.stores.neptune_client import NeptuneGraph
@@ -52,11 +53,13 @@ class NeptuneGraphMemoryStore:
     def partitions(self) -> int:
         return 1
 
-    def not_applicable(self, filters: Filters) -> str | None:
-        return user_id_only(filters)
+    def not_applicable(self, selection: Selector) -> str | None:
+        if require_selection(selection).criteria.present:
+            return CRITERIA_NOT_APPLICABLE
+        return user_id_only(scope_only(selection))
 
-    def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
-        user_id = _user_id(filters)
+    def list_matching(self, selection: Selector, partition: Partition, cursor: str | None) -> Page:
+        user_id = _user_id(scope_only(selection))
         page = self._page(" AND n.user_id = $user_id", {"user_id": user_id}, cursor)
         return Page([r for r in page.records if _is_users(r, user_id)], page.scanned, page.cursor)
 
@@ -69,8 +72,8 @@ class NeptuneGraphMemoryStore:
         self._graph.query(f"{self._match} AND id(n) IN $ids DETACH DELETE n", self._params(ids=list(native_ids)))
         return len(native_ids)
 
-    def count_remaining(self, filters: Filters) -> int:
-        return sum(len(p.records) for p in paginate(lambda c: self.list_matching(filters, Partition(), c)))
+    def count_remaining(self, selection: Selector) -> int:
+        return sum(len(p.records) for p in paginate(lambda c: self.list_matching(selection, Partition(), c)))
 
     def reset(self) -> int:
         """Delete every user's mem0 entity nodes (and their relationships), in batches; nothing else in the graph."""

@@ -18,19 +18,21 @@ from opensearchpy import OpenSearch, RequestsAWSV4SignerAuth, RequestsHttpConnec
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, NotFoundError, TransportError
 
+from memerase.criteria import CREATED_AT, EXPIRATION_DATE, Selection
 from memerase.errors import RetryableStoreError, StoreError, Throttled
-from memerase.models import payload_matches
 from memerase.observability import logger
 from memerase.settings import OpenSearchConfig, verifies_certificates
-from memerase.stores.base import Filters, Page, Partition, Record, links_any, require_filters, scan
+from memerase.stores.base import Page, Partition, Record, Selector, decided, links_any, require_selection, scan
+from memerase.stores.opensearch_query import criteria_clauses, filter_clauses, hit_total
 
 PAGE_SIZE = 1000
 LOOKUP_BATCH = 1000  # ids per terms query (under the default 65,536 terms limit and 10,000 result window)
 DELETE_BATCH_SIZE = 1000
-KEYWORD_IGNORE_ABOVE = 256
 PIT_KEEP_ALIVE = "10m"
 RETRYABLE_STATUS = (429, 502, 503, 504)
 SCOPE_SOURCE = ["id", "payload.user_id", "payload.agent_id", "payload.run_id"]
+SELECT_SOURCE = [*SCOPE_SOURCE, f"payload.{CREATED_AT}", f"payload.{EXPIRATION_DATE}"]
+DATE_FIELDS = (CREATED_AT, EXPIRATION_DATE)
 
 
 def make_client(config: OpenSearchConfig) -> OpenSearch:
@@ -58,30 +60,6 @@ def make_client(config: OpenSearchConfig) -> OpenSearch:
         retry_on_timeout=True,
         timeout=60,
     )
-
-
-def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
-    """Query clauses selecting (a superset of) the exact matches; never `exists`, never wildcards."""
-    clauses: list[dict[str, Any]] = []
-    for key, value in filters.items():
-        if in_keyword_field(value):
-            clauses.append({"term": {f"payload.{key}.keyword": value}})
-        else:  # absent from the keyword field; a phrase with no terms (punctuation only) must still find it
-            clauses.append({"match_phrase": {f"payload.{key}": {"query": value, "zero_terms_query": "all"}}})
-    return clauses
-
-
-def in_keyword_field(value: str) -> bool:
-    """Whether dynamic mapping indexed the value in `.keyword`: `ignore_above` counts UTF-16 code units."""
-    return len(value.encode("utf-16-le")) // 2 <= KEYWORD_IGNORE_ABOVE
-
-
-def _total(response: Mapping[str, Any]) -> int:
-    """The exact hit count of a search, or a huge number when the server only gives a lower bound."""
-    total = response["hits"].get("total")
-    if isinstance(total, dict):
-        return int(total["value"]) if total.get("relation", "eq") == "eq" else 1 << 62
-    return int(total) if total is not None else 1 << 62
 
 
 def mem0_index_body(dims: int) -> dict[str, Any]:
@@ -114,6 +92,7 @@ class OpenSearchStore:
         self._dims = dims
         self._slices = max(1, slices)
         self._page_size = page_size
+        self._dated: set[str] = set()  # payload fields seen mapped `date` (a mapping never changes once set)
 
     @property
     def label(self) -> str:
@@ -125,26 +104,43 @@ class OpenSearchStore:
     def partitions(self) -> int:
         return self._slices
 
-    def not_applicable(self, filters: Filters) -> str | None:
+    def not_applicable(self, selection: Selector) -> str | None:
         return None
 
-    def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
-        """One page of exact matches. A scope that fits one page is answered by one plain search; anything larger
-        is paged under a point in time with `search_after` (never a deep `from`), optionally sliced."""
-        require_filters(filters)
-        query = {"bool": {"filter": filter_clauses(filters)}}
+    def list_matching(self, selection: Selector, partition: Partition, cursor: str | None) -> Page:
+        """One page of what the selection selects (decided again on every hit). A selection that fits one page is
+        answered by one plain search; anything larger is paged under a point in time with `search_after` (never a
+        deep `from`), optionally sliced."""
+        chosen = require_selection(selection)
         if cursor is None:
             self._refresh()
+        if chosen.criteria.present and not self._dated.issuperset(DATE_FIELDS):
+            self._dated |= self._date_fields()
+        clauses = filter_clauses(chosen.filters) + criteria_clauses(chosen.criteria, self._dated)
+        query = {"bool": {"filter": clauses}}
         if cursor is None and partition.count == 1:
-            body = {"size": self._page_size, "query": query, "_source": SCOPE_SOURCE, "track_total_hits": True}
+            body = {"size": self._page_size, "query": query, "_source": SELECT_SOURCE, "track_total_hits": True}
             response = self._call(self._client.search, index=self.index, body=body)
             hits = response["hits"]["hits"]
-            if _total(response) == len(hits):
-                return Page(records=self._matching(hits, filters), scanned=len(hits), cursor=None)
-        return self._pit_page(query, filters, partition, json.loads(cursor) if cursor else None)
+            if hit_total(response) == len(hits):
+                return self._decided(hits, chosen, None)
+        return self._pit_page(query, chosen, partition, json.loads(cursor) if cursor else None)
+
+    def _date_fields(self) -> set[str]:
+        """Which of mem0's date payload fields the index maps as `date` (mem0's dynamic mapping does, once a first
+        memory arrives)."""
+        fields = ",".join(f"payload.{f}" for f in DATE_FIELDS)
+        response = self._call(self._client.indices.get_field_mapping, index=self.index, fields=fields)
+        found: set[str] = set()
+        for index_mapping in (response or {}).values():
+            for full_name, field_mapping in (index_mapping.get("mappings") or {}).items():
+                leaf = full_name.rsplit(".", 1)[-1]
+                if (field_mapping.get("mapping") or {}).get(leaf, {}).get("type") == "date":
+                    found.add(leaf)
+        return found & set(DATE_FIELDS)
 
     def _pit_page(
-        self, query: dict[str, Any], filters: Filters, partition: Partition, state: dict[str, Any] | None
+        self, query: dict[str, Any], selection: Selection, partition: Partition, state: dict[str, Any] | None
     ) -> Page:
         resumed = state is not None
         state = state or {"pit": self._open_pit(), "after": None, "left": None}
@@ -152,7 +148,7 @@ class OpenSearchStore:
         body: dict[str, Any] = {
             "size": self._page_size,
             "query": query,
-            "_source": SCOPE_SOURCE,
+            "_source": SELECT_SOURCE,
             "pit": {"id": state["pit"], "keep_alive": PIT_KEEP_ALIVE},
             "sort": [{"_shard_doc": "asc"}],
             "track_total_hits": not sliced and state.get("left") is None,
@@ -169,16 +165,15 @@ class OpenSearchStore:
             raise
         hits = response["hits"]["hits"]
         left = state.get("left")
-        left = (1 << 62 if sliced else _total(response) if left is None else left) - len(hits)
-        records = self._matching(hits, filters)
+        left = (1 << 62 if sliced else hit_total(response) if left is None else left) - len(hits)
         if len(hits) < self._page_size or left <= 0:
             self._close_pit(state["pit"])
-            return Page(records=records, scanned=len(hits), cursor=None)
+            return self._decided(hits, selection, None)
         next_state = {"pit": state["pit"], "after": hits[-1]["sort"], "left": left}
-        return Page(records=records, scanned=len(hits), cursor=json.dumps(next_state))
+        return self._decided(hits, selection, json.dumps(next_state))
 
-    def _matching(self, hits: Sequence[Mapping[str, Any]], filters: Filters) -> list[Record]:
-        return [self._record(h) for h in hits if payload_matches((h.get("_source") or {}).get("payload"), filters)]
+    def _decided(self, hits: Sequence[Mapping[str, Any]], selection: Selection, cursor: str | None) -> Page:
+        return decided(selection, [self._record(h) for h in hits], len(hits), cursor)
 
     def delete_batch(self, native_ids: Sequence[str]) -> int:
         if not native_ids:
@@ -198,10 +193,10 @@ class OpenSearchStore:
             raise error(f"bulk delete on {self.label}: {len(failed)} failed (status {', '.join(statuses)})")
         return len(native_ids)
 
-    def count_remaining(self, filters: Filters) -> int:
-        require_filters(filters)
+    def count_remaining(self, selection: Selector) -> int:
+        chosen = require_selection(selection)
         # The same query and the same exact check as the erasure (a `_count` would also count non-string values).
-        return sum(len(page.records) for page in scan(self, filters))
+        return sum(len(page.records) for page in scan(self, chosen))
 
     def count_present(self, memory_ids: Sequence[str]) -> int:
         self._refresh()

@@ -12,8 +12,17 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from memerase.errors import RetryableStoreError, StoreError, Throttled
-from memerase.models import payload_matches
-from memerase.stores.base import Filters, Page, Partition, Record, links_any, paginate, require_filters, scan
+from memerase.stores.base import (
+    Page,
+    Partition,
+    Record,
+    Selector,
+    decided,
+    links_any,
+    paginate,
+    require_selection,
+    scan,
+)
 
 LIST_PAGE_SIZE = 1000  # ListVectors maxResults maximum
 DELETE_BATCH_SIZE = 500  # DeleteVectors keys maximum
@@ -56,15 +65,17 @@ class S3VectorsStore:
             raise
         return True
 
-    def not_applicable(self, filters: Filters) -> str | None:
+    def not_applicable(self, selection: Selector) -> str | None:
         return None
 
     def partitions(self) -> int:
         return self._segments
 
-    def list_matching(self, filters: Filters, partition: Partition, cursor: str | None) -> Page:
-        require_filters(filters)
-        return self._list(lambda payload: payload_matches(payload, filters), partition, cursor)
+    def list_matching(self, selection: Selector, partition: Partition, cursor: str | None) -> Page:
+        """ListVectors returns every record's metadata: the selection is decided on each during the scan."""
+        chosen = require_selection(selection)
+        page = self._list(lambda _payload: True, partition, cursor)
+        return decided(chosen, page.records, page.scanned, page.cursor)
 
     def delete_batch(self, native_ids: Sequence[str]) -> int:
         if not native_ids:
@@ -76,9 +87,9 @@ class S3VectorsStore:
             self._links.drop(native_ids)
         return len(native_ids)
 
-    def count_remaining(self, filters: Filters) -> int:
-        require_filters(filters)  # ListVectors is strongly consistent: a fresh listing sees every deletion
-        return sum(len(page.records) for page in scan(self, filters))
+    def count_remaining(self, selection: Selector) -> int:
+        chosen = require_selection(selection)  # ListVectors is strongly consistent: a fresh listing sees every deletion
+        return sum(len(page.records) for page in scan(self, chosen))
 
     def count_present(self, memory_ids: Sequence[str]) -> int:
         return len(self.lookup(memory_ids))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -22,8 +23,9 @@ from memerase.api.schemas import (
     MemoryDeleted,
     StoreCount,
 )
+from memerase.criteria import requested
 from memerase.errors import Forbidden, InvalidRequest, PayloadTooLarge
-from memerase.jobs.models import JobRecord
+from memerase.jobs.models import ErasureSpec, JobRecord
 from memerase.models import Scope
 from memerase.observability import count
 from memerase.principal import Principal
@@ -37,16 +39,21 @@ IdParam = Annotated[str | None, Query(max_length=1024)]
 
 def _start(
     principal: Principal,
-    scope: Scope,
+    what: Scope | ErasureSpec,
     *,
     reason: str | None = None,
     dry_run: bool = False,
     key: str | None = None,
     source: str = "api",
 ) -> JobRecord:
-    principal.require(scope)
+    """A criterion never widens a key's scope: the spec's scope must lie within the key's, and a spec without
+    filters (criteria across every scope) is for admin keys only."""
+    spec = what if isinstance(what, ErasureSpec) else ErasureSpec(scope=what)
+    if not spec.scope.filters():
+        principal.require_admin()
+    principal.require(spec.scope)
     job, _ = runtime.launcher().start(
-        scope, requester=principal.key_id, source=source, reason=reason, idempotency_key=key, dry_run=dry_run
+        spec, requester=principal.key_id, source=source, reason=reason, idempotency_key=key, dry_run=dry_run
     )
     return job
 
@@ -142,8 +149,11 @@ def start_erasure(
     body: ErasureRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=256)] = None,
 ) -> Response[JobAccepted]:
-    scope = Scope.of(user_id=body.user_id, agent_id=body.agent_id, run_id=body.run_id)
-    job = _start(caller(router), scope, reason=body.reason, dry_run=body.dry_run, key=idempotency_key)
+    older_than = timedelta(days=body.older_than_days) if body.older_than_days is not None else None
+    spec = ErasureSpec.of(
+        requested(older_than, body.expired), user_id=body.user_id, agent_id=body.agent_id, run_id=body.run_id
+    )
+    job = _start(caller(router), spec, reason=body.reason, dry_run=body.dry_run, key=idempotency_key)
     return _accepted(job, "Erasure accepted")
 
 
