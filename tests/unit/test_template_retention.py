@@ -97,7 +97,8 @@ def test_the_policies_reach_every_function_configuration_and_default_to_none() -
     env = template()["Globals"]["Function"]["Environment"]["Variables"]["MEMERASE_CONFIG"]["Sub"]
     parameter = template()["Parameters"]["RetentionPoliciesJson"]
     # When the configuration is rendered with the parameter's default and a sample target
-    rendered = env[0].replace("${TargetsJson}", "[]").replace("${RetentionPoliciesJson}", parameter["Default"])
+    rendered = env[0].replace("${TargetsJson}", "[]").replace("${ReplyQueues}", "[]")
+    rendered = rendered.replace("${RetentionPoliciesJson}", parameter["Default"])
     config = json.loads(re.sub(r"\$\{\w+\}", "x", rendered.replace("${AllowReset}", "false")))
     # Then the configuration's `retention` is the parameter, an empty list by default
     assert config["retention"] == []
