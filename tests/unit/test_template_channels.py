@@ -109,3 +109,13 @@ def test_the_targets_configuration_is_never_echoed() -> None:
     # When its settings are read
     # Then CloudFormation never shows its value
     assert parameter["NoEcho"] is True
+
+
+def test_a_scheduled_request_that_fails_every_retry_lands_in_an_encrypted_dead_letter_queue() -> None:
+    # Given the scheduled-erasure function (invoked asynchronously by EventBridge)
+    function = RESOURCES["ScheduledErasureFunction"]["Properties"]
+    # When its dead-letter settings are read
+    dlq = function["DeadLetterQueue"]
+    # Then failed invocations go to an SQS queue of the stack, encrypted at rest
+    assert dlq == {"Type": "SQS", "TargetArn": {"GetAtt": "ScheduledErasureDeadLetterQueue.Arn"}}
+    assert RESOURCES["ScheduledErasureDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True

@@ -11,6 +11,8 @@ STORE_FUNCTIONS = {
     "JobPlanFunction",
     "JobEraseFunction",
     "JobVerifyFunction",
+    "JobFinalizeFunction",  # both probe the stores (whether an entity collection exists) for the job's counts
+    "JobFailFunction",
     "ApiMemoriesFunction",
     "ApiErasuresFunction",
     "ApiResetFunction",
