@@ -187,7 +187,7 @@ class Mem0HistoryDb:
         rows = cur.execute(f"SELECT rowid, session_scope FROM messages WHERE {where}", needles).fetchall()  # nosec B608
         doomed = [rowid for rowid, scope in rows if isinstance(scope, str) and scope_matches(scope, filters)]
         for chunk in _chunks(doomed):
-            cur.execute(f"DELETE FROM messages WHERE rowid IN ({_marks(len(chunk))})", chunk)  # nosec B608: "?" marks
+            cur.execute(f"DELETE FROM messages WHERE rowid IN ({_marks(len(chunk))})", chunk)  # nosec B608
         return len(doomed)
 
     def _reset(self, cur: sqlite3.Cursor) -> int:
