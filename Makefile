@@ -50,8 +50,8 @@ scan: setup $(CHECKOV_STAMP)  ## bandit (no finding of medium or higher severity
 	$(VENV)/bin/bandit -q -r shared functions --severity-level medium
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
 
-audit: setup         ## known vulnerabilities in the layer's pinned dependencies (needs a vulnerability database)
-	$(VENV)/bin/pip-audit -r shared/requirements.txt --disable-pip --require-hashes
+audit: setup         ## known vulnerabilities in the layer's pins; --strict: an unreachable database fails, never passes
+	$(VENV)/bin/pip-audit -r shared/requirements.txt --disable-pip --require-hashes --strict
 
 # Re-pin the layer (shared/requirements.txt) from its ranges (shared/requirements.in), for the layer's Python 3.12,
 # with the hashes of every file PyPI has for each pin (the machine's pip configuration and wheel cache ignored).
