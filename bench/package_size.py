@@ -2,7 +2,7 @@
 
 The Lambda layer (`template.yaml`, `MemeraseLayer`, `BuildMethod: python3.12`) is what `pip install -r
 shared/requirements.txt` installs plus the `memerase` package; each function adds its own folder under functions/.
-Here the layer's distributions are the closure of `shared/requirements.txt` (extras and markers evaluated) over the
+Here the layer's distributions are the closure of `shared/requirements.in` (extras and markers evaluated) over the
 distributions installed in this venv, and a distribution's size is the sum of the sizes on disk of the files its
 RECORD lists (the .pyc files pip compiled included). The venv runs Python 3.11, the layer is built for 3.12: the
 figures are those of the same versions' files, not of a `sam build`.
@@ -19,7 +19,7 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUIREMENTS = ROOT / "shared" / "requirements.txt"
+REQUIREMENTS = ROOT / "shared" / "requirements.in"  # the ranges; requirements.txt is their hashed lock
 NEVER_IN_LAYER = ("rich", "mem0ai")  # local tools and tests only
 
 

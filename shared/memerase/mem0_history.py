@@ -161,17 +161,13 @@ class Mem0HistoryDb:
     def _erase_memories(cur: sqlite3.Cursor, ids: list[str]) -> int:
         created: dict[str, str | None] = {}
         for chunk in _chunks(ids):
-            rows = cur.execute(
-                f"SELECT memory_id, MIN(created_at) FROM history WHERE memory_id IN ({_marks(len(chunk))})"
-                " GROUP BY memory_id",
-                chunk,
-            ).fetchall()
+            # Only "?" placeholders are formatted into the SQL; the ids travel as parameters.
+            marks = _marks(len(chunk))
+            select = f"SELECT memory_id, MIN(created_at) FROM history WHERE memory_id IN ({marks})"  # nosec B608
+            rows = cur.execute(select + " GROUP BY memory_id", chunk).fetchall()
             created.update((row[0], row[1]) for row in rows)
-            cur.execute(
-                f"UPDATE history SET old_memory = NULL, new_memory = NULL WHERE memory_id IN ({_marks(len(chunk))})"
-                " AND (old_memory IS NOT NULL OR new_memory IS NOT NULL)",
-                chunk,
-            )
+            scrub = f"UPDATE history SET old_memory = NULL, new_memory = NULL WHERE memory_id IN ({marks})"  # nosec B608
+            cur.execute(scrub + " AND (old_memory IS NOT NULL OR new_memory IS NOT NULL)", chunk)
         now = datetime.now(UTC).isoformat()
         added = 0
         for memory_id in ids:
@@ -187,18 +183,18 @@ class Mem0HistoryDb:
     def _erase_messages(cur: sqlite3.Cursor, filters: dict[str, str]) -> int:
         # `instr` narrows the candidates by plain substring (no pattern); the exact decision is the parser's.
         needles = [f"{key}={escape_scope_value(value)}" for key, value in sorted(filters.items())]
-        where = " AND ".join("instr(session_scope, ?) > 0" for _ in needles)
-        rows = cur.execute(f"SELECT rowid, session_scope FROM messages WHERE {where}", needles).fetchall()
+        where = " AND ".join("instr(session_scope, ?) > 0" for _ in needles)  # fixed text; values are parameters
+        rows = cur.execute(f"SELECT rowid, session_scope FROM messages WHERE {where}", needles).fetchall()  # nosec B608
         doomed = [rowid for rowid, scope in rows if isinstance(scope, str) and scope_matches(scope, filters)]
         for chunk in _chunks(doomed):
-            cur.execute(f"DELETE FROM messages WHERE rowid IN ({_marks(len(chunk))})", chunk)
+            cur.execute(f"DELETE FROM messages WHERE rowid IN ({_marks(len(chunk))})", chunk)  # nosec B608
         return len(doomed)
 
     def _reset(self, cur: sqlite3.Cursor) -> int:
         removed = 0
         for table in ("history", "messages"):
-            if table in self._tables:
-                removed += cur.execute(f"DELETE FROM {table}").rowcount
+            if table in self._tables:  # one of the two literal names above, never input
+                removed += cur.execute(f"DELETE FROM {table}").rowcount  # nosec B608
         return removed
 
     # -- transactions, locks and retries ----------------------------------------------------------------------

@@ -11,6 +11,8 @@ STORE_FUNCTIONS = {
     "JobPlanFunction",
     "JobEraseFunction",
     "JobVerifyFunction",
+    "JobFinalizeFunction",  # both probe the stores (whether an entity collection exists) for the job's counts
+    "JobFailFunction",
     "ApiMemoriesFunction",
     "ApiErasuresFunction",
     "ApiResetFunction",
@@ -29,26 +31,31 @@ def _functions_with(prop: str) -> dict[str, Any]:
     }
 
 
-def _statements() -> dict[str, dict[str, Any]]:
-    """The store access policy's conditional statements, by condition name."""
-    policy = template()["Resources"]["StoreAccessPolicy"]["Properties"]["PolicyDocument"]
+def _statements(policy_name: str = "StoreReadPolicy") -> dict[str, dict[str, Any]]:
+    """A store policy's conditional statements, by condition name."""
+    policy = template()["Resources"][policy_name]["Properties"]["PolicyDocument"]
     return {s["If"][0]: s["If"][1] for s in policy["Statement"] if isinstance(s, dict) and "If" in s}
 
 
 def test_neptune_data_actions_name_the_configured_graph_and_cluster_only() -> None:
-    # Given the store access policy
-    statements = _statements()
-    # When its Neptune statements are read
-    graph, db = statements["HasNeptuneGraph"], statements["HasNeptuneDb"]
+    # Given the store policies (read, delete, entity rewrite)
+    policies = [_statements(p) for p in ("StoreReadPolicy", "StoreDeletePolicy", "EntityRewritePolicy")]
+    # When their Neptune statements are read
+    graph = [s["HasNeptuneGraph"] for s in policies]
+    db = [s["HasNeptuneDb"] for s in policies if "HasNeptuneDb" in s]
     # Then they grant only data actions, on the graph / cluster given as parameters, never on "*"
-    assert set(graph["Action"]) == {
+    assert {a for s in graph for a in s["Action"]} == {
         "neptune-graph:ReadDataViaQuery",
         "neptune-graph:DeleteDataViaQuery",
         "neptune-graph:WriteDataViaQuery",
     }
-    assert "graph/${NeptuneGraphId}" in graph["Resource"]["Sub"]
-    assert set(db["Action"]) == {"neptune-db:connect", "neptune-db:ReadDataViaQuery", "neptune-db:DeleteDataViaQuery"}
-    assert "${NeptuneDbClusterResourceId}/*" in db["Resource"]["Sub"]
+    assert all("graph/${NeptuneGraphId}" in s["Resource"]["Sub"] for s in graph)
+    assert {a for s in db for a in s["Action"]} == {
+        "neptune-db:connect",
+        "neptune-db:ReadDataViaQuery",
+        "neptune-db:DeleteDataViaQuery",
+    }
+    assert all("${NeptuneDbClusterResourceId}/*" in s["Resource"]["Sub"] for s in db)
 
 
 def test_only_the_functions_that_reach_the_stores_join_the_neptune_vpc_and_only_when_subnets_are_given() -> None:
@@ -64,17 +71,22 @@ def test_only_the_functions_that_reach_the_stores_join_the_neptune_vpc_and_only_
             "SubnetIds": {"Ref": "StoreSubnetIds"},
             "SecurityGroupIds": {"Ref": "StoreSecurityGroupIds"},
         }
-    assert "LambdaInStoreVpc" in {s.get("Sid") for s in _statements().values()}
+    vpc_role = "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    for name in in_vpc:
+        policies = template()["Resources"][name]["Properties"]["Policies"]
+        assert {"If": ["InStoreVpc", {"Sub": vpc_role}, {"Ref": "AWS::NoValue"}]} in policies, name
 
 
 def test_mem0s_history_database_is_mounted_from_efs_on_the_store_functions_only_when_given() -> None:
     # Given the template's functions
     # When their file system configurations are read
     mounted = _functions_with("FileSystemConfigs")
-    # Then exactly the store functions mount the access point at /mnt/mem0, conditionally, with the mount permission
-    assert set(mounted) == STORE_FUNCTIONS
+    # Then exactly the functions that erase from it mount the access point at /mnt/mem0, conditionally (reset only
+    # when it is allowed), with the mount permission
+    assert set(mounted) == {"JobEraseFunction", "ApiMemoriesFunction", "ApiErasuresFunction", "ApiResetFunction"}
     for mount in mounted.values():
         condition, configs, _ = mount["If"]
-        assert condition == "HasMem0History" and configs[0]["LocalMountPath"] == "/mnt/mem0"
-    efs = _statements()["HasMem0History"]
-    assert set(efs["Action"]) == {"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}
+        assert condition in ("HasMem0History", "ResetsMem0History") and configs[0]["LocalMountPath"] == "/mnt/mem0"
+    for policy in ("StoreDeletePolicy", "StoreResetPolicy"):
+        efs = _statements(policy)["HasMem0History"]
+        assert set(efs["Action"]) == {"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}

@@ -180,8 +180,9 @@ class OpenSearchStore:
             return 0
         if len(native_ids) > DELETE_BATCH_SIZE:
             raise ValueError(f"at most {DELETE_BATCH_SIZE} ids per bulk request")
-        actions = [{"delete": {"_index": self.index, "_id": i}} for i in native_ids]
-        response = self._call(self._client.bulk, body=actions)
+        # POST /<index>/_bulk, never /_bulk: IAM can then confine the deleting functions to the named indexes
+        actions = [{"delete": {"_id": i}} for i in native_ids]
+        response = self._call(self._client.bulk, index=self.index, body=actions)
         failed = [
             item["delete"]
             for item in response.get("items", [])
