@@ -69,18 +69,21 @@ class World:
             faults.armed = False
         return runtime.launcher().get(job.job_id), execution
 
-    def assert_only_scope_gone(self, user_id: str) -> None:
-        """Nothing of the user is left in any store; everything else is exactly as it was."""
+    def assert_only_scope_gone(self, user_id: str, also: frozenset[str] = frozenset()) -> None:
+        """Nothing of the user (nor the memories `also`) is left in any store; everything else is exactly as it was."""
         after = self.read_back()
         for store in ("s3", "opensearch"):
-            expected: Snapshot = {k: v for k, v in self.before[store].items() if v.get("user_id") != user_id}
+            expected: Snapshot = {
+                k: v for k, v in self.before[store].items() if v.get("user_id") != user_id and k not in also
+            }
             assert len(expected) < len(self.before[store])
             assert after[store] == expected, store
         nodes, edges = self.before["neptune"]
         gone = {
             i for i, (labels, props) in nodes.items() if props.get("user_id") == user_id and MEM0_LABELS & {*labels}
         }
-        assert gone
+        assert gone and also <= set(nodes)
+        gone |= also
         assert after["neptune"] == (
             {i: n for i, n in nodes.items() if i not in gone},
             {e for e in edges if e[0] not in gone and e[2] not in gone},
@@ -175,4 +178,27 @@ def test_workers_killed_at_their_delete_requests_lose_nothing_under_wire_faults(
     completed(job, execution)
     # And nothing of the victim is left in any store, everything else exactly as it was
     world.assert_only_scope_gone(VICTIM)
+    survived(faults)
+
+
+def test_inline_erasures_by_id_and_by_scope_absorb_every_retriable_fault_in_process(
+    world: World, faults: WireFaults, survived: Survived
+) -> None:
+    # Given every client answers 30 % of its calls with a retriable fault, and the API's inline erasures (no state
+    # machine around them to retry: a failure would reach the caller as a 503)
+    faults.rate = 0.3
+    eraser = runtime.eraser()
+    one = [m for m in world.data if m.payload["user_id"] == "user-0"][-1]  # a memory no entity record links
+    # When one memory is erased by id, then a whole user by scope, with the faults armed
+    faults.armed = True
+    try:
+        by_id = eraser.delete_memory(one.id)
+        by_scope = eraser.delete_matching(Scope.of(user_id=VICTIM))
+    finally:
+        faults.armed = False
+    # Then both succeeded and verified, the faults having reached the stores
+    assert by_id.memories == 1 and by_scope.verified, (by_id, by_scope)
+    assert {"s3vectors", "opensearch", "neptune-graph"} <= {client for client, _ in faults.injected}
+    # And exactly the memory and the victim are gone, everything else as it was
+    world.assert_only_scope_gone(VICTIM, also=frozenset({one.id}))
     survived(faults)

@@ -104,6 +104,8 @@ class WireFaults:
     slow_s: float = 0.02
     opensearch_url: str = ""
     armed: bool = False
+    only: tuple[Fault, ...] = ()  # inject only these faults (else any of the client's, resets and slow calls)
+    budget: int | None = None  # at most this many faults in all
     injected: Counter[tuple[str, str]] = field(default_factory=Counter)
     calls: Counter[str] = field(default_factory=Counter)
     kills: list[Kill] = field(default_factory=list)
@@ -136,10 +138,11 @@ class WireFaults:
     def _draw(self, client: str, faults: tuple[Fault, ...]) -> Fault | None:
         with self._lock:
             self.calls[client] += 1
-            if self._rng.random() >= self.rate:
+            if self._rng.random() >= self.rate or (self.budget is not None and self.total() >= self.budget):
                 return None
             choice = self._rng.random()
             fault = SLOW if choice < 0.2 else RESET if choice < 0.4 else self._rng.choice(faults)
+            fault = self._rng.choice(self.only) if self.only else fault
             self.injected[(client, fault.kind)] += 1
             return fault
 
