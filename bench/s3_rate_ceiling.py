@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python -m bench.s3_rate_ceiling                      # 50,000 vectors, the job's 4 parallel segments
     .venv/bin/python -m bench.s3_rate_ceiling --workers 1          # one sequential partition (an inline erasure)
     .venv/bin/python -m bench.s3_rate_ceiling --retry-mode adaptive  # botocore's client-side rate limiter instead
+    .venv/bin/python -m bench.s3_rate_ceiling --retry-mode short-jitter  # the proposed fix, prototyped here
 
 Stand-ins. moto server in-process with AWS's ListVectors/DeleteVectors limits (`tests.support.s3vectors_limits`),
 behind `bench.s3_rate_proxy`: token buckets per index enforcing 1,000 PutVectors+DeleteVectors requests and 2,500
@@ -14,7 +15,10 @@ Data: `--vectors` memories of one user (the victim) and `--others` of other user
 written straight to moto (not through the proxy). The erasure: memerase's adapter as a deployment builds it
 (`s3_vectors.make_client`, its retry configuration) unless `--retry-mode` overrides it; `--workers` partitions
 (ListVectors segments) erased at once by `PartitionRunner.erase`, what the job's Map runs in parallel Lambda workers
-(1: the sequential inline erasure). Printed: the erasure rate (victim vectors / erase wall time) as a fraction of
+(1: the sequential inline erasure). `--retry-mode short-jitter` prototypes a fix in the bench only: DeleteVectors
+through a client without SDK retries, a throttled delete retried after a short uniform(20, 200) ms wait (the time the
+limit needs to refill a 500-key batch is 200 ms) instead of botocore's exponential throttling backoff (up to 1 s,
+2 s, 4 s ... on consecutive throttles). Printed: the erasure rate (victim vectors / erase wall time) as a fraction of
 2,500/s, the rate the server admitted deletes at (first to last admitted delete), the 429s received, and a data check
 (exactly the other users' vectors left; exit status 1 otherwise). Nothing is asserted on time.
 """
@@ -39,6 +43,7 @@ from typing import Any  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from bench.s3_rate_proxy import VECTORS_PER_S, RateCeiling, S3VectorsRateProxy  # noqa: E402
@@ -76,9 +81,30 @@ def seed(client: Any, victims: int, others: int) -> None:
         client.put_vectors(vectorBucketName=BUCKET, indexName=INDEX, vectors=vectors)
 
 
-def erase(client: Any, workers: int) -> float:
+class ShortJitterStore(s3_vectors.S3VectorsStore):
+    """The adapter, its DeleteVectors retried on 429 after short waits through a client without SDK retries."""
+
+    writer: Any = None
+
+    def _call(self, operation: str, **params: Any) -> Any:
+        if operation != "delete_vectors":
+            return super()._call(operation, **params)
+        for attempt in range(1, 200):
+            try:
+                return self.writer.delete_vectors(vectorBucketName=self.bucket, indexName=self.index, **params)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TooManyRequestsException" or attempt == 199:
+                    raise
+                time.sleep(random.uniform(0.02, 0.2))  # noqa: S311 - jitter
+        return None
+
+
+def erase(client: Any, workers: int, writer: Any = None) -> float:
     """Erase the victim with `workers` partitions at once; the wall time in seconds."""
     store = s3_vectors.S3VectorsStore(client, BUCKET, INDEX, segments=workers)
+    if writer is not None:
+        store = ShortJitterStore(client, BUCKET, INDEX, segments=workers)
+        store.writer = writer
     catalog = StoreCatalog([TargetStores("s3", store, s3_vectors.S3VectorsStore(client, BUCKET, "absent-entities"))])
     runner = PartitionRunner(catalog, None)
     errors: list[BaseException] = []
@@ -106,7 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vectors", type=int, default=50_000, help="the victim's vectors (erased)")
     parser.add_argument("--others", type=int, default=5_000, help="other users' vectors (kept)")
     parser.add_argument("--workers", type=int, default=4, help="partitions erased at once (the job's Map workers)")
-    parser.add_argument("--retry-mode", choices=["memerase", "standard", "adaptive"], default="memerase")
+    parser.add_argument(
+        "--ceiling", type=float, default=VECTORS_PER_S, help="vectors/s the proxy admits per index (AWS: 2,500)"
+    )
+    parser.add_argument(
+        "--retry-mode", choices=["memerase", "standard", "adaptive", "short-jitter"], default="memerase"
+    )
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto server's access log
 
@@ -115,15 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     host, port = server.get_host_and_port()
     moto_url = f"http://{host}:{port}"
     try:
-        with S3VectorsLimits(), S3VectorsRateProxy(moto_url, RateCeiling()) as proxy:
+        with S3VectorsLimits(), S3VectorsRateProxy(moto_url, RateCeiling(vectors_per_s=args.ceiling)) as proxy:
             direct = boto3.client("s3vectors", endpoint_url=moto_url)
             seed(direct, args.vectors, args.others)
             before = s3_memories(BUCKET, INDEX, direct)
-            config = s3_vectors.CLIENT_CONFIG
-            if args.retry_mode != "memerase":
+            config, writer = s3_vectors.CLIENT_CONFIG, None
+            if args.retry_mode in ("standard", "adaptive"):
                 config = Config(retries={"mode": args.retry_mode, "max_attempts": 8})
             client = boto3.client("s3vectors", endpoint_url=proxy.url, config=config)
-            elapsed = erase(client, args.workers)
+            if args.retry_mode == "short-jitter":
+                no_retries = Config(retries={"mode": "standard", "total_max_attempts": 1})
+                writer = boto3.client("s3vectors", endpoint_url=proxy.url, config=no_retries)
+            elapsed = erase(client, args.workers, writer)
             after = s3_memories(BUCKET, INDEX, direct)
             counts = proxy.ceiling.counts[f"{BUCKET}/{INDEX}"]
             ops = proxy.ceiling.operations
@@ -138,10 +172,13 @@ def main(argv: list[str] | None = None) -> int:
         f"retries: {args.retry_mode} ({config.retries})"
     )
     print(
-        f"  erasure rate        {rate:8.0f} vectors/s = {rate / VECTORS_PER_S:6.1%} of the ceiling "
-        f"({VECTORS_PER_S:,}/s; target >= {TARGET:.0%}), {elapsed:.1f} s"
+        f"  erasure rate        {rate:8.0f} vectors/s = {rate / args.ceiling:6.1%} of the ceiling "
+        f"({args.ceiling:,.0f}/s; target >= {TARGET:.0%}), {elapsed:.1f} s"
     )
-    print(f"  admitted by server  {served:8.0f} vectors/s between the first and last admitted delete")
+    print(
+        f"  admitted by server  {served:8.0f} vectors/s = {served / args.ceiling:6.1%} of the ceiling, between the "
+        "first and last admitted delete"
+    )
     print(
         f"  requests            DeleteVectors admitted {counts.admitted_requests}, refused 429 {counts.throttled}; "
         f"ListVectors {ops['ListVectors']}"
