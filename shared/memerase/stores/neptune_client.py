@@ -17,7 +17,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, ReadTimeoutError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from memerase.errors import RetryableStoreError, StoreError, Throttled
 
@@ -26,6 +27,7 @@ from memerase.errors import RetryableStoreError, StoreError, Throttled
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RETRIED_CODES = frozenset({"ConflictException", "ThrottlingException"})
 TRANSIENT_CODES = frozenset({"InternalServerException", "ServiceUnavailableException"})
+RETRIED_IN_PROCESS = RETRIED_CODES | TRANSIENT_CODES  # InternalServerException is modelled `retryable` by botocore
 # Our own retries (with full jitter) replace botocore's, so a throttled request is not retried twice over.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=120)
 
@@ -76,10 +78,19 @@ class NeptuneGraph:
             except ClientError as exc:
                 code = _code(exc)
                 attempt += 1
-                if code in RETRIED_CODES and attempt < self._retry.attempts:
+                if code in RETRIED_IN_PROCESS and attempt < self._retry.attempts:
                     self._sleep(self._retry.delay(attempt))
                     continue
                 raise _translate(code, self.graph_id, attempt) from exc
+            except (BotoConnectionError, HTTPClientError) as exc:
+                # a reset or a refused connection, retried as boto3's standard mode would; not a read timeout (a
+                # query that ran past read_timeout is left to the caller: the state machine's Retry)
+                attempt += 1
+                if not isinstance(exc, ReadTimeoutError) and attempt < self._retry.attempts:
+                    self._sleep(self._retry.delay(attempt))
+                    continue
+                message = f"Neptune Analytics query on {self.graph_id} failed: {type(exc).__name__}"
+                raise RetryableStoreError(message) from exc
             except BotoCoreError as exc:
                 message = f"Neptune Analytics query on {self.graph_id} failed: {type(exc).__name__}"
                 raise RetryableStoreError(message) from exc
