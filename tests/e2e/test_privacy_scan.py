@@ -19,7 +19,8 @@ written by mem0ai 2.2.1's own S3Vectors and OpenSearchDB classes. Where the prod
 the operator about what the operator typed), that output is exempt — only for the secrets of that very request.
 
 Not scanned: the stores themselves, and the API-keys table (a scoped key's scope is its user id, by design).
-Traces: tracing is off in the tests (Powertools' rule outside Lambda); see test_privacy_traces.py.
+Traces: tracing is off in the tests (Powertools' rule outside Lambda): tests/integration/test_privacy_traces.py
+scans them in Lambda.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -45,6 +46,7 @@ from memerase_local.handlers import LambdaContext, handler_of
 from memerase_local.proxy_events import ProxyRequest, Stage
 from tests.support import mem0_data as m0
 from tests.support.lambda_events import events_queue
+from tests.support.privacy import Captured, leaks, report
 from tests.support.sfn_harness import StepFunctionsHarness, step_functions
 from tests.support.targets import HISTORY_TABLE, JOBS_TABLE, KEYS_TABLE, create_tables, memerase_config
 
@@ -68,22 +70,6 @@ STAGE = Stage(name="prod", api_id="abcdef", domain="abcdef.execute-api.us-east-1
 
 
 # ---- what is captured ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Captured:
-    """Everything the operations left behind, as (source, text) pairs; `allowed[i]` holds the secrets item i may
-    carry (the caller's own request and reads)."""
-
-    items: list[tuple[str, str]] = field(default_factory=list)
-    allowed: list[frozenset[str]] = field(default_factory=list)
-
-    def add(self, source: str, text: str, allowed: frozenset[str] = frozenset()) -> None:
-        self.items.append((source, text))
-        self.allowed.append(allowed)
-
-    def count(self, prefix: str) -> int:
-        return sum(1 for source, _ in self.items if source.startswith(prefix))
 
 
 class Records(logging.Handler):
@@ -117,27 +103,6 @@ def log_records() -> Iterator[Records]:
         powertools_logger.removeHandler(records)
         root.removeHandler(quiet)
         powertools_logger.setLevel(level)
-
-
-def variants(secret: str) -> set[str]:
-    """The secret as it may appear: raw, JSON-escaped, URL-encoded (path and form), compared in lower case."""
-    forms = {secret, json.dumps(secret)[1:-1], quote(secret), quote(secret, safe=""), quote_plus(secret)}
-    return {f.lower() for f in forms}
-
-
-def leaks(captured: Captured, secrets: list[str]) -> list[tuple[str, str, str]]:
-    """(source, secret, excerpt) for every secret found where it is not allowed."""
-    found = []
-    patterns = {s: variants(s) for s in secrets}
-    for (source, text), allowed in zip(captured.items, captured.allowed, strict=True):
-        lower = text.lower()
-        for secret, forms in patterns.items():
-            if secret in allowed:
-                continue
-            at = next((lower.find(f) for f in forms if f in lower), -1)
-            if at >= 0:
-                found.append((source, secret, text[max(0, at - 80) : at + 80]))
-    return found
 
 
 # ---- the deployment and its callers --------------------------------------------------------------------------------
@@ -523,4 +488,4 @@ def test_no_operation_leaves_a_secret_id_or_text_in_logs_metrics_records_events_
     assert counts["jobs table"] >= 10 and counts["history table"] >= 20 and counts["execution history"] >= 50
     # And none of the secrets, raw or encoded, appears anywhere but in the caller's own answers
     found = leaks(captured, secrets)
-    assert found == [], "\n".join(f"{source}: {secret} in ...{excerpt}..." for source, secret, excerpt in found)
+    assert found == [], report(found)

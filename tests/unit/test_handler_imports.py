@@ -83,10 +83,11 @@ def test_in_lambda_the_handler_is_traced_by_powertools_with_the_xray_sdk() -> No
     # Given the Lambda environment (LAMBDA_TASK_ROOT set; the template's `Tracing: Active`)
     # When the handler module is imported
     result = probe("api_erasures", S3_ONLY, LAMBDA_TASK_ROOT=str(ROOT))
-    # Then Powertools' Tracer traces it, with the X-Ray SDK, and still no store client library is loaded
+    # Then Powertools' Tracer (never recording handler responses) traces it, with the X-Ray SDK, and still no store
+    # client library is loaded
     # (X-Ray's patch_all imports every library it can patch that is installed: in this venv httpx, a test
     # dependency that loads rich; neither is in the layer)
-    assert result["tracer"] == "Tracer"
+    assert result["tracer"] == "ResponselessTracer"
     assert "aws_xray_sdk" in result["imported"]
     assert not {"opensearchpy", "gremlin_python", "mem0"} & set(result["imported"])
 
