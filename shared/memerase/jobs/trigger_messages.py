@@ -3,11 +3,15 @@ edge, and the one call that starts a job from one."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from memerase.jobs.launcher import JobLauncher
-from memerase.jobs.models import JobRecord
 from memerase.models import Scope
+
+if TYPE_CHECKING:  # the launcher (and the engine and job machinery under it) loads when the runtime builds it
+    from memerase.jobs.launcher import JobLauncher
+    from memerase.jobs.models import JobRecord
 
 
 class ErasureMessage(BaseModel):

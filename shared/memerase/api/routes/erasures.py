@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
@@ -23,10 +23,12 @@ from memerase.api.schemas import (
     StoreCount,
 )
 from memerase.errors import Forbidden, InvalidRequest, PayloadTooLarge
-from memerase.jobs.models import JobRecord
 from memerase.models import Scope
 from memerase.observability import count
 from memerase.principal import Principal
+
+if TYPE_CHECKING:  # the job machinery loads when a route first asks the runtime for the launcher
+    from memerase.jobs.models import JobRecord
 
 router = Router()
 ENTITY_TYPES = {"user": "user_id", "agent": "agent_id", "run": "run_id"}
