@@ -23,6 +23,8 @@ OPENSEARCH_ONLY = {
     "targets": [{"name": "os", "vector_store": {"provider": "opensearch", "config": {"host": "localhost"}}}],
 }
 LIBRARY = (  # memerase's own heavy parts: the runtime loads each when it builds the service that needs it
+    "memerase.settings",
+    "memerase.neptune_settings",
     "memerase.engine",
     "memerase.stores",
     "memerase.history",
@@ -129,6 +131,6 @@ def test_handlers_load_no_engine_store_or_job_machinery_at_import(handler: str) 
     command = [sys.executable, "-c", LIBRARY_PROBE, f"functions.{handler}.app", *LIBRARY]
     done = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    # Then none of the engine, the store adapters, the job machinery, the history or the keys table was loaded:
-    # type-only imports and the runtime's builders load them on the first call that needs them
+    # Then none of the settings models, the engine, the store adapters, the job machinery, the history or the keys
+    # table was loaded: type-only imports and the runtime's builders load them on the first call that needs them
     assert json.loads(done.stdout) == []
