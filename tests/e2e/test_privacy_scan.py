@@ -32,11 +32,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 from urllib.parse import quote
 
 import boto3
 import pytest
 
+from memerase.engine import Eraser
 from memerase.keys import ApiKeyStore
 from memerase.models import Scope
 from memerase.observability import logger as powertools_logger
@@ -87,14 +89,15 @@ class Records(logging.Handler):
 
 @pytest.fixture
 def log_records() -> Iterator[Records]:
-    """Powertools' logger (at its own level, INFO; it does not propagate) and every other logger at WARNING or above
-    (what a Lambda's root logger passes on); the CLI's change of the logger's level is undone."""
+    """Powertools' logger at DEBUG (the most the template's LogLevel allows; it does not propagate) and every other
+    logger at WARNING or above (what a Lambda's root logger passes on); the logger's level is restored after."""
     records = Records()
     root = logging.getLogger()
     quiet = Records()
     quiet.setLevel(logging.WARNING)
     quiet.lines = records.lines
     level = powertools_logger.log_level
+    powertools_logger.setLevel(logging.DEBUG)
     powertools_logger.addHandler(records)
     root.addHandler(quiet)
     try:
@@ -311,7 +314,8 @@ def run_jobs(world: World) -> list[str]:
 
 
 def run_refusals(world: World) -> None:
-    """Bad input carrying secrets, and requests outside a scoped key's scope: every one refused."""
+    """Bad input carrying secrets, and requests outside a scoped key's scope: every one refused; then an unexpected
+    error whose message quotes data."""
     bystander, single = USERS["bystander"], USERS["single"]
     foreign = next(m for m in world.data if m.payload["user_id"] == bystander)
     erasures = ("api_erasures", "POST", "/v1/erasures", "/v1/erasures")
@@ -373,6 +377,13 @@ def run_refusals(world: World) -> None:
         status, body = world.call(function, method, path, resource, own=own, **request)
         assert status in (400, 401, 403, 404, 413), (path, status, body)
 
+    def failing(*_args: Any) -> None:  # a library error that quotes the data it was given
+        raise RuntimeError(f"unexpected payload {{'user_id': '{bystander}', 'data': 'the secret plan {TEXT}'}}")
+
+    with mock.patch.object(Eraser, "entities", failing):
+        status, body = world.call("api_erasures", "GET", "/v1/entities/", "/v1/entities")
+    assert status == 500, body
+
 
 def run_triggers(world: World) -> None:
     """The SQS trigger (a good message for the agent, malformed ones with secrets) and the EventBridge trigger (a
@@ -419,6 +430,7 @@ def run_cli(world: World, capsys: pytest.CaptureFixture[str], job_ids: list[str]
     world.captured.add("stderr", printed.err)
     for argv, own in commands:
         status = main(argv)
+        powertools_logger.setLevel(logging.DEBUG)  # the CLI quietens the logger for its own run
         output = capsys.readouterr()
         world.captured.add(f"cli {argv[0]} {argv[1]} -> {status}", output.out + output.err, own)
 
