@@ -38,8 +38,22 @@ class Untraced:
         return method
 
 
+class ResponselessTracer(Tracer):
+    """Powertools' Tracer, except that a handler's response is never recorded in its trace (Powertools records it
+    by default, as `handler response` metadata): a response carries the caller's data (an entity listing's user
+    ids, a memory's history, an id quoted back in a 404), and traces are read by whoever may read the account's
+    traces. Errors are still recorded: their messages are memerase's own, which name no ids."""
+
+    def capture_lambda_handler(  # type: ignore[override]
+        self, lambda_handler: Any = None, capture_response: bool | None = None, capture_error: bool | None = None
+    ) -> Any:
+        return super().capture_lambda_handler(
+            lambda_handler, capture_response=bool(capture_response), capture_error=capture_error
+        )
+
+
 def _tracer() -> Tracer | Untraced:
-    return Tracer(service="memerase") if tracing_enabled() else Untraced()
+    return ResponselessTracer(service="memerase") if tracing_enabled() else Untraced()
 
 
 logger = Logger(service="memerase")

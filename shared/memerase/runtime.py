@@ -12,7 +12,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from memerase.errors import ConfigError
-from memerase.settings import load_settings
 
 if TYPE_CHECKING:
     from memerase.engine import Eraser
@@ -27,6 +26,8 @@ ADMIN_KEY_ENV = "MEMERASE_API_KEY"
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
+    from memerase.settings import load_settings  # its models are built when the configuration is first read
+
     return load_settings()
 
 

@@ -22,6 +22,24 @@ S3_ONLY = {
 OPENSEARCH_ONLY = {
     "targets": [{"name": "os", "vector_store": {"provider": "opensearch", "config": {"host": "localhost"}}}],
 }
+LIBRARY = (  # memerase's own heavy parts: the runtime loads each when it builds the service that needs it
+    "memerase.settings",
+    "memerase.neptune_settings",
+    "memerase.engine",
+    "memerase.stores",
+    "memerase.history",
+    "memerase.keys",
+    "memerase.mem0_history",
+    "memerase.jobs.launcher",
+    "memerase.jobs.steps",
+    "memerase.jobs.repository",
+    "memerase.jobs.lifecycle",
+)
+LIBRARY_PROBE = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted(m for m in sys.modules if any(m == p or m.startswith(p + ".") for p in sys.argv[2:]))))
+"""
 PROBE = """
 import importlib, json, sys
 importlib.import_module(sys.argv[1])
@@ -83,10 +101,11 @@ def test_in_lambda_the_handler_is_traced_by_powertools_with_the_xray_sdk() -> No
     # Given the Lambda environment (LAMBDA_TASK_ROOT set; the template's `Tracing: Active`)
     # When the handler module is imported
     result = probe("api_erasures", S3_ONLY, LAMBDA_TASK_ROOT=str(ROOT))
-    # Then Powertools' Tracer traces it, with the X-Ray SDK, and still no store client library is loaded
+    # Then Powertools' Tracer (never recording handler responses) traces it, with the X-Ray SDK, and still no store
+    # client library is loaded
     # (X-Ray's patch_all imports every library it can patch that is installed: in this venv httpx, a test
     # dependency that loads rich; neither is in the layer)
-    assert result["tracer"] == "Tracer"
+    assert result["tracer"] == "ResponselessTracer"
     assert "aws_xray_sdk" in result["imported"]
     assert not {"opensearchpy", "gremlin_python", "mem0"} & set(result["imported"])
 
@@ -101,3 +120,17 @@ def test_in_lambda_with_tracing_turned_off_the_xray_sdk_is_not_loaded(env: dict[
     # Then the handler is left untraced and the X-Ray SDK is not loaded
     assert result["tracer"] == "Untraced"
     assert result["imported"] == []
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_handlers_load_no_engine_store_or_job_machinery_at_import(handler: str) -> None:
+    # Given an S3 Vectors configuration with the history table
+    environ = {k: v for k, v in os.environ.items() if k not in LAMBDA_ENV}
+    environ.update(AWS_DEFAULT_REGION="us-east-1", MEMERASE_CONFIG=json.dumps(S3_ONLY))
+    # When the handler module is imported in a fresh interpreter
+    command = [sys.executable, "-c", LIBRARY_PROBE, f"functions.{handler}.app", *LIBRARY]
+    done = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # Then none of the settings models, the engine, the store adapters, the job machinery, the history or the keys
+    # table was loaded: type-only imports and the runtime's builders load them on the first call that needs them
+    assert json.loads(done.stdout) == []

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from memerase.errors import MemeraseError
-from memerase.jobs.launcher import JobLauncher
-from memerase.jobs.models import ErasureSpec, JobRecord, JobStatus
 from memerase.observability import logger
 from memerase.retention import POLICY_NAME, RetentionPolicy, select_policies
+
+if TYPE_CHECKING:  # the job machinery loads when the runtime builds the launcher, not when the handler imports
+    from memerase.jobs.launcher import JobLauncher
+    from memerase.jobs.models import JobRecord
 
 SCHEDULE = "schedule"
 
@@ -83,6 +85,8 @@ def start_policy(launcher: JobLauncher, policy: RetentionPolicy, scheduled: Awar
     """The policy's job for this run: started now, or the one a first delivery of the same run started (a FAILED one
     is resumed: the redelivery is the retry), or, while an earlier run's job of the policy is still active, that one
     (reported, not duplicated)."""
+    from memerase.jobs.models import ErasureSpec, JobStatus  # noqa: PLC0415 (the job machinery loads on first use)
+
     criteria = policy.criteria_at(scheduled)
     spec = ErasureSpec(scope=policy.scope(), criteria=criteria, policy=policy.name)
     job, created = launcher.start(

@@ -4,12 +4,15 @@ edge, and the one call that starts a job from one."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from memerase.criteria import MAX_AGE_DAYS, requested
-from memerase.jobs.launcher import JobLauncher
-from memerase.jobs.models import ErasureSpec, JobRecord
+
+if TYPE_CHECKING:  # the launcher (and the engine and job machinery under it) loads when the runtime builds it
+    from memerase.jobs.launcher import JobLauncher
+    from memerase.jobs.models import JobRecord
 
 
 class ErasureMessage(BaseModel):
@@ -29,6 +32,8 @@ class ErasureMessage(BaseModel):
 def start_from_message(launcher: JobLauncher, message: ErasureMessage, source: str, default_key: str) -> JobRecord:
     """The one library call every trigger uses, with a key that makes a redelivered message map to the same job. Age
     and expiry cutoffs are fixed here, when the message is handled (a redelivery maps to the job made first)."""
+    from memerase.jobs.models import ErasureSpec  # noqa: PLC0415 (the job machinery loads on first use)
+
     older_than = timedelta(days=message.older_than_days) if message.older_than_days is not None else None
     spec = ErasureSpec.of(
         requested(older_than, message.expired),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
@@ -25,10 +25,12 @@ from memerase.api.schemas import (
 )
 from memerase.criteria import requested
 from memerase.errors import Forbidden, InvalidRequest, PayloadTooLarge
-from memerase.jobs.models import ErasureSpec, JobRecord
 from memerase.models import Scope
 from memerase.observability import count
 from memerase.principal import Principal
+
+if TYPE_CHECKING:  # the job machinery loads when a route first asks the runtime for the launcher
+    from memerase.jobs.models import ErasureSpec, JobRecord
 
 router = Router()
 ENTITY_TYPES = {"user": "user_id", "agent": "agent_id", "run": "run_id"}
@@ -48,6 +50,8 @@ def _start(
 ) -> JobRecord:
     """A criterion never widens a key's scope: the spec's scope must lie within the key's, and a spec without
     filters (criteria across every scope) is for admin keys only."""
+    from memerase.jobs.models import ErasureSpec  # noqa: PLC0415 (the job machinery loads on first use)
+
     spec = what if isinstance(what, ErasureSpec) else ErasureSpec(scope=what)
     if not spec.scope.filters():
         principal.require_admin()
@@ -149,6 +153,8 @@ def start_erasure(
     body: ErasureRequest,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=256)] = None,
 ) -> Response[JobAccepted]:
+    from memerase.jobs.models import ErasureSpec  # noqa: PLC0415 (the job machinery loads on first use)
+
     older_than = timedelta(days=body.older_than_days) if body.older_than_days is not None else None
     spec = ErasureSpec.of(
         requested(older_than, body.expired), user_id=body.user_id, agent_id=body.agent_id, run_id=body.run_id
