@@ -25,6 +25,7 @@ from memerase.neptune_settings import (
     NeptuneStore,
     graph_id_of,
 )
+from memerase.scope_key import ScopeHashConfig
 from memerase.strict import Strict as _Strict
 
 __all__ = [
@@ -167,6 +168,9 @@ class JobsConfig(_Strict):
         description="erase passes per job: the first erases, each later one re-scans (the verification) "
         "and erases what raced in; a pass that finds nothing proves the job clean",
     )
+    resume_window_days: int = Field(
+        30, ge=1, le=365, description="how long a stopped job's raw scope is kept for a resume (then it expires)"
+    )
 
 
 class ApiConfig(_Strict):
@@ -182,6 +186,7 @@ class Settings(_Strict):
     jobs: JobsConfig | None = None
     api: ApiConfig = ApiConfig()
     allow_reset: StrictBool = False
+    scope_hash: ScopeHashConfig | None = Field(None, description="the key scope hashes are keyed with")
 
     @field_validator("targets")
     @classmethod

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from memerase.erasure_reason import ReasonCode, Reference
+
 MAX_BATCH = 1000
 
 
@@ -66,7 +68,8 @@ class ErasureRequest(BaseModel):
     user_id: str | None = Field(None, max_length=1024)
     agent_id: str | None = Field(None, max_length=1024)
     run_id: str | None = Field(None, max_length=1024)
-    reason: str | None = Field(None, max_length=500)
+    reason: ReasonCode | None = Field(None, description="why: a reason code (never free text)")
+    reference: Reference | None = Field(None, description="the requester's reference (e.g. a ticket id): kept hashed")
     dry_run: StrictBool = False
 
 
@@ -88,7 +91,8 @@ class JobView(BaseModel):
     status: str
     scope_hash: str
     source: str
-    reason: str | None = None
+    reason: str | None = Field(None, description="the reason code")
+    reference_hash: str | None = Field(None, description="the keyed hash of the request's reference")
     dry_run: bool = False
     created_at: str
     updated_at: str
@@ -152,3 +156,18 @@ class ResetDone(BaseModel):
     message: str
     target: str
     stores: list[StoreCount]
+
+
+class ScopeHashRequest(BaseModel):
+    """The filters of a scope, as an erasure request gives them."""
+
+    model_config = ConfigDict(hide_input_in_errors=True, extra="forbid")
+    user_id: str | None = Field(None, max_length=1024)
+    agent_id: str | None = Field(None, max_length=1024)
+    run_id: str | None = Field(None, max_length=1024)
+
+
+class ScopeHash(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    scope_hash: str = Field(description="the keyed hash receipts, events and job records carry for this scope")

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from memerase.engine.catalog import StoreCatalog
 from memerase.engine.partition_run import PartitionRunner
 from memerase.engine.progress import PartitionProgress, ProgressCallback, RunHooks
 from memerase.errors import InvalidRequest
+from memerase.fingerprint import HasherSource
 from memerase.history import HistoryStore, OncePerMemory
 from memerase.models import ErasureResult, Scope, StoreOutcome
 from memerase.observability import logger
@@ -16,18 +18,21 @@ from memerase.stores.base import Partition
 
 
 class ScopeEraser:
-    def __init__(self, catalog: StoreCatalog, history: HistoryStore | None):
+    def __init__(self, catalog: StoreCatalog, history: HistoryStore | None, hasher: HasherSource):
         self._catalog = catalog
         self._history = history
+        self._hasher = hasher
 
     def delete_matching(
-        self, scope: Scope, dry_run: bool = False, progress: ProgressCallback | None = None
+        self, scope: Scope, dry_run: bool = False, progress: ProgressCallback | None = None, actor: str | None = None
     ) -> ErasureResult:
-        """Erase every memory matching the scope (AND of its ids) from every collection, then verify."""
+        """Erase every memory matching the scope (AND of its ids) from every collection, then verify. `actor` goes
+        into the audit rows."""
         started = time.monotonic()
         filters = scope.filters()
         if not filters:
             raise InvalidRequest("empty scope")
+        scope_hash = self._hasher().scope(scope)  # before anything is deleted: a missing key stops the erasure
         erased: set[str] = set()
         log = OncePerMemory(self._history) if self._history else None  # one event per memory, across targets
         runner = PartitionRunner(self._catalog, log)
@@ -40,7 +45,9 @@ class ScopeEraser:
             if dry_run:
                 outcomes.append(outcome.model_copy(update={"matched": store.count_remaining(filters)}))
                 continue
-            hooks = RunHooks(progress=progress, erased=erased.update) if progress else RunHooks(erased=erased.update)
+            hooks = RunHooks(erased=erased.update, actor=actor)
+            if progress:
+                hooks = replace(hooks, progress=progress)
             state = runner.erase(ref, filters, Partition(), PartitionProgress(), hooks)
             outcomes.append(
                 outcome.model_copy(
@@ -53,7 +60,7 @@ class ScopeEraser:
             )
         result = ErasureResult(
             operation="delete_matching",
-            scope_hash=scope.fingerprint(),
+            scope_hash=scope_hash,
             dry_run=dry_run,
             memories=len(erased),
             stores=outcomes,

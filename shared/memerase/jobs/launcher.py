@@ -12,6 +12,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from memerase.engine import MEMORIES, Eraser
+from memerase.erasure_reason import ErasureReason, Justification
 from memerase.errors import (
     JobConflict,
     MemeraseError,
@@ -20,10 +21,11 @@ from memerase.errors import (
     TransitionNotAllowed,
     VerificationFailed,
 )
+from memerase.fingerprint import HasherSource, ScopeHasher
 from memerase.jobs.events import CANCELLED
 from memerase.jobs.lifecycle import ATTEMPTS, allowed
 from memerase.jobs.models import JobRecord, JobStatus, StoreProgress
-from memerase.jobs.repository import JobsTable, key_hash, now
+from memerase.jobs.repository import JobsTable, now
 from memerase.jobs.steps import JobSteps
 from memerase.models import Scope
 from memerase.observability import logger
@@ -33,8 +35,16 @@ MAX_EXECUTION_NAME = 80
 
 class JobLauncher:
     def __init__(
-        self, eraser: Eraser, jobs: JobsTable, steps: JobSteps, state_machine_arn: str | None, sfn_client: Any = None
+        self,
+        eraser: Eraser,
+        jobs: JobsTable,
+        steps: JobSteps,
+        state_machine_arn: str | None,
+        sfn_client: Any = None,
+        hasher: HasherSource = ScopeHasher.from_env,
     ):
+        """`hasher` gives the one scope hasher (scope locks, idempotency keys, references all go through it)."""
+        self._hasher = hasher
         self._eraser = eraser
         self._jobs = jobs
         self._steps = steps
@@ -53,19 +63,22 @@ class JobLauncher:
         *,
         requester: str = "unknown",
         source: str = "api",
-        reason: str | None = None,
+        reason: Justification | ErasureReason | str | None = None,
         idempotency_key: str | None = None,
         dry_run: bool = False,
     ) -> tuple[JobRecord, bool]:
-        """Start (or find) the job erasing `scope`. Returns the job and whether this call created it.
+        """Start (or find) the job erasing `scope`. Returns the job and whether this call created it. `reason` is a
+        reason code, or a `Justification` (code and reference: the reference is kept only as its keyed hash).
 
         A repeated request maps to the same job: the same idempotency key always does (a different scope under a used
         key is a conflict), and without a key an active job of the same scope is reused.
         """
-        scope_hash = scope.fingerprint()
+        why = Justification.of(reason)
+        hasher = self._hasher()  # before anything is written: without a key nothing starts
+        scope_hash = hasher.scope(scope)
         if idempotency_key:  # keys are per requester: one caller's key never reaches another caller's job
-            idempotency_key = f"{requester}\n{idempotency_key}"
-        job_id = "job-" + (key_hash(idempotency_key)[:32] if idempotency_key else uuid.uuid4().hex)
+            idempotency_key = hasher.idempotency(f"{requester}\n{idempotency_key}")
+        job_id = "job-" + (idempotency_key[:32] if idempotency_key else uuid.uuid4().hex)
         if idempotency_key and (bound := self._jobs.claim_key(idempotency_key, job_id)) and bound != job_id:
             return self._same_request(bound, scope_hash, dry_run), False
         if idempotency_key and self._exists(job_id):
@@ -80,7 +93,8 @@ class JobLauncher:
             scope=scope,
             requester=requester,
             source=source,
-            reason=reason,
+            reason=why.code,
+            reference_hash=hasher.reference(why.reference) if why.reference else None,
             dry_run=dry_run,
             created_at=stamp,
             updated_at=stamp,
@@ -90,7 +104,7 @@ class JobLauncher:
             job = self._counted(job)
         if not self._jobs.create(job):
             return self._same_request(job_id, scope_hash, dry_run), False
-        logger.info("job created", extra={"job_id": job_id, "source": source, "dry_run": dry_run})
+        logger.info("job created", extra={"job_id": job_id, "source": source, "actor": requester, "dry_run": dry_run})
         if dry_run:
             return job, True
         if not stepped:
@@ -128,8 +142,13 @@ class JobLauncher:
         """Run a FAILED or CANCELLED job again from its persisted cursors; its counts (and the receipt it ends with)
         include what its earlier runs erased."""
         job = self._jobs.get(job_id)
-        if not allowed(job.status, JobStatus.QUEUED) or job.scope is None:
+        if not allowed(job.status, JobStatus.QUEUED):
             raise JobConflict(f"job {job_id} is {job.status.value} and cannot be resumed")
+        if job.scope is None:
+            raise JobConflict(
+                f"job {job_id} can no longer be resumed: its scope was kept for {self._jobs.resume_window_days} "
+                "day(s) after it stopped (the resume window) and has been removed; start a new erasure instead"
+            )
         if (active := self._jobs.claim_scope(job.scope_hash, job_id)) and active != job_id:
             raise JobConflict(f"job {active} is already erasing this scope")
         # A pass that had finished (e.g. it failed verification) is not re-read: the resumed job scans afresh.

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from memerase.engine import MEMORIES
 from memerase.engine.progress import PartitionProgress
+from memerase.erasure_reason import ErasureReason, legacy_reason
 from memerase.models import Scope
 
 
@@ -62,6 +64,7 @@ class StoreProgress(BaseModel):
     items_done: int = 0
     items_total: int = 0
     remaining: int | None = Field(None, description="records of the scope the job's last finished pass still found")
+    skipped: int = Field(0, description="records of a resumed pending batch left alone: no longer in the scope")
     note: str | None = None  # why the store was left alone (e.g. graph data for a scope without a user id)
 
 
@@ -112,10 +115,15 @@ class JobRecord(BaseModel):
     job_id: str
     status: JobStatus = JobStatus.QUEUED
     scope_hash: str
-    scope: Scope | None = Field(None, description="kept only while the job can still run; removed on completion")
+    scope: Scope | None = Field(
+        None,
+        description="kept (apart from the record, see `repository`) only while the job can still run or be resumed: "
+        "removed on completion, expired after the resume window",
+    )
     requester: str = "unknown"
     source: str = "api"
-    reason: str | None = Field(None, max_length=500)
+    reason: Annotated[ErasureReason | None, BeforeValidator(legacy_reason)] = None
+    reference_hash: str | None = Field(None, description="the keyed hash of the requester's reference, never the text")
     dry_run: StrictBool = False
     created_at: str
     updated_at: str

@@ -101,6 +101,7 @@ class JobTally:
                 if (p.item.target, p.item.role) == key:
                     out[key].scanned += p.scanned
                     out[key].deleted += p.deleted
+                    out[key].skipped += p.skipped
                     if p.item.pass_no == latest:
                         out[key].items_done += int(p.done)
         return list(out.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from memerase.erasure_reason import Justification, ReasonCode, Reference
 from memerase.jobs.launcher import JobLauncher
 from memerase.jobs.models import JobRecord
 from memerase.models import Scope
@@ -18,7 +19,8 @@ class ErasureMessage(BaseModel):
     user_id: str | None = Field(None, max_length=1024)
     agent_id: str | None = Field(None, max_length=1024)
     run_id: str | None = Field(None, max_length=1024)
-    reason: str | None = Field(None, max_length=500)
+    reason: ReasonCode | None = None
+    reference: Reference | None = None
     idempotency_key: str | None = Field(None, max_length=256)
 
 
@@ -29,7 +31,7 @@ def start_from_message(launcher: JobLauncher, message: ErasureMessage, source: s
         scope,
         requester=source,  # stamped here, never taken from the message: it decides who may see and cancel the job
         source=source,
-        reason=message.reason,
+        reason=Justification(code=message.reason, reference=message.reference),
         idempotency_key=message.idempotency_key or default_key,
     )
     return job
