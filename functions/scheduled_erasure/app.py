@@ -24,4 +24,8 @@ class ScheduledErasure(EventBridgeModel):
 @event_parser(model=ScheduledErasure)
 def handler(event: ScheduledErasure, context: LambdaContext) -> dict[str, Any]:
     job = start_from_message(runtime.launcher(), event.detail, source="schedule", default_key=f"schedule:{event.id}")
+    logger.info(
+        "erasure request",
+        extra={"action": "start_job", "job_id": job.job_id, "key_id": "schedule", "request_id": event.id},
+    )
     return {"job_id": job.job_id, "status": job.status.value}

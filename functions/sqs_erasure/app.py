@@ -23,7 +23,10 @@ processor = BatchProcessor(event_type=EventType.SQS, model=ErasureRecord)
 
 def record_handler(record: ErasureRecord) -> str:
     job = start_from_message(runtime.launcher(), record.body, source="sqs", default_key=f"sqs:{record.messageId}")
-    logger.info("erasure requested", extra={"job_id": job.job_id, "source": "sqs"})
+    logger.info(
+        "erasure request",
+        extra={"action": "start_job", "job_id": job.job_id, "key_id": "sqs", "request_id": record.messageId},
+    )
     return job.job_id
 
 

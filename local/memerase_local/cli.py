@@ -19,7 +19,9 @@ from memerase.errors import InvalidRequest, MemeraseError
 from memerase.models import ErasureResult, Scope
 from memerase.observability import logger
 from memerase_local import cli_jobs
+from memerase_local.scope_key import ensure_scope_key
 
+CLI_ACTOR = "cli"  # the audit rows' actor_id for erasures from the command line
 out = Console()
 err = Console(stderr=True)
 NO_FILTER = (  # mem0's own words (MissingFilter), with the CLI's way to erase everything instead of mem0's reset()
@@ -40,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     bulk.add_argument("--dry-run", action="store_true", help="count what would be erased, erase nothing")
     reset = sub.add_parser("reset", help="wipe and recreate one target's collections (needs allow_reset)")
     reset.add_argument("--confirm", required=True, metavar="NAME", help="the name of the target to reset")
+    scope_hash = sub.add_parser("scope-hash", help="the keyed hash receipts and events carry for a scope")
+    for name in ("--user-id", "--agent-id", "--run-id"):
+        scope_hash.add_argument(name)
     keys = sub.add_parser("keys", help="manage API keys (stored only as hashes)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="create a key; it is printed once")
@@ -65,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logger.setLevel(os.environ.get("MEMERASE_LOG_LEVEL", "WARNING"))
     try:
+        ensure_scope_key()
         if args.command == "serve":
             from memerase_local.serve import run_serve
 
@@ -111,6 +117,10 @@ def _run(args: argparse.Namespace) -> int:
         return _keys(args)
     if args.command == "jobs":
         return cli_jobs.run(args, out)
+    if args.command == "scope-hash":
+        scope = Scope.of(**{k: v for k in ("user_id", "agent_id", "run_id") if (v := getattr(args, k)) is not None})
+        out.print(runtime.hasher().scope(scope), highlight=False)
+        return 0
 
     if args.command == "delete-all":
         filters = {k: v for k in ("user_id", "agent_id", "run_id") if (v := getattr(args, k)) is not None}
@@ -118,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
             raise InvalidRequest(NO_FILTER)
     eraser = runtime.eraser()
     if args.command == "delete":
-        result = eraser.delete_memory(args.memory_id)
+        result = eraser.delete_memory(args.memory_id, actor=CLI_ACTOR)
     elif args.command == "reset":
         result = eraser.reset(args.confirm, args.confirm)
     else:
@@ -146,7 +156,7 @@ def _delete_all(eraser: Eraser, scope: Scope, dry_run: bool) -> ErasureResult:
             bar.update(tasks[label], completed=scanned, description=f"{label}: {deleted} erased")
 
         try:
-            return eraser.delete_matching(scope, dry_run=dry_run, progress=advance)
+            return eraser.delete_matching(scope, dry_run=dry_run, progress=advance, actor=CLI_ACTOR)
         except Exception:
             bar.stop()
             _partial_summary(erased)

@@ -102,6 +102,7 @@ class JobSteps:
                 out_of_time=lambda: remaining_ms() < self._config.time_margin_ms,
                 checkpoint=lambda _: self._jobs.save_progress(job_id, progress),
                 cancelled=lambda: not self._runs(self._jobs.get(job_id), execution),
+                actor=job.requester,  # the API key's id, or the trigger (sqs, schedule): the audit rows' actor_id
             ),
         )
         return {"done": progress.done or not self._runs(self._jobs.get(job_id), execution)}
