@@ -293,8 +293,8 @@ def test_scoped_key_cannot_delete_another_users_memory(world: World) -> None:
     victim = world.of("user-2")[0]
     # When user-1's key deletes a memory of user-2
     reply = delete_memory(world, victim.id, key="user1")
-    # Then 403 and nothing was deleted
-    error_of(reply, 403)
+    # Then 404, as for an unknown id, and nothing was deleted
+    error_of(reply, 404, "not_found")
     world.expect_intact()
 
 
@@ -330,8 +330,8 @@ def test_scoped_key_cannot_read_another_users_memory_history(world: World) -> No
     # When user-1's key reads the history of a user-2 memory
     path, resource, params = memory_path(other.id, "history/")
     reply = world.call(memories_fn, "GET", path, resource, "user1", path_parameters=params)
-    # Then 403
-    error_of(reply, 403)
+    # Then 404, as for an unknown id
+    error_of(reply, 404, "not_found")
 
 
 def test_unknown_route_is_a_json_404(world: World) -> None:
@@ -480,13 +480,13 @@ def test_batch_with_one_unknown_id_is_404_and_deletes_nothing(world: World) -> N
     world.expect_intact()
 
 
-def test_scoped_batch_touching_another_user_is_403_and_deletes_nothing(world: World) -> None:
+def test_scoped_batch_touching_another_user_is_404_and_deletes_nothing(world: World) -> None:
     # Given user-1's scoped key, and memories of user-1 and user-2
     # When user-1's key batch-deletes one own memory and one of user-2
     body = {"memories": [{"memory_id": world.of("user-1")[0].id}, {"memory_id": world.of("user-2")[0].id}]}
     reply = batch(world, body, key="user1")
-    # Then 403 and nothing was deleted
-    error_of(reply, 403)
+    # Then 404, as for an unknown id, and nothing was deleted
+    error_of(reply, 404, "not_found")
     world.expect_intact()
 
 

@@ -51,7 +51,7 @@ def _start(
     job, created = runtime.launcher().start(
         scope, requester=principal.key_id, source=source, reason=reason, idempotency_key=key, dry_run=dry_run
     )
-    audit(router, principal, "start_job", job_id=job.job_id, created=created, dry_run=dry_run)
+    audit(router, principal, "start_job", job_id=job.job_id, new_job=created, dry_run=dry_run)
     return job
 
 
