@@ -17,7 +17,7 @@ from boto3.dynamodb.conditions import Key
 
 from memerase import runtime
 from memerase.erasure_reason import ErasureReason
-from memerase.errors import JobConflict
+from memerase.errors import JobConflict, VerificationFailed
 from memerase.jobs.models import JobRecord, JobStatus
 from memerase.jobs.repository import JobsTable, now
 from memerase.models import Scope
@@ -205,3 +205,20 @@ def test_the_cli_prints_the_hash_the_api_answers(world: World, osmem_url: str) -
     # Then it prints the same hash
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == expected
+
+
+def test_a_running_job_whose_scope_expired_is_never_reported_verified(world: World) -> None:
+    # Given a running job of user-1 whose scope's TTL has passed (its pass outlived the resume window)
+    job = stopped_job(world).model_copy(update={"status": JobStatus.RUNNING, "completed_at": None})
+    table = JobsTable(JOBS_TABLE)
+    assert table.save(job)
+    boto3.resource("dynamodb").Table(JOBS_TABLE).update_item(
+        Key={"pk": f"job#{job.job_id}", "sk": "job#scope"},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": int(time.time()) - 1},
+    )
+    # When its verification runs
+    # Then it fails, saying why, instead of declaring the job clean; nothing was erased
+    with pytest.raises(VerificationFailed, match="scope expired"):
+        runtime.job_steps().verify(job.job_id)
+    world.expect_intact()
