@@ -32,4 +32,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     job = start_from_message(
         runtime.launcher(), request.detail, source="schedule", default_key=f"schedule:{request.id}"
     )
+    logger.info(
+        "erasure request",
+        extra={"action": "start_job", "job_id": job.job_id, "key_id": "schedule", "request_id": request.id},
+    )
     return {"job_id": job.job_id, "status": job.status.value}

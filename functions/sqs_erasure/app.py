@@ -24,7 +24,13 @@ processor = BatchProcessor(event_type=EventType.SQS, model=ErasureRecord)
 
 
 def record_handler(record: ErasureRecord) -> str | None:
-    return runtime.request_intake().handle(record.messageId, record.body)
+    job_id = runtime.request_intake().handle(record.messageId, record.body)
+    if job_id:
+        logger.info(
+            "erasure request",
+            extra={"action": "start_job", "job_id": job_id, "key_id": "sqs", "request_id": record.messageId},
+        )
+    return job_id
 
 
 @logger.inject_lambda_context

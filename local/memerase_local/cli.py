@@ -22,7 +22,9 @@ from memerase.errors import InvalidRequest, MemeraseError
 from memerase.models import ErasureResult, Scope
 from memerase.observability import logger
 from memerase_local import cli_jobs, cli_retention
+from memerase_local.scope_key import ensure_scope_key
 
+CLI_ACTOR = "cli"  # the audit rows' actor_id for erasures from the command line
 out = Console()
 err = Console(stderr=True)
 NO_FILTER = (  # mem0's own words (MissingFilter), with the CLI's way to erase everything instead of mem0's reset()
@@ -51,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     bulk.add_argument("--dry-run", action="store_true", help="count what would be erased, erase nothing")
     reset = sub.add_parser("reset", help="wipe and recreate one target's collections (needs allow_reset)")
     reset.add_argument("--confirm", required=True, metavar="NAME", help="the name of the target to reset")
+    scope_hash = sub.add_parser("scope-hash", help="the keyed hash receipts and events carry for a scope")
+    for name in ("--user-id", "--agent-id", "--run-id"):
+        scope_hash.add_argument(name)
     keys = sub.add_parser("keys", help="manage API keys (stored only as hashes)")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="create a key; it is printed once")
@@ -77,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logger.setLevel(os.environ.get("MEMERASE_LOG_LEVEL", "WARNING"))
     try:
+        ensure_scope_key()
         if args.command == "serve":
             from memerase_local.serve import run_serve
 
@@ -118,14 +124,21 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    if args.command == "keys":
-        return _keys(args)
-    if args.command == "jobs":
-        return cli_jobs.run(args, out)
-    if args.command == "retention":
-        return cli_retention.run(args, out, err)
+def _scope_hash(args: argparse.Namespace) -> int:
+    scope = Scope.of(**{k: v for k in ("user_id", "agent_id", "run_id") if (v := getattr(args, k)) is not None})
+    out.print(runtime.hasher().scope(scope), highlight=False)
+    return 0
 
+
+def _run(args: argparse.Namespace) -> int:
+    tools = {
+        "keys": _keys,
+        "jobs": lambda a: cli_jobs.run(a, out),
+        "retention": lambda a: cli_retention.run(a, out, err),
+        "scope-hash": _scope_hash,
+    }
+    if args.command in tools:
+        return tools[args.command](args)
     if args.command == "delete-all":
         filters = {k: v for k in ("user_id", "agent_id", "run_id") if (v := getattr(args, k)) is not None}
         criteria = requested(parse_age(args.older_than), args.expired)
@@ -133,7 +146,7 @@ def _run(args: argparse.Namespace) -> int:
             raise InvalidRequest(NO_FILTER)
     eraser = runtime.eraser()
     if args.command == "delete":
-        result = eraser.delete_memory(args.memory_id)
+        result = eraser.delete_memory(args.memory_id, actor=CLI_ACTOR)
     elif args.command == "reset":
         result = eraser.reset(args.confirm, args.confirm)
     else:
@@ -176,7 +189,7 @@ def _delete_all(eraser: Eraser, scope: Scope, criteria: Criteria | None, dry_run
             bar.update(tasks[label], completed=scanned, description=f"{label}: {deleted} erased")
 
         try:
-            return eraser.delete_matching(scope, dry_run=dry_run, progress=advance, criteria=criteria)
+            return eraser.delete_matching(scope, dry_run=dry_run, progress=advance, criteria=criteria, actor=CLI_ACTOR)
         except Exception:
             bar.stop()
             _partial_summary(erased)

@@ -41,14 +41,18 @@ class ConfigError(InvalidRequest):
 
 
 class MemoryNotFound(MemeraseError):
+    """An id no store holds, or (for a scoped key) one outside the key's scopes: answered alike, and without the id,
+    so the answer never tells a scoped key whether another scope's memory exists."""
+
     code = "not_found"
     status = 404
 
     def __init__(self, memory_id: str, among: int = 1, missing: int = 1) -> None:
+        del memory_id  # never in the message: the message is the same for every unknown or unreachable id
         if among == 1:
-            super().__init__(f"Memory not found: {memory_id!r} is in no configured store")
+            super().__init__("Memory not found")
         else:
-            super().__init__(f"Memories not found: {missing} of {among} ids (first: {memory_id!r}); nothing deleted")
+            super().__init__(f"Memories not found: {missing} of {among} ids; nothing deleted")
 
 
 class OutOfScope(MemeraseError):

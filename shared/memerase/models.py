@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -75,13 +73,6 @@ class Scope(BaseModel):
     def matches(self, payload: Mapping[str, Any] | None) -> bool:
         """Exact, type-strict match of every given key. An empty scope matches nothing."""
         return payload_matches(payload, self.filters())
-
-    def fingerprint(self) -> str:
-        """SHA-256 of the scope for receipts and logs: equal scopes hash equal and the ids are not readable from it;
-        it is unsalted, so whoever holds a candidate id can check it against a receipt (that is how a requester
-        proves which scope a receipt covers)."""
-        canonical = json.dumps(self.filters(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def payload_matches(payload: Mapping[str, Any] | None, filters: Mapping[str, str]) -> bool:

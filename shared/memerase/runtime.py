@@ -15,6 +15,7 @@ from memerase.errors import ConfigError
 
 if TYPE_CHECKING:
     from memerase.engine import Eraser
+    from memerase.fingerprint import ScopeHasher
     from memerase.jobs.launcher import JobLauncher
     from memerase.jobs.queue_requests import RequestIntake
     from memerase.jobs.steps import JobSteps
@@ -38,7 +39,17 @@ def build_eraser(config: Settings) -> Eraser:
     from memerase.stores.factory import build_target
 
     history = HistoryStore(config.history.table_name, config.history.region_name) if config.history else None
-    return Eraser([build_target(t) for t in config.targets], history=history, allow_reset=config.allow_reset)
+    targets = [build_target(t) for t in config.targets]
+    return Eraser(targets, history=history, allow_reset=config.allow_reset, hasher=hasher)
+
+
+@lru_cache(maxsize=1)
+def hasher() -> ScopeHasher:
+    """The one scope hasher, its key read once per process (Secrets Manager, deployed). Built only when a scope is
+    hashed, so functions that never hash one never read the secret."""
+    from memerase.scope_key import load_hasher
+
+    return load_hasher(settings().scope_hash)
 
 
 @lru_cache(maxsize=1)
@@ -62,7 +73,7 @@ def job_steps() -> JobSteps:
     config = jobs_config()
     return JobSteps(
         eraser(),
-        JobsTable(config.table_name, config.region_name),
+        JobsTable(config.table_name, config.region_name, resume_window_days=config.resume_window_days),
         EventPublisher(config.event_bus_name, config.region_name),
         config,
     )
@@ -74,9 +85,8 @@ def launcher() -> JobLauncher:
     from memerase.jobs.repository import JobsTable
 
     config = jobs_config()
-    return JobLauncher(
-        eraser(), JobsTable(config.table_name, config.region_name), job_steps(), config.state_machine_arn
-    )
+    jobs = JobsTable(config.table_name, config.region_name, resume_window_days=config.resume_window_days)
+    return JobLauncher(eraser(), jobs, job_steps(), config.state_machine_arn, hasher=hasher)
 
 
 @lru_cache(maxsize=1)
@@ -99,5 +109,5 @@ def api_keys() -> ApiKeyStore:
 
 def reset() -> None:
     """Forget every cached service (tests, and `memerase serve` after a configuration change)."""
-    for cached in (settings, eraser, job_steps, launcher, request_intake, api_keys):
+    for cached in (settings, eraser, job_steps, launcher, request_intake, api_keys, hasher):
         cached.cache_clear()

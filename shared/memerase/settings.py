@@ -27,6 +27,7 @@ from memerase.neptune_settings import (
 )
 from memerase.request_settings import RequestsConfig
 from memerase.retention import RetentionPolicy, unique_policy_names
+from memerase.scope_key import ScopeHashConfig
 from memerase.strict import Strict as _Strict
 
 __all__ = [
@@ -169,6 +170,9 @@ class JobsConfig(_Strict):
         description="erase passes per job: the first erases, each later one re-scans (the verification) "
         "and erases what raced in; a pass that finds nothing proves the job clean",
     )
+    resume_window_days: int = Field(
+        30, ge=1, le=365, description="how long a stopped job's raw scope is kept for a resume (then it expires)"
+    )
 
 
 class ApiConfig(_Strict):
@@ -186,6 +190,7 @@ class Settings(_Strict):
     requests: RequestsConfig = RequestsConfig()  # SQS erasure requests: allowed reply queues, the dead-letter queue
     allow_reset: StrictBool = False
     retention: list[RetentionPolicy] = Field(default_factory=list, description="retention policies (scheduled runs)")
+    scope_hash: ScopeHashConfig | None = Field(None, description="the key scope hashes are keyed with")
 
     @field_validator("targets")
     @classmethod

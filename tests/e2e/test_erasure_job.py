@@ -44,7 +44,7 @@ def test_job_erases_exactly_one_scope_among_thousands_and_leaves_a_receipt(world
     done = runtime.launcher().get(job.job_id)
     assert created and done.status == JobStatus.COMPLETED and done.scope is None
     assert done.receipt is not None and done.receipt.erased == 1000 and done.receipt.verified_remaining == 0
-    assert done.receipt.scope_hash == Scope.of(user_id="user-4").fingerprint()
+    assert done.receipt.scope_hash == runtime.hasher().scope(Scope.of(user_id="user-4"))
     assert "user-4" not in json.dumps(done.public())
     # And the work was spread over several worker invocations (S3 segments, paginated under AWS limits)
     assert harness.invocations["job_erase"] >= 5 and limits.requests["ListVectors"] >= 4

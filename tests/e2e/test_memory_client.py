@@ -125,10 +125,10 @@ def test_user_scoped_key_cannot_delete_another_users_memory(world: World) -> Non
     before = world.server.stores()
     [foreign] = some(before, user_id="user-2")
     # When it deletes that memory
-    with pytest.raises(AuthenticationError) as refused:
+    with pytest.raises(MemoryNotFoundError) as refused:
         world.user_1.delete(foreign)
-    # Then 403 -> AuthenticationError, and that memory (like every other) is still in both stores
-    assert refused.value.error_code == "HTTP_403"
+    # Then 404 -> MemoryNotFoundError, as for an unknown id, and that memory (like every other) is still in both stores
+    assert refused.value.error_code == "HTTP_404"
     assert world.server.stores() == before
 
 
@@ -150,7 +150,7 @@ def test_batch_with_one_memory_outside_the_keys_scope_deletes_none_of_them(world
     [own] = some(before, user_id="user-1")
     [foreign] = some(before, user_id="user-2")
     # When the user-1 key batch-deletes one of its own memories and one of user-2's
-    with pytest.raises(AuthenticationError):
+    with pytest.raises(MemoryNotFoundError):  # 404, as for an unknown id
         world.user_1.batch_delete([{"memory_id": own}, {"memory_id": foreign}])
     # Then the batch is all or nothing: even its own memory is still there
     assert world.server.stores() == before

@@ -147,7 +147,7 @@ REAL_CASES: dict[str, Callable[[LocalServer], Case]] = {
         path_parameters={"job_id": finished_job(s)}
     ),
     "start a dry-run erasure job (202)": lambda s: op("/v1/erasures", "POST").Case(
-        body={"user_id": "user-1", "dry_run": True, "reason": "e2e"}
+        body={"user_id": "user-1", "dry_run": True, "reason": "cleanup"}
     ),
     "delete all memories of a user (202)": lambda s: op("/v1/memories", "DELETE").Case(query={"user_id": "user-3"}),
     "delete an entity (202)": lambda s: op("/v2/entities/{entity_type}/{entity_id}", "DELETE").Case(

@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
+from memerase.fingerprint import ScopeHasher
 from memerase.jobs.models import JobRecord, JobStatus
 from memerase.jobs.repository import JobsTable, now, table_schema
 from memerase.models import Scope
@@ -30,7 +31,7 @@ def cancelled_job(aws: str, osmem_url: str) -> tuple[dict[str, Any], list[m0.Mem
     job = JobRecord(
         job_id="job-cli-1",
         status=JobStatus.CANCELLED,
-        scope_hash=scope.fingerprint(),
+        scope_hash=ScopeHasher.from_env().scope(scope),
         scope=scope,
         created_at=stamp,
         updated_at=stamp,

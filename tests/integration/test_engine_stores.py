@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from memerase.engine import Eraser
-from memerase.errors import MemoryNotFound, MissingFilter, OutOfScope, ResetNotAllowed
+from memerase.errors import MemoryNotFound, MissingFilter, ResetNotAllowed
 from memerase.history import HistoryStore
 from memerase.models import Scope
 from memerase.stores.factory import entity_collection_name
@@ -120,8 +120,8 @@ def test_delete_memory_outside_the_callers_scope_is_refused_and_nothing_is_delet
     eraser = Eraser([s3_target(), os_target(osmem_url)])
     someone_else = next(m for m in data if m.payload["user_id"] == "user-1")
     # When that caller deletes a memory of user-1
-    # Then it is refused as out of scope and all 6 memories are still in both stores
-    with pytest.raises(OutOfScope):
+    # Then it is refused as an unknown memory and all 6 memories are still in both stores
+    with pytest.raises(MemoryNotFound):
         eraser.delete_memory(someone_else.id, allowed=[Scope.of(user_id="user-0")])
     assert len(m0.s3_contents(s3_mem0)) == 6 and len(m0.opensearch_contents(os_mem0)) == 6
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from memerase.errors import TransitionLost
+from memerase.fingerprint import ScopeHasher
 from memerase.jobs.lifecycle import JobLifecycle
 from memerase.jobs.models import JobRecord, JobStatus
 from memerase.jobs.repository import JobsTable, now
@@ -23,7 +24,9 @@ def table(aws: str) -> JobsTable:
 
 def new_job(table: JobsTable, job_id: str) -> JobRecord:
     stamp = now()
-    job = JobRecord(job_id=job_id, scope_hash=SCOPE.fingerprint(), scope=SCOPE, created_at=stamp, updated_at=stamp)
+    job = JobRecord(
+        job_id=job_id, scope_hash=ScopeHasher.from_env().scope(SCOPE), scope=SCOPE, created_at=stamp, updated_at=stamp
+    )
     assert table.create(job)
     return job
 

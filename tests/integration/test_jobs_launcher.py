@@ -153,7 +153,7 @@ def test_an_inline_job_ends_with_the_same_record_and_receipt_as_the_step_functio
 ) -> None:
     # Given 4 users x 60 memories in both stores, and no state machine configured
     # When a job erases user-1 inline
-    inline, created = world.launcher.start(SCOPE, requester="test", source="api", reason="GDPR art. 17")
+    inline, created = world.launcher.start(SCOPE, requester="test", source="api", reason="gdpr_art17")
     # Then it returns COMPLETED with a sealed receipt whose digest verifies, everything else intact
     assert created and inline.status == JobStatus.COMPLETED and inline.execution_arn is None
     assert inline.receipt is not None and inline.receipt.digest == digest(inline.receipt)
@@ -167,7 +167,7 @@ def test_an_inline_job_ends_with_the_same_record_and_receipt_as_the_step_functio
     steps = runtime.job_steps()
     launcher = JobLauncher(runtime.eraser(), world.jobs, steps, STATE_MACHINE, sfn_client=sfn)
     # When the same erasure is started there and its execution runs
-    queued, created = launcher.start(SCOPE, requester="test", source="api", reason="GDPR art. 17")
+    queued, created = launcher.start(SCOPE, requester="test", source="api", reason="gdpr_art17")
     assert created and queued.status == JobStatus.QUEUED and queued.executions == 1
     assert sfn.started == [
         {"stateMachineArn": STATE_MACHINE, "name": queued.job_id, "input": {"job_id": queued.job_id}}
@@ -216,7 +216,7 @@ def test_an_inline_job_records_per_store_progress_that_sums_to_its_work_items_an
 
 def test_completed_job_leaves_no_raw_id_anywhere_in_the_jobs_table(world: World) -> None:
     # Given a completed inline job that erased user-1, requested with an idempotency key
-    job, _ = world.launcher.start(SCOPE, requester="test", reason="erase on request", idempotency_key="ticket-9")
+    job, _ = world.launcher.start(SCOPE, requester="test", reason="user_request", idempotency_key="ticket-9")
     assert job.status == JobStatus.COMPLETED
     # When the whole jobs table is read raw: the job record, every work item's progress, scope locks, keys
     items = boto3.client("dynamodb").scan(TableName=JOBS_TABLE)["Items"]

@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
+from memerase.fingerprint import ScopeHasher
 from memerase.jobs.launcher import JobLauncher
 from memerase.jobs.models import JobRecord
 from memerase.jobs.repository import JobsTable, now
@@ -33,7 +34,9 @@ def jobs(aws: str) -> JobsTable:
 
 def run_job(steps: JobSteps, jobs: JobsTable, scope: Scope) -> tuple[list[dict[str, Any]], JobRecord]:
     """plan, every work item to its end, verify, finalize: what the state machine does for one clean pass."""
-    job = JobRecord(job_id="job-1", scope_hash=scope.fingerprint(), scope=scope, created_at=now(), updated_at=now())
+    job = JobRecord(
+        job_id="job-1", scope_hash=ScopeHasher.from_env().scope(scope), scope=scope, created_at=now(), updated_at=now()
+    )
     jobs.create(job)
     items = steps.plan(job.job_id)
     for item in items:

@@ -11,6 +11,7 @@ import pytest
 
 from memerase import runtime
 from memerase.criteria import Criteria
+from memerase.fingerprint import ScopeHasher
 from memerase.jobs.launcher import JobLauncher
 from memerase.jobs.models import ErasureSpec, JobStatus
 from memerase.jobs.repository import JobsTable
@@ -60,7 +61,7 @@ def test_an_age_job_never_shares_a_lock_with_a_scope_or_expiry_job_of_the_same_s
     assert age_created and expiry_created and policy_created
     assert len({scope_job.job_id, age_job.job_id, expiry_job.job_id, policy_job.job_id}) == 4
     # And the same scope hash (of the filters only) names them all
-    assert {scope_job.scope_hash, age_job.scope_hash, policy_job.scope_hash} == {ALICE.fingerprint()}
+    assert {scope_job.scope_hash, age_job.scope_hash, policy_job.scope_hash} == {ScopeHasher.from_env().scope(ALICE)}
     # When a second age job of alice is asked for a minute later (another cutoff) while the first is active
     later = Criteria.at(NOW + timedelta(minutes=1), older_than=timedelta(days=30))
     again, created = world.launcher.start(ErasureSpec(scope=ALICE, criteria=later), requester="test")

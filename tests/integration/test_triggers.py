@@ -72,7 +72,7 @@ def test_sqs_requests_erase_in_scope_and_report_only_bad_records_as_failed(world
     s3, os_, data, _ = world
     # Given one good request, one without a filter and one that is not JSON
     event = sqs_event(
-        json.dumps({"user_id": "user-1", "reason": "GDPR"}),
+        json.dumps({"user_id": "user-1", "reason": "gdpr_art17"}),
         json.dumps({"reason": "all"}),
         "{nope",
         ids=["good", "nofilter", "garbage"],

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase.models import MAX_ID_LENGTH
-from memerase.observability import fingerprint
+from memerase.observability import fingerprint, logger
 from memerase.principal import Principal
 
 
@@ -43,3 +43,19 @@ def path_value(value: str) -> str:
     quotes every segment: `carol@example.com` arrives as `carol%40example.com`), and the resolver takes route
     parameters from that path."""
     return unquote(value)
+
+
+def request_id(router: Router) -> str | None:
+    """API Gateway's id of the current request (the one its access log and the caller's response carry)."""
+    raw: dict[str, Any] = router.current_event.raw_event
+    value = (raw.get("requestContext") or {}).get("requestId")
+    return str(value) if value else None
+
+
+def audit(router: Router, principal: Principal, action: str, **counts: object) -> None:
+    """Who erased what: one log line per erasure request with the API key's id (never the key) and the request id;
+    `counts` are counts and job ids only, never memory ids, user ids or text."""
+    logger.info(
+        "erasure request",
+        extra={"action": action, "key_id": principal.key_id, "request_id": request_id(router), **counts},
+    )

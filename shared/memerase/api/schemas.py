@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from memerase.criteria import MAX_AGE_DAYS
+from memerase.erasure_reason import ReasonCode, Reference
 
 MAX_BATCH = 1000
 
@@ -78,7 +79,8 @@ class ErasureRequest(BaseModel):
     expired: StrictBool = Field(
         False, description="erase only memories whose mem0 expiration_date is before today (UTC), as mem0 hides them"
     )
-    reason: str | None = Field(None, max_length=500)
+    reason: ReasonCode | None = Field(None, description="why: a reason code (never free text)")
+    reference: Reference | None = Field(None, description="the requester's reference (e.g. a ticket id): kept hashed")
     dry_run: StrictBool = False
 
 
@@ -102,7 +104,8 @@ class JobView(BaseModel):
     criteria: dict[str, Any] | None = Field(None, description="the fixed cutoffs: created_before, expired_before")
     policy: str | None = None
     source: str
-    reason: str | None = None
+    reason: str | None = Field(None, description="the reason code")
+    reference_hash: str | None = Field(None, description="the keyed hash of the request's reference")
     dry_run: bool = False
     created_at: str
     updated_at: str
@@ -167,3 +170,18 @@ class ResetDone(BaseModel):
     message: str
     target: str
     stores: list[StoreCount]
+
+
+class ScopeHashRequest(BaseModel):
+    """The filters of a scope, as an erasure request gives them."""
+
+    model_config = ConfigDict(hide_input_in_errors=True, extra="forbid")
+    user_id: str | None = Field(None, max_length=1024)
+    agent_id: str | None = Field(None, max_length=1024)
+    run_id: str | None = Field(None, max_length=1024)
+
+
+class ScopeHash(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    scope_hash: str = Field(description="the keyed hash receipts, events and job records carry for this scope")

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from memerase.criteria import NO_CRITERIA, Criteria, Selection
 from memerase.engine.catalog import StoreCatalog, not_applicable
 from memerase.engine.partition_run import PartitionRunner
 from memerase.engine.progress import PartitionProgress, ProgressCallback, RunHooks
 from memerase.errors import InvalidRequest
+from memerase.fingerprint import HasherSource
 from memerase.history import HistoryStore, OncePerMemory
 from memerase.models import ErasureResult, Scope, StoreOutcome
 from memerase.observability import logger
@@ -42,9 +44,10 @@ def criteria_shown(criteria: Criteria | None) -> dict[str, str] | None:
 
 
 class ScopeEraser:
-    def __init__(self, catalog: StoreCatalog, history: HistoryStore | None):
+    def __init__(self, catalog: StoreCatalog, history: HistoryStore | None, hasher: HasherSource):
         self._catalog = catalog
         self._history = history
+        self._hasher = hasher
 
     def delete_matching(
         self,
@@ -52,11 +55,14 @@ class ScopeEraser:
         dry_run: bool = False,
         progress: ProgressCallback | None = None,
         criteria: Criteria | None = None,
+        actor: str | None = None,
     ) -> ErasureResult:
         """Erase every memory the selection selects (the AND of the scope's ids and the criteria; an empty scope
-        with a criterion selects across every scope) from every collection, then verify."""
+        with a criterion selects across every scope) from every collection, then verify. `actor` goes into the
+        audit rows."""
         started = time.monotonic()
         selection = selection_for(scope, criteria)
+        scope_hash = self._hasher().scope(scope)  # before anything is deleted: a missing key stops the erasure
         erased: set[str] = set()
         log = OncePerMemory(self._history) if self._history else None  # one event per memory, across targets
         runner = PartitionRunner(self._catalog, log)
@@ -70,7 +76,9 @@ class ScopeEraser:
                 matched, unreadable = survey(store, selection)
                 outcomes.append(outcome.model_copy(update={"matched": matched, "unreadable_kept": unreadable}))
                 continue
-            hooks = RunHooks(progress=progress, erased=erased.update) if progress else RunHooks(erased=erased.update)
+            hooks = RunHooks(erased=erased.update, actor=actor)
+            if progress:
+                hooks = replace(hooks, progress=progress)
             state = runner.erase(ref, selection, Partition(), PartitionProgress(), hooks)
             outcomes.append(
                 outcome.model_copy(
@@ -84,7 +92,7 @@ class ScopeEraser:
             )
         result = ErasureResult(
             operation="delete_matching",
-            scope_hash=scope.fingerprint(),
+            scope_hash=scope_hash,
             dry_run=dry_run,
             criteria=criteria_shown(criteria),
             memories=len(erased),

@@ -31,6 +31,19 @@ def require_within(records: Sequence[Record], allowed: Sequence[Scope] | None) -
         raise OutOfScope("A memory is outside the scope of your credentials; nothing was deleted")
 
 
+def require_visible(ids: Sequence[str], records: Sequence[Record], allowed: Sequence[Scope] | None) -> None:
+    """Refuse (before anything is deleted) ids no store holds and, for a scoped caller, ids it may not see: a memory
+    with a record outside every allowed scope is answered exactly as an unknown id (same status, same body), so a
+    scoped key cannot learn whether another scope's memory id exists."""
+    visible = {r.memory_id for r in records}
+    if allowed is not None:
+        foreign = {r.memory_id for r in records if not any(s.matches(r.payload) for s in allowed)}
+        visible -= foreign
+    missing = [m for m in ids if m not in visible]
+    if missing:
+        raise MemoryNotFound(missing[0], among=len(ids), missing=len(missing))
+
+
 @dataclass(frozen=True)
 class IdDeletionPlan:
     """Everything a by-id deletion will touch, checked: the distinct ids, and each target's records of them."""
@@ -38,6 +51,7 @@ class IdDeletionPlan:
     memory_ids: list[str]
     found: list[tuple[TargetStores, list[Record]]]
     allowed: Sequence[Scope] | None = None  # the caller's scopes: entity records outside them are left alone
+    actor: str | None = None  # who erases: the audit rows' actor_id
 
 
 class ByIdDeleter:
@@ -45,19 +59,19 @@ class ByIdDeleter:
         self._catalog = catalog
         self._history = history
 
-    def plan(self, memory_ids: Sequence[str], allowed: Sequence[Scope] | None = None) -> IdDeletionPlan:
+    def plan(
+        self, memory_ids: Sequence[str], allowed: Sequence[Scope] | None = None, actor: str | None = None
+    ) -> IdDeletionPlan:
         ids = list(dict.fromkeys(validate_memory_id(m) for m in memory_ids))
         found = [(t, t.memories.lookup(ids)) for t in self._catalog.targets()]
-        present = {r.memory_id for _, records in found for r in records}
-        missing = [m for m in ids if m not in present]
-        if missing:
-            raise MemoryNotFound(missing[0], among=len(ids), missing=len(missing))
-        require_within([r for _, records in found for r in records], allowed)
-        return IdDeletionPlan(ids, found, allowed)
+        every = [r for _, records in found for r in records]
+        require_visible(ids, every, allowed)
+        require_within(every, allowed)  # defence in depth: every record is within the caller's scopes by now
+        return IdDeletionPlan(ids, found, allowed, actor)
 
     def execute(self, plan: IdDeletionPlan) -> ErasureResult:
         started = time.monotonic()
-        events = self._history.record_deletions(plan.memory_ids) if self._history else 0
+        events = self._history.record_deletions(plan.memory_ids, plan.actor) if self._history else 0
         erased = [self._erase_from(target, records, plan.allowed) for target, records in plan.found]
         outcomes = [outcome for outcome, _ in erased]
         logger.info("memories erased", extra={"count": len(plan.memory_ids), "stores": len(outcomes)})

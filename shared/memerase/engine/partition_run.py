@@ -8,6 +8,7 @@ from memerase.criteria import Selection
 from memerase.engine.catalog import MEMORIES, StoreCatalog, StoreRef
 from memerase.engine.entity_links import unlink
 from memerase.engine.progress import PartitionProgress, RunHooks
+from memerase.engine.replay import still_in_scope
 from memerase.history import DeletionLog
 from memerase.stores.base import Partition, Record, ScopeCollection, Selector, require_selection
 
@@ -46,18 +47,29 @@ class PartitionRunner:
         only moves once everything listed before it is deleted, so a crash between listing and deleting loses
         nothing: the pages are listed again, and deleting an already deleted id is harmless. Each batch is recorded
         (as `pending`, and counted) through `hooks.checkpoint` before its delete request, and a resumed partition
-        finishes that batch first: the counts stay exact even when a worker dies between a delete and the next
-        checkpoint.
+        finishes that batch first, reading its records again and deleting only those still in scope: the counts stay
+        exact even when a worker dies between a delete and the next checkpoint.
         """
         run = _Run(ref, self._catalog.store(ref), require_selection(selection), state, hooks)
         if ref.role == MEMORIES and partition.index == 0 and state.cursor is None and not state.pending:
             self._scrub_messages(run)
         if state.pending:  # a batch a dead worker may or may not have deleted: it is counted already
-            self._erase_chunk(run, [Record(n, m, {}) for n, m in state.pending])
-            state.pending = []
-            hooks.checkpoint(state)
+            self._replay(run)
         self._pages(run, partition)
         return state
+
+    def _replay(self, run: _Run) -> None:
+        """Finish a pending batch: only its records still stored and still in scope are deleted (see `replay`);
+        those left alone come off the counts."""
+        state = run.state
+        keep, skipped = still_in_scope(run.store, state.pending, run.selection)
+        state.skipped += skipped
+        state.matched -= skipped
+        state.deleted -= skipped
+        if keep:
+            self._erase_chunk(run, keep)
+        state.pending = []
+        run.hooks.checkpoint(state)
 
     def _scrub_messages(self, run: _Run) -> None:
         """mem0 keeps the raw messages of every session scope in its history database, and its own erasures never
@@ -109,7 +121,7 @@ class PartitionRunner:
         memories = run.ref.role == MEMORIES
         mem0_history = self._catalog.target(run.ref.target).mem0_history if memories else None
         if memories and self._history is not None:
-            self._history.record_deletions(memory_ids)
+            self._history.record_deletions(memory_ids, run.hooks.actor)
         if mem0_history is not None:
             mem0_history.erase_memories(memory_ids)
         run.store.delete_batch([r.native_id for r in chunk])

@@ -26,6 +26,10 @@ class PartitionProgress(BaseModel):
         default_factory=list,
         description="the batch being deleted: (native id, memory id) pairs, no user ids; empty between batches",
     )
+    skipped: int = Field(
+        0,
+        description="records of a resumed pending batch left alone: read again, they no longer matched the scope",
+    )
 
 
 def _never() -> bool:
@@ -54,3 +58,4 @@ class RunHooks:
     checkpoint: Callable[[PartitionProgress], None] = _ignore_state
     progress: ProgressCallback = _ignore_progress
     erased: Callable[[list[str]], None] = _ignore_ids  # memory ids just erased from a memories collection
+    actor: str | None = None  # who erases (an API key's id, a trigger's name): the audit rows' `actor_id`

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from memerase.engine.by_id import require_within, validate_memory_id
+from memerase.engine.by_id import require_visible, validate_memory_id
 from memerase.engine.catalog import StoreCatalog
-from memerase.errors import MemoryNotFound
 from memerase.history import HistoryStore
 from memerase.models import ENTITY_KEYS, Scope
 
@@ -20,11 +19,9 @@ class Reader:
         """A memory's history rows. With `allowed`, the memory must still exist and lie within those scopes (the
         content-free rows of an erased memory cannot prove whose it was)."""
         memory_id = validate_memory_id(memory_id)
-        if allowed is not None:
+        if allowed is not None:  # a memory of another scope is answered as an unknown one
             records = [r for t in self._catalog.targets() for r in t.memories.lookup([memory_id])]
-            if not records:
-                raise MemoryNotFound(memory_id)
-            require_within(records, allowed)
+            require_visible([memory_id], records, allowed)
         return self._history.history(memory_id) if self._history else []
 
     def entities(self) -> dict[str, dict[str, int]]:

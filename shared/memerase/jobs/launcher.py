@@ -12,7 +12,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from memerase.engine import MEMORIES, Eraser
+from memerase.engine import Eraser
+from memerase.erasure_reason import ErasureReason, Justification
 from memerase.errors import (
     JobConflict,
     MemeraseError,
@@ -21,10 +22,12 @@ from memerase.errors import (
     TransitionNotAllowed,
     VerificationFailed,
 )
+from memerase.fingerprint import HasherSource, ScopeHasher
+from memerase.jobs.dry_run import counted
 from memerase.jobs.events import CANCELLED
 from memerase.jobs.lifecycle import ATTEMPTS, allowed
-from memerase.jobs.models import ErasureSpec, JobRecord, JobStatus, ReplyTo, StoreProgress
-from memerase.jobs.repository import JobsTable, key_hash, now
+from memerase.jobs.models import ErasureSpec, JobRecord, JobStatus, ReplyTo
+from memerase.jobs.repository import JobsTable, now
 from memerase.jobs.steps import JobSteps
 from memerase.models import Scope
 from memerase.observability import logger
@@ -34,8 +37,16 @@ MAX_EXECUTION_NAME = 80
 
 class JobLauncher:
     def __init__(
-        self, eraser: Eraser, jobs: JobsTable, steps: JobSteps, state_machine_arn: str | None, sfn_client: Any = None
+        self,
+        eraser: Eraser,
+        jobs: JobsTable,
+        steps: JobSteps,
+        state_machine_arn: str | None,
+        sfn_client: Any = None,
+        hasher: HasherSource = ScopeHasher.from_env,
     ):
+        """`hasher` gives the one scope hasher (scope locks, idempotency keys, references all go through it)."""
+        self._hasher = hasher
         self._eraser = eraser
         self._jobs = jobs
         self._steps = steps
@@ -64,12 +75,13 @@ class JobLauncher:
         *,
         requester: str = "unknown",
         source: str = "api",
-        reason: str | None = None,
+        reason: Justification | ErasureReason | str | None = None,
         idempotency_key: str | None = None,
         dry_run: bool = False,
     ) -> tuple[JobRecord, bool]:
         """Start (or find) the job erasing `what`: a scope, or an `ErasureSpec` (a scope, possibly empty, AND age/expiry
-        criteria, and the retention policy asking). Returns the job and whether this call created it.
+        criteria, and the retention policy asking). Returns the job and whether this call created it. `reason` is a
+        reason code, or a `Justification` (code and reference: the reference is kept only as its keyed hash).
 
         A repeated request maps to the same job: the same idempotency key always does (a different request under a
         used key is a conflict), and without a key an active job of the same lock (`ErasureSpec.lock_key`: the same
@@ -77,11 +89,13 @@ class JobLauncher:
         """
         spec = what if isinstance(what, ErasureSpec) else ErasureSpec(scope=what)
         scope = spec.scope
-        scope_hash = scope.fingerprint()
-        lock = spec.lock_key()
+        why = Justification.of(reason)
+        hasher = self._hasher()  # before anything is written: without a key nothing starts
+        scope_hash = hasher.scope(scope)
+        lock = spec.lock_key(scope_hash)
         if idempotency_key:  # keys are per requester: one caller's key never reaches another caller's job
-            idempotency_key = f"{requester}\n{idempotency_key}"
-        job_id = "job-" + (key_hash(idempotency_key)[:32] if idempotency_key else uuid.uuid4().hex)
+            idempotency_key = hasher.idempotency(f"{requester}\n{idempotency_key}")
+        job_id = "job-" + (idempotency_key[:32] if idempotency_key else uuid.uuid4().hex)
         if idempotency_key and (bound := self._jobs.claim_key(idempotency_key, job_id)) and bound != job_id:
             return self._same_request(bound, lock, dry_run), False
         if idempotency_key and self._exists(job_id):
@@ -98,7 +112,8 @@ class JobLauncher:
             policy=spec.policy,
             requester=requester,
             source=source,
-            reason=reason,
+            reason=why.code,
+            reference_hash=hasher.reference(why.reference) if why.reference else None,
             dry_run=dry_run,
             created_at=stamp,
             updated_at=stamp,
@@ -106,10 +121,10 @@ class JobLauncher:
             reply_to=None if dry_run else self._reply,
         )
         if dry_run:
-            job = self._counted(job)
+            job = counted(self._eraser, job)
         if not self._jobs.create(job):
             return self._same_request(job_id, lock, dry_run), False
-        logger.info("job created", extra={"job_id": job_id, "source": source, "dry_run": dry_run})
+        logger.info("job created", extra={"job_id": job_id, "source": source, "actor": requester, "dry_run": dry_run})
         if dry_run:
             return job, True
         if not stepped:
@@ -147,8 +162,13 @@ class JobLauncher:
         """Run a FAILED or CANCELLED job again from its persisted cursors; its counts (and the receipt it ends with)
         include what its earlier runs erased."""
         job = self._jobs.get(job_id)
-        if not allowed(job.status, JobStatus.QUEUED) or job.scope is None:
+        if not allowed(job.status, JobStatus.QUEUED):
             raise JobConflict(f"job {job_id} is {job.status.value} and cannot be resumed")
+        if job.scope is None:
+            raise JobConflict(
+                f"job {job_id} can no longer be resumed: its scope was kept for {self._jobs.resume_window_days} "
+                "day(s) after it stopped (the resume window) and has been removed; start a new erasure instead"
+            )
         if (active := self._jobs.claim_scope(job.lock_key(), job_id)) and active != job_id:
             raise JobConflict(f"job {active} is already erasing this scope")
         # A pass that had finished (e.g. it failed verification) is not re-read: the resumed job scans afresh.
@@ -246,33 +266,6 @@ class JobLauncher:
                 raise RetryableStoreError(
                     f"Step Functions refused to stop the job: {exc.response['Error']['Code']}"
                 ) from exc
-
-    def _counted(self, job: JobRecord) -> JobRecord:
-        """A dry run, done before its record is written: COMPLETED with each collection's count of the scope."""
-        assert job.scope is not None
-        outcomes = self._eraser.count_remaining(job.scope, job.criteria)  # in the order of `stores()`
-        progress = [
-            StoreProgress(
-                target=o.target,
-                role=ref.role,
-                store=o.store,
-                remaining=o.remaining,
-                unreadable_kept=o.unreadable_kept,
-                note=o.note,
-            )
-            for (ref, _), o in zip(self._eraser.stores(), outcomes, strict=True)
-        ]
-        left = sum(p.remaining or 0 for p in progress if p.role == MEMORIES)
-        return job.model_copy(
-            update={
-                "status": JobStatus.COMPLETED,
-                "completed_at": now(),
-                "scope": None,
-                "progress": progress,
-                "memories_left": left,
-                "unreadable_kept": sum(p.unreadable_kept for p in progress),
-            }
-        )
 
     def _exists(self, job_id: str) -> bool:
         try:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
 
 from memerase.criteria import NO_CRITERIA, Criteria, Selection, lock_key
 from memerase.engine import MEMORIES
 from memerase.engine.progress import PartitionProgress
+from memerase.erasure_reason import ErasureReason, legacy_reason
 from memerase.errors import InvalidRequest, MissingFilter
 from memerase.models import Scope
 
@@ -47,8 +48,9 @@ class ErasureSpec(BaseModel):
         except ValidationError:
             raise InvalidRequest("Invalid policy: letters, digits, '_', '.', '-' (at most 64)") from None
 
-    def lock_key(self) -> str:
-        return lock_key(self.scope.fingerprint(), self.criteria, self.policy)
+    def lock_key(self, scope_hash: str) -> str:
+        """The job lock of this spec, given its scope's keyed hash (see `criteria.lock_key`)."""
+        return lock_key(scope_hash, self.criteria, self.policy)
 
 
 class JobStatus(StrEnum):
@@ -103,6 +105,7 @@ class StoreProgress(BaseModel):
     unreadable_kept: int = Field(
         0, description="records in scope the latest pass kept because a criterion could not read their date"
     )
+    skipped: int = Field(0, description="records of a resumed pending batch left alone: no longer in the scope")
     note: str | None = None  # why the store was left alone (e.g. graph data for a scope without a user id)
 
 
@@ -166,12 +169,17 @@ class JobRecord(BaseModel):
     job_id: str
     status: JobStatus = JobStatus.QUEUED
     scope_hash: str
-    scope: Scope | None = Field(None, description="kept only while the job can still run; removed on completion")
+    scope: Scope | None = Field(
+        None,
+        description="kept (apart from the record, see `repository`) only while the job can still run or be resumed: "
+        "removed on completion, expired after the resume window",
+    )
     criteria: Criteria | None = Field(None, description="age/expiry cutoffs, fixed when the job was made (kept)")
     policy: str | None = Field(None, description="the retention policy that started the job, if any")
     requester: str = "unknown"
     source: str = "api"
-    reason: str | None = Field(None, max_length=500)
+    reason: Annotated[ErasureReason | None, BeforeValidator(legacy_reason)] = None
+    reference_hash: str | None = Field(None, description="the keyed hash of the requester's reference, never the text")
     dry_run: StrictBool = False
     created_at: str
     updated_at: str

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from memerase.erasure_reason import ErasureReason, Justification
 from memerase.errors import MemeraseError
 from memerase.observability import logger
 from memerase.retention import POLICY_NAME, RetentionPolicy, select_policies
@@ -93,7 +94,7 @@ def start_policy(launcher: JobLauncher, policy: RetentionPolicy, scheduled: Awar
         spec,
         requester=SCHEDULE,
         source=SCHEDULE,
-        reason=f"retention policy {policy.name}",
+        reason=Justification(code=ErasureReason.RETENTION),
         idempotency_key=idempotency_key(policy, scheduled),
         dry_run=policy.dry_run,
     )

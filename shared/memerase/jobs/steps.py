@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from memerase.engine import Eraser, RunHooks, StoreRef
-from memerase.errors import TransitionLost, TransitionNotAllowed
+from memerase.errors import TransitionLost, TransitionNotAllowed, VerificationFailed
 from memerase.jobs.events import COMPLETED, FAILED, EventPublisher
 from memerase.jobs.lifecycle import JobLifecycle
 from memerase.jobs.models import ItemProgress, JobError, JobRecord, JobStatus, Receipt, WorkItem
@@ -114,6 +114,7 @@ class JobSteps:
                 out_of_time=lambda: remaining_ms() < self._config.time_margin_ms,
                 checkpoint=lambda _: self._jobs.save_progress(job_id, progress),
                 cancelled=lambda: not self._runs(self._jobs.get(job_id), execution),
+                actor=job.requester,  # the API key's id, or the trigger (sqs, schedule): the audit rows' actor_id
             ),
         )
         return {"done": progress.done or not self._runs(self._jobs.get(job_id), execution)}
@@ -130,6 +131,8 @@ class JobSteps:
         scope the pass found (`memories_left`), the store records in all (`records_left`) and the work items that did
         not finish (`unfinished_items`)."""
         job = self._jobs.get(job_id)
+        if job.scope is None and job.status.active:  # its resume window passed while it ran: never "verified"
+            raise VerificationFailed("the job's scope expired (resume window) before the job was verified")
         if job.scope is None:
             return {"clean": True, "retry": False, "memories_left": 0, "records_left": 0, "unfinished_items": 0}
         outcome = self.tally.pass_outcome(job)

@@ -102,6 +102,7 @@ class JobTally:
                 if (p.item.target, p.item.role) == key:
                     out[key].scanned += p.scanned
                     out[key].deleted += p.deleted
+                    out[key].skipped += p.skipped
                     if p.item.pass_no == latest:  # kept records are seen again by every pass: the latest counts
                         out[key].items_done += int(p.done)
                         out[key].unreadable_kept += p.unreadable

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from memerase.criteria import MAX_AGE_DAYS, requested
+from memerase.erasure_reason import Justification, ReasonCode, Reference
 
 if TYPE_CHECKING:  # the launcher (and the engine and job machinery under it) loads when the runtime builds it
     from memerase.jobs.launcher import JobLauncher
@@ -25,7 +26,8 @@ class ErasureMessage(BaseModel):
     run_id: str | None = Field(None, max_length=1024)
     older_than_days: StrictInt | None = Field(None, ge=1, le=MAX_AGE_DAYS)
     expired: StrictBool = False
-    reason: str | None = Field(None, max_length=500)
+    reason: ReasonCode | None = None
+    reference: Reference | None = None
     idempotency_key: str | None = Field(None, max_length=256)
 
 
@@ -45,7 +47,7 @@ def start_from_message(launcher: JobLauncher, message: ErasureMessage, source: s
         spec,
         requester=source,  # stamped here, never taken from the message: it decides who may see and cancel the job
         source=source,
-        reason=message.reason,
+        reason=Justification(code=message.reason, reference=message.reference),
         idempotency_key=message.idempotency_key or default_key,
     )
     return job

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
-from memerase.api.request import ENCODED_ID_LENGTH, base_path, caller, path_value
+from memerase.api.request import ENCODED_ID_LENGTH, audit, base_path, caller, path_value
 from memerase.api.responses import COMMON, accepted, errors, ok
 from memerase.api.schemas import (
     MAX_BATCH,
@@ -21,9 +21,12 @@ from memerase.api.schemas import (
     JobAccepted,
     JobView,
     MemoryDeleted,
+    ScopeHash,
+    ScopeHashRequest,
     StoreCount,
 )
 from memerase.criteria import requested
+from memerase.erasure_reason import Justification
 from memerase.errors import Forbidden, InvalidRequest, PayloadTooLarge
 from memerase.models import Scope
 from memerase.observability import count
@@ -43,7 +46,7 @@ def _start(
     principal: Principal,
     what: Scope | ErasureSpec,
     *,
-    reason: str | None = None,
+    reason: Justification | None = None,
     dry_run: bool = False,
     key: str | None = None,
     source: str = "api",
@@ -56,9 +59,10 @@ def _start(
     if not spec.scope.filters():
         principal.require_admin()
     principal.require(spec.scope)
-    job, _ = runtime.launcher().start(
+    job, created = runtime.launcher().start(
         spec, requester=principal.key_id, source=source, reason=reason, idempotency_key=key, dry_run=dry_run
     )
+    audit(router, principal, "start_job", job_id=job.job_id, new_job=created, dry_run=dry_run)
     return job
 
 
@@ -111,8 +115,11 @@ def batch_delete(body: BatchDelete) -> MemoryDeleted:
     if len(body.memories) > MAX_BATCH:
         raise PayloadTooLarge(f"at most {MAX_BATCH} memories per batch; got {len(body.memories)}")
     principal = caller(router)
-    result = runtime.eraser().delete_memories([m.memory_id for m in body.memories], allowed=principal.memory_scopes)
+    result = runtime.eraser().delete_memories(
+        [m.memory_id for m in body.memories], allowed=principal.memory_scopes, actor=principal.key_id
+    )
     count("MemoriesErased", result.deleted)
+    audit(router, principal, "batch_delete", memories=result.memories, deleted=result.deleted)
     return MemoryDeleted(
         message=f"Successfully deleted {len(body.memories)} memories",
         deleted=result.deleted,
@@ -159,8 +166,20 @@ def start_erasure(
     spec = ErasureSpec.of(
         requested(older_than, body.expired), user_id=body.user_id, agent_id=body.agent_id, run_id=body.run_id
     )
-    job = _start(caller(router), spec, reason=body.reason, dry_run=body.dry_run, key=idempotency_key)
+    why = Justification(code=body.reason, reference=body.reference)
+    job = _start(caller(router), spec, reason=why, dry_run=body.dry_run, key=idempotency_key)
     return _accepted(job, "Erasure accepted")
+
+
+@router.post(
+    "/v1/erasures/scope-hash",
+    summary="The keyed hash of a scope, to match it against receipts, events and job records",
+    responses=ok(*COMMON),
+)
+def scope_hash(body: ScopeHashRequest) -> ScopeHash:
+    scope = Scope.of(user_id=body.user_id, agent_id=body.agent_id, run_id=body.run_id)
+    caller(router).require(scope)  # an admin key, or a key whose scope covers these filters
+    return ScopeHash(scope_hash=runtime.hasher().scope(scope))
 
 
 @router.get("/v1/erasures/<job_id>", summary="An erasure job's status, progress and receipt", responses=JOB_OK)
@@ -171,7 +190,9 @@ def get_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Jo
 @router.post("/v1/erasures/<job_id>/cancel", summary="Cancel an erasure job", responses=JOB_OK)
 def cancel_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> JobView:
     job = _visible(job_id)
-    return JobView(**runtime.launcher().cancel(job.job_id).public())
+    cancelled = runtime.launcher().cancel(job.job_id)
+    audit(router, caller(router), "cancel_job", job_id=job.job_id)
+    return JobView(**cancelled.public())
 
 
 @router.post(
@@ -188,6 +209,7 @@ def cancel_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) ->
 def resume_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Response[JobView]:
     job = _visible(job_id)
     resumed = runtime.launcher().resume(job.job_id)
+    audit(router, caller(router), "resume_job", job_id=job.job_id)
     return Response(status_code=202, content_type="application/json", body=JobView(**resumed.public()))
 
 

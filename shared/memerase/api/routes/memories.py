@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
-from memerase.api.request import ENCODED_ID_LENGTH, caller, path_value
+from memerase.api.request import ENCODED_ID_LENGTH, audit, caller, path_value
 from memerase.api.responses import COMMON, ok
 from memerase.api.schemas import HistoryRow, MemoryDeleted, Ping, StoreCount
 from memerase.observability import count
@@ -30,8 +30,9 @@ def ping() -> Ping:
 def delete_memory(memory_id: MemoryId) -> MemoryDeleted:
     memory_id = path_value(memory_id)
     principal = caller(router)
-    result = runtime.eraser().delete_memory(memory_id, allowed=principal.memory_scopes)
+    result = runtime.eraser().delete_memory(memory_id, allowed=principal.memory_scopes, actor=principal.key_id)
     count("MemoriesErased", result.deleted)
+    audit(router, principal, "delete_memory", memories=result.memories, deleted=result.deleted)
     return MemoryDeleted(deleted=result.deleted, stores=[StoreCount(**s.model_dump()) for s in result.stores])
 
 
