@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -64,6 +65,7 @@ def seed_demo_memories(standins: Standins, users: int = 4, per_user: int = 25) -
         host=url.hostname, port=url.port, collection_name=INDEX, embedding_model_dims=DIMS, auto_refresh=True
     )
     rng = random.Random(1)
+    created_at = datetime.now(UTC).isoformat()  # as mem0 writes it: an erasure by age (>= 1 hour) finds none of them
     ids, vectors, payloads = [], [], []
     for u in range(users):
         for i in range(per_user):
@@ -75,7 +77,7 @@ def seed_demo_memories(standins: Standins, users: int = 4, per_user: int = 25) -
                     "user_id": f"user-{u}",
                     "agent_id": "demo-agent",
                     "hash": uuid.uuid4().hex,
-                    "created_at": "2026-11-24T00:00:00+00:00",
+                    "created_at": created_at,
                 }
             )
     for store in (s3, opensearch):

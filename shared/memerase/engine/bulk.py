@@ -28,7 +28,11 @@ def selection_for(scope: Scope, criteria: Criteria | None) -> Selection:
 
 
 def survey(store: ScopeCollection, selection: Selection) -> tuple[int, int]:
-    """(records selected, records in scope kept as unreadable), by the same scan and decision as an erasure."""
+    """(records selected, records in scope kept as unreadable), by the same scan and decision as an erasure. Without
+    criteria nothing is unreadable and the store's own count is used (a Neptune Database listing only advances past
+    what was deleted, so it is never scanned without deleting)."""
+    if not selection.criteria.present:
+        return store.count_remaining(selection), 0
     selected = unreadable = 0
     for page in scan(store, selection):
         selected += len(page.records)

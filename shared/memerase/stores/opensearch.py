@@ -130,7 +130,11 @@ class OpenSearchStore:
         """Which of mem0's date payload fields the index maps as `date` (mem0's dynamic mapping does, once a first
         memory arrives)."""
         fields = ",".join(f"payload.{f}" for f in DATE_FIELDS)
-        response = self._call(self._client.indices.get_field_mapping, index=self.index, fields=fields)
+        try:
+            response = self._call(self._client.indices.get_field_mapping, index=self.index, fields=fields)
+        except StoreError:  # the narrowing is only a saving: without it, every hit of the scope is decided here
+            logger.warning("OpenSearch field mappings unreadable: criteria decided without a date range")
+            return set()
         found: set[str] = set()
         for index_mapping in (response or {}).values():
             for full_name, field_mapping in (index_mapping.get("mappings") or {}).items():
