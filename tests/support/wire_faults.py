@@ -106,6 +106,7 @@ class WireFaults:
     armed: bool = False
     only: tuple[Fault, ...] = ()  # inject only these faults (else any of the client's, resets and slow calls)
     budget: int | None = None  # at most this many faults in all
+    surely: tuple[str, ...] = ()  # clients whose first call always faults (then at `rate`, like the others)
     injected: Counter[tuple[str, str]] = field(default_factory=Counter)
     calls: Counter[str] = field(default_factory=Counter)
     kills: list[Kill] = field(default_factory=list)
@@ -138,7 +139,10 @@ class WireFaults:
     def _draw(self, client: str, faults: tuple[Fault, ...]) -> Fault | None:
         with self._lock:
             self.calls[client] += 1
-            if self._rng.random() >= self.rate or (self.budget is not None and self.total() >= self.budget):
+            first = self.calls[client] == 1 and client in self.surely  # these clients cannot escape by chance
+            if (not first and self._rng.random() >= self.rate) or (
+                self.budget is not None and self.total() >= self.budget
+            ):
                 return None
             choice = self._rng.random()
             fault = SLOW if choice < 0.2 else RESET if choice < 0.4 else self._rng.choice(faults)

@@ -22,7 +22,8 @@ MALFORMED = [
     ("a list as an id", json.dumps({"agent_id": [SECRET]}), "wrong_type", "agent_id"),
     ("an object as reply_to", json.dumps({"run_id": "r", "reply_to": {"url": SECRET}}), "wrong_type", "reply_to"),
     ("an empty request id", json.dumps({"user_id": "u", "request_id": ""}), "bad_length", "request_id"),
-    ("an overlong reason", json.dumps({"user_id": "u", "reason": SECRET * 40}), "bad_length", "reason"),
+    ("a free-text reason", json.dumps({"user_id": "u", "reason": SECRET}), "invalid_value", "reason"),
+    ("an overlong reference", json.dumps({"user_id": "u", "reference": SECRET * 40}), "invalid_value", "reference"),
 ]
 
 
@@ -42,14 +43,19 @@ def test_a_malformed_body_is_refused_with_its_reason_code_and_known_field_only(
 def test_a_well_formed_body_is_read_with_its_reply_fields() -> None:
     # Given a body with filters, a reason, a request id and a reply queue
     body = json.dumps(
-        {"user_id": "u-1", "reason": "GDPR", "request_id": "t-1", "reply_to": "arn:aws:sqs:eu-west-1:123456789012:r"}
+        {
+            "user_id": "u-1",
+            "reason": "gdpr_art17",
+            "request_id": "t-1",
+            "reply_to": "arn:aws:sqs:eu-west-1:123456789012:r",
+        }
     )
     # When it is read
     message = read_message(body)
     # Then every field is kept as sent (ids are checked when the job's scope is built)
     assert (message.user_id, message.reason, message.request_id, message.reply_to) == (
         "u-1",
-        "GDPR",
+        "gdpr_art17",
         "t-1",
         "arn:aws:sqs:eu-west-1:123456789012:r",
     )

@@ -36,6 +36,7 @@ RESET = {"s3vectors:DeleteIndex", "s3vectors:CreateIndex", "es:ESHttpPut"}
 JOBS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}
 EVENTS = {"events:PutEvents"}
 
+SCOPE_KEY = {"secretsmanager:GetSecretValue"}  # the scope hash key (functions that hash scopes)
 EXPECTED = {
     "AuthorizerFunction": {"dynamodb:GetItem"},
     "JobPlanFunction": PROBE | JOBS,
@@ -45,6 +46,7 @@ EXPECTED = {
     "JobEraseFunction": PROBE | READ | DELETE | JOBS | {"dynamodb:BatchWriteItem"},
     "ApiMemoriesFunction": PROBE | READ | DELETE | REWRITE | {"dynamodb:BatchWriteItem", "dynamodb:Query"},
     "ApiErasuresFunction": PROBE
+    | SCOPE_KEY
     | READ
     | DELETE
     | REWRITE
@@ -56,8 +58,8 @@ EXPECTED = {
     | RESET
     | {"neptune-graph:DeleteDataViaQuery", "neptune-db:DeleteDataViaQuery"}
     | {"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"},
-    "SqsErasureFunction": PROBE | JOBS | EVENTS | {"states:StartExecution", "states:StopExecution"},
-    "ScheduledErasureFunction": PROBE | JOBS | EVENTS | {"states:StartExecution", "states:StopExecution"},
+    "SqsErasureFunction": PROBE | SCOPE_KEY | JOBS | EVENTS | {"states:StartExecution", "states:StopExecution"},
+    "ScheduledErasureFunction": PROBE | SCOPE_KEY | JOBS | EVENTS | {"states:StartExecution", "states:StopExecution"},
 }
 
 
@@ -143,7 +145,11 @@ def test_only_the_authorizer_touches_the_api_keys_table_and_only_to_read() -> No
 
 def test_every_store_policy_denies_writes_to_the_api_keys_table() -> None:
     # Given the managed store policies
-    policies = {n: r for n, r in RESOURCES.items() if r["Type"] == "AWS::IAM::ManagedPolicy"}
+    policies = {
+        n: r
+        for n, r in RESOURCES.items()
+        if r["Type"] == "AWS::IAM::ManagedPolicy" and n != "ScopeHashSecretRead"  # the key's read, no store access
+    }
     assert policies
     # When their Deny statements are read
     # Then each denies PutItem, UpdateItem and DeleteItem on the keys table

@@ -59,6 +59,7 @@ def deployed_config(reply_arns: list[str]) -> dict[str, Any]:
         "ErasureRequestsDeadLetterQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/stack-Dlq-1",
         "ReplyQueueArns": reply_arns,
         "RetentionPoliciesJson": "[]",
+        "ScopeHashSecret": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ScopeHashSecret-AbCdEf",
     }
     rendered = evaluate({"Sub": raw["Sub"]}, values, {"HasReplyQueues": bool(reply_arns)})
     document: dict[str, Any] = json.loads(rendered)
