@@ -121,7 +121,12 @@ def world(osmem_url: str, neptune_graph: NeptuneGraphStandIn) -> Iterator[World]
 @pytest.fixture
 def faults(world: World) -> Iterator[WireFaults]:
     """Wire faults, installed before memerase builds its clients (disarmed until a job runs)."""
-    surely = ("s3vectors", "dynamodb", "neptune-graph")  # a test whose faults never reached a store proves nothing
+    surely = (
+        "s3vectors",
+        "opensearch",
+        "dynamodb",
+        "neptune-graph",
+    )  # a test whose faults never reached a store proves nothing
     with wire_faults(WireFaults(opensearch_url=world.osmem_url, surely=surely)) as installed:
         runtime.reset()
         yield installed
