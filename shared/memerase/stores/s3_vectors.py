@@ -59,8 +59,9 @@ class S3VectorsStore:
         page_size: int = LIST_PAGE_SIZE,
         writer: Any = None,
     ):
-        """`writer`: the client for DeleteVectors, without SDK retries; by default one like `client` (its region,
-        endpoint and settings, WRITER_CONFIG's retries), made on the first delete."""
+        """`writer`: the client for DeleteVectors, without SDK retries; by default one like `make_client`'s (the
+        region and settings of `client`, WRITER_CONFIG's retries), made on the first delete. A `client` built with
+        an explicit `endpoint_url` needs a `writer` built with it too."""
         self._client = client
         self._writer = writer
         self._writer_lock = threading.Lock()
@@ -201,13 +202,9 @@ class S3VectorsStore:
     def _make_writer(self) -> Any:
         with self._writer_lock:
             if self._writer is None:
-                meta = self._client.meta
-                self._writer = boto3.client(
-                    "s3vectors",
-                    region_name=meta.region_name,
-                    endpoint_url=meta.endpoint_url,
-                    config=meta.config.merge(WRITER_CONFIG),
-                )
+                meta = self._client.meta  # endpoint resolved as make_client's is (AWS_ENDPOINT_URL honoured)
+                config = meta.config.merge(WRITER_CONFIG)
+                self._writer = boto3.client("s3vectors", region_name=meta.region_name, config=config)
             return self._writer
 
     def _call(self, operation: str, **params: Any) -> Any:
