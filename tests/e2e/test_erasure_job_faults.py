@@ -216,8 +216,8 @@ def test_throttled_s3_vectors_is_absorbed_by_client_retries_and_a_longer_burst_b
     monkeypatch.setattr(s3_vectors_retry, "pause", lambda _seconds: None)
     world.limits.fail_every("DeleteVectors", 2, "TooManyRequestsException")
     world.limits.fail_every("ListVectors", 3, "ServiceUnavailableException")
-    # And first a burst of throttled DeleteVectors longer than the adapter absorbs: a call fails for good after 16
-    # attempts and up to 4 S3 workers run at once, so 4 x 16 + 1 failures in a row make at least one fail
+    # And first a burst of throttled DeleteVectors longer than the adapter absorbs: a call fails for good after 60
+    # attempts and up to 4 S3 workers run at once, so 4 x 60 + 1 failures in a row make at least one fail
     world.limits.fail_next("DeleteVectors", "TooManyRequestsException", times=DELETE_BURST)
     escalated: list[str] = []
     handler = erase_app.handler
