@@ -26,7 +26,9 @@ from memerase import runtime
 from memerase.errors import JobConflict, RetryableStoreError, StoreError
 from memerase.jobs.models import JobRecord, JobStatus
 from memerase.models import Scope
+from memerase.stores import s3_vectors_retry
 from memerase.stores.s3_vectors import S3VectorsStore
+from memerase.stores.s3_vectors_retry import DeleteRetry
 from memerase_local.lambdas import TASKS, definition
 from tests.support import mem0_data as m0
 from tests.support.lambda_events import events_queue, received
@@ -45,7 +47,8 @@ OUT_OF_TIME_MS = TIME_MARGIN_MS - 1  # a worker budget that stops the page loop 
 # ListVectors stops a page at this many response bytes (AWS: ~1 MB). A mem0 entry is ~300 bytes, so a page holds
 # ~20 vectors and each S3 segment (~150 vectors) takes several pages: many checkpoints per work item.
 PAGE_BYTES = 6_000
-DELETE_BURST = S3_SEGMENTS * 9 + 1  # more throttled DeleteVectors in a row than boto3 absorbs across all workers
+# More throttled DeleteVectors in a row than the adapter absorbs across all workers (DeleteRetry.throttle_attempts each)
+DELETE_BURST = S3_SEGMENTS * DeleteRetry.throttle_attempts + 1
 
 
 class WorkerTimedOut(Exception):
@@ -203,16 +206,18 @@ def test_worker_killed_before_it_starts_is_retried_and_the_job_completes_exactly
 # ---- b. throttling ------------------------------------------------------------------------------------------------
 
 
-def test_throttled_s3_vectors_is_absorbed_by_sdk_retries_and_a_longer_burst_by_the_state_machine(
+def test_throttled_s3_vectors_is_absorbed_by_client_retries_and_a_longer_burst_by_the_state_machine(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given S3 Vectors throttling every 2nd DeleteVectors (429) and answering every 3rd ListVectors with a 503, which
-    # boto3's standard retries absorb (their backoff sleeps skipped, as the harness skips the state machine's)
+    # Given S3 Vectors throttling every 2nd DeleteVectors (429), which the adapter's own short retries absorb, and
+    # answering every 3rd ListVectors with a 503, which boto3's standard retries absorb (the waits of both skipped, as
+    # the harness skips the state machine's)
     monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda _self, _ctx: 0)
+    monkeypatch.setattr(s3_vectors_retry, "pause", lambda _seconds: None)
     world.limits.fail_every("DeleteVectors", 2, "TooManyRequestsException")
     world.limits.fail_every("ListVectors", 3, "ServiceUnavailableException")
-    # And first a burst of throttled DeleteVectors longer than boto3 absorbs: a call fails for good after 9 attempts
-    # (1 + 8 retries) and up to 4 S3 workers run at once, so 4 x 9 + 1 failures in a row make at least one fail
+    # And first a burst of throttled DeleteVectors longer than the adapter absorbs: a call fails for good after 60
+    # attempts and up to 4 S3 workers run at once, so 4 x 60 + 1 failures in a row make at least one fail
     world.limits.fail_next("DeleteVectors", "TooManyRequestsException", times=DELETE_BURST)
     escalated: list[str] = []
     handler = erase_app.handler

@@ -35,6 +35,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectionClosedError
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 
+from memerase.stores import s3_vectors_retry
+
 MARKER = "x-memerase-injected-fault"
 
 
@@ -241,7 +243,8 @@ def _opensearch_error(request: requests.PreparedRequest, fault: Fault) -> reques
 @contextmanager
 def wire_faults(faults: WireFaults) -> Iterator[WireFaults]:
     """Install `faults` under boto3's default session (clients created from now on) and requests' HTTP adapter; with
-    botocore's backoff sleeps skipped (the retries themselves run), as the harness skips the state machine's."""
+    botocore's backoff sleeps and the S3 Vectors adapter's DeleteVectors waits skipped (the retries themselves run), as
+    the harness skips the state machine's."""
     from botocore.retries.standard import ExponentialBackoff
 
     stubber_call = BotocoreStubber.__call__
@@ -262,6 +265,7 @@ def wire_faults(faults: WireFaults) -> Iterator[WireFaults]:
             )
         )
         stack.enter_context(mock.patch.object(ExponentialBackoff, "delay_amount", lambda _self, _ctx: 0))
+        stack.enter_context(mock.patch.object(s3_vectors_retry, "pause", lambda _seconds: None))
         yield faults
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
@@ -12,6 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from memerase.errors import RetryableStoreError, StoreError, Throttled
+from memerase.stores import s3_vectors_retry
 from memerase.stores.base import (
     Page,
     Partition,
@@ -28,9 +30,12 @@ LIST_PAGE_SIZE = 1000  # ListVectors maxResults maximum
 DELETE_BATCH_SIZE = 500  # DeleteVectors keys maximum
 GET_BATCH_SIZE = 100  # GetVectors keys maximum
 MAX_SEGMENTS = 16  # ListVectors segmentCount maximum
-THROTTLING_CODES = frozenset({"TooManyRequestsException", "ThrottlingException"})
-RETRYABLE_CODES = frozenset({"ServiceUnavailableException", "InternalServerException", "RequestTimeoutException"})
+THROTTLING_CODES = s3_vectors_retry.THROTTLING_CODES
+RETRYABLE_CODES = s3_vectors_retry.TRANSIENT_CODES
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
+# DeleteVectors is retried by the adapter (s3_vectors_retry: short waits sized to the write ceiling on a 429), through
+# a client without SDK retries, so that a throttled delete is not also retried by botocore's second-scale backoff.
+WRITER_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1})
 LINK_INDEX_MAX_AGE_S = 300.0  # how long a listing of an entity collection's links answers `list_linking`
 
 
@@ -43,9 +48,23 @@ class S3VectorsStore:
     """A mem0 collection (memories or entities) in one S3 Vectors index."""
 
     batch_size = DELETE_BATCH_SIZE
+    delete_retry = s3_vectors_retry.DeleteRetry()
 
-    def __init__(self, client: Any, bucket: str, index: str, segments: int = 4, page_size: int = LIST_PAGE_SIZE):
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        index: str,
+        segments: int = 4,
+        page_size: int = LIST_PAGE_SIZE,
+        writer: Any = None,
+    ):
+        """`writer`: the client for DeleteVectors, without SDK retries; by default one like `make_client`'s (the
+        region and settings of `client`, WRITER_CONFIG's retries), made on the first delete. A `client` built with
+        an explicit `endpoint_url` needs a `writer` built with it too."""
         self._client = client
+        self._writer = writer
+        self._writer_lock = threading.Lock()
         self.bucket = bucket
         self.index = index
         self._segments = max(1, min(segments, MAX_SEGMENTS))
@@ -82,7 +101,7 @@ class S3VectorsStore:
             return 0
         if len(native_ids) > DELETE_BATCH_SIZE:
             raise ValueError(f"at most {DELETE_BATCH_SIZE} keys per DeleteVectors request")
-        self._call("delete_vectors", keys=list(native_ids))
+        self._delete_vectors(list(native_ids))
         if self._links is not None:
             self._links.drop(native_ids)
         return len(native_ids)
@@ -158,6 +177,35 @@ class S3VectorsStore:
         vectors = response.get("vectors", [])
         records = [Record(v["key"], v["key"], meta) for v in vectors if keep(meta := _metadata(v))]
         return Page(records=records, scanned=len(vectors), cursor=response.get("nextToken") or None)
+
+    def _delete_vectors(self, keys: list[str]) -> None:
+        """One DeleteVectors of exactly `keys`, retried by `delete_retry`; what it gives up on is translated as
+        `_call` translates errors (Throttled after throttling, RetryableStoreError after transient errors)."""
+        writer = self._writer or self._make_writer()
+
+        def send() -> Any:
+            return writer.delete_vectors(vectorBucketName=self.bucket, indexName=self.index, keys=keys)
+
+        try:
+            s3_vectors_retry.delete_with_retries(send, self.delete_retry)
+        except s3_vectors_retry.DeleteFailed as failed:
+            reason = _code(failed.cause) if isinstance(failed.cause, ClientError) else type(failed.cause).__name__
+            error = Throttled if failed.throttled else RetryableStoreError
+            message = f"S3 Vectors delete_vectors on {self.label} failed: {reason} after {failed.attempts} attempts"
+            raise error(message) from failed.cause
+        except ClientError as exc:
+            raise StoreError(f"S3 Vectors delete_vectors on {self.label} failed: {_code(exc)}") from exc
+        except BotoCoreError as exc:
+            message = f"S3 Vectors delete_vectors on {self.label} failed: {type(exc).__name__}"
+            raise RetryableStoreError(message) from exc
+
+    def _make_writer(self) -> Any:
+        with self._writer_lock:
+            if self._writer is None:
+                meta = self._client.meta  # endpoint resolved as make_client's is (AWS_ENDPOINT_URL honoured)
+                config = meta.config.merge(WRITER_CONFIG)
+                self._writer = boto3.client("s3vectors", region_name=meta.region_name, config=config)
+            return self._writer
 
     def _call(self, operation: str, **params: Any) -> Any:
         try:
