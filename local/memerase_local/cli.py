@@ -22,9 +22,9 @@ from memerase.errors import InvalidRequest, MemeraseError
 from memerase.models import ErasureResult, Scope
 from memerase.observability import logger
 from memerase_local import cli_jobs, cli_retention
+from memerase_local.cli_retention import CLI_ACTOR
 from memerase_local.scope_key import ensure_scope_key
 
-CLI_ACTOR = "cli"  # the audit rows' actor_id for erasures from the command line
 out = Console()
 err = Console(stderr=True)
 NO_FILTER = (  # mem0's own words (MissingFilter), with the CLI's way to erase everything instead of mem0's reset()

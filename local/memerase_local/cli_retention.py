@@ -18,6 +18,9 @@ EVERY_SCOPE = "(every scope)"
 NO_POLICIES = "the configuration has no retention policies (a `retention` list); see README: Retention"
 
 
+CLI_ACTOR = "cli"  # the audit rows' actor_id for erasures from the command line (as `memerase delete-all`)
+
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     retention = sub.add_parser("retention", help="list and run the configuration's retention policies")
     retention_sub = retention.add_subparsers(dest="retention_command", required=True)
@@ -39,7 +42,9 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     for policy in chosen:
         dry_run = args.dry_run or policy.dry_run
         try:
-            result = runtime.eraser().delete_matching(policy.scope(), dry_run=dry_run, criteria=policy.criteria_at(now))
+            result = runtime.eraser().delete_matching(
+                policy.scope(), dry_run=dry_run, criteria=policy.criteria_at(now), actor=CLI_ACTOR
+            )
         except Exception as exc:  # one policy's failure is reported; the others still run
             err.print(f"memerase: retention policy {policy.name}: failed: {type(exc).__name__}: {exc}", highlight=False)
             failed += 1
