@@ -161,6 +161,11 @@ def requested(older_than: timedelta | None, expired: bool, now: datetime | None 
     return Criteria.at(now or datetime.now(UTC), older_than, expired)
 
 
+def requested_days(older_than_days: int | None, expired: bool) -> Criteria | None:
+    """The criteria of an API or queue request made now: an age in whole days, mem0's expiry, both or neither."""
+    return requested(timedelta(days=older_than_days) if older_than_days is not None else None, expired)
+
+
 class Selection(BaseModel):
     """The scope filters AND the criteria. Empty filters are allowed only with a criterion (then every scope)."""
 

@@ -3,12 +3,11 @@ edge, and the one call that starts a job from one."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from memerase.criteria import MAX_AGE_DAYS, requested
+from memerase.criteria import MAX_AGE_DAYS, requested_days
 from memerase.erasure_reason import Justification, ReasonCode, Reference
 
 if TYPE_CHECKING:  # the launcher (and the engine and job machinery under it) loads when the runtime builds it
@@ -36,9 +35,8 @@ def start_from_message(launcher: JobLauncher, message: ErasureMessage, source: s
     and expiry cutoffs are fixed here, when the message is handled (a redelivery maps to the job made first)."""
     from memerase.jobs.models import ErasureSpec  # noqa: PLC0415 (the job machinery loads on first use)
 
-    older_than = timedelta(days=message.older_than_days) if message.older_than_days is not None else None
     spec = ErasureSpec.of(
-        requested(older_than, message.expired),
+        requested_days(message.older_than_days, message.expired),
         user_id=message.user_id,
         agent_id=message.agent_id,
         run_id=message.run_id,

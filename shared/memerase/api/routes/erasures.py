@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -25,7 +24,7 @@ from memerase.api.schemas import (
     ScopeHashRequest,
     StoreCount,
 )
-from memerase.criteria import requested
+from memerase.criteria import requested_days
 from memerase.erasure_reason import Justification
 from memerase.errors import Forbidden, InvalidRequest, PayloadTooLarge
 from memerase.models import Scope
@@ -162,9 +161,11 @@ def start_erasure(
 ) -> Response[JobAccepted]:
     from memerase.jobs.models import ErasureSpec  # noqa: PLC0415 (the job machinery loads on first use)
 
-    older_than = timedelta(days=body.older_than_days) if body.older_than_days is not None else None
     spec = ErasureSpec.of(
-        requested(older_than, body.expired), user_id=body.user_id, agent_id=body.agent_id, run_id=body.run_id
+        requested_days(body.older_than_days, body.expired),
+        user_id=body.user_id,
+        agent_id=body.agent_id,
+        run_id=body.run_id,
     )
     why = Justification(code=body.reason, reference=body.reference)
     job = _start(caller(router), spec, reason=why, dry_run=body.dry_run, key=idempotency_key)
