@@ -52,8 +52,16 @@ class ResponselessTracer(Tracer):
         )
 
 
+# What the X-Ray SDK patches: the libraries memerase calls its stores and AWS through (boto3's botocore, and requests
+# under opensearch-py). Powertools' default patches every library the SDK knows that is installed, importing each:
+# httpx, SQLAlchemy, pymongo... cost about 200 ms of a traced cold start and trace nothing memerase does.
+TRACED_MODULES = ("botocore", "requests")
+
+
 def _tracer() -> Tracer | Untraced:
-    return ResponselessTracer(service="memerase") if tracing_enabled() else Untraced()
+    if not tracing_enabled():
+        return Untraced()
+    return ResponselessTracer(service="memerase", patch_modules=TRACED_MODULES)
 
 
 logger = Logger(service="memerase")
