@@ -20,7 +20,7 @@ class DynamoDBRequests:
         self._lock = threading.Lock()
 
     def on(self, table: str) -> Counter[str]:
-        """Requests per operation that named `table` (BatchWriteItem / BatchGetItem count once per table named)."""
+        """Requests per operation that named `table` (a batch or a transaction counts once per table it names)."""
         return Counter({op: n for (op, t), n in self.counts.items() if t == table})
 
     def record(self, handler: Any) -> None:
@@ -29,10 +29,20 @@ class DynamoDBRequests:
             body = json.loads(handler.body or "{}")
         except ValueError:
             body = {}
-        tables = [body["TableName"]] if "TableName" in body else list((body.get("RequestItems") or {}).keys())
+        tables = _tables(body)
         with self._lock:
             for table in tables or ["*"]:
                 self.counts[(operation, table)] += 1
+
+
+def _tables(body: dict[str, Any]) -> list[str]:
+    """The tables a request names: its TableName, a batch's RequestItems, or each action of a transaction (once)."""
+    if "TableName" in body:
+        return [body["TableName"]]
+    if "TransactItems" in body:
+        named = (next(iter(action.values()), {}).get("TableName") for action in body["TransactItems"])
+        return list(dict.fromkeys(t for t in named if t))
+    return list((body.get("RequestItems") or {}).keys())
 
 
 @contextmanager

@@ -43,8 +43,8 @@ EXPECTED = {
     "JobVerifyFunction": PROBE | JOBS,
     "JobFinalizeFunction": PROBE | JOBS | EVENTS,
     "JobFailFunction": PROBE | JOBS | EVENTS,
-    "JobEraseFunction": PROBE | READ | DELETE | JOBS | {"dynamodb:BatchWriteItem"},
-    "ApiMemoriesFunction": PROBE | READ | DELETE | REWRITE | {"dynamodb:BatchWriteItem", "dynamodb:Query"},
+    "JobEraseFunction": PROBE | READ | DELETE | JOBS | {"dynamodb:PutItem"},
+    "ApiMemoriesFunction": PROBE | READ | DELETE | REWRITE | {"dynamodb:PutItem", "dynamodb:Query"},
     "ApiErasuresFunction": PROBE
     | SCOPE_KEY
     | READ
@@ -52,7 +52,7 @@ EXPECTED = {
     | REWRITE
     | JOBS
     | EVENTS
-    | {"dynamodb:BatchWriteItem", "states:StartExecution", "states:StopExecution"},
+    | {"dynamodb:PutItem", "states:StartExecution", "states:StopExecution"},
     "ApiResetFunction": PROBE
     | READ
     | RESET
