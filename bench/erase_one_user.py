@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m bench.erase_one_user [--users 10 --per-user 200 --victim 3] [--history]
+    .venv/bin/python -m bench.erase_one_user [--users 5 --per-user 400 --victim 3] [--no-history]
 
 For each store it writes the same dataset (mem0ai 2.2.1's own vector-store classes, mem0's payload layout) into two
 fresh copies, then erases one user
@@ -33,6 +33,7 @@ from tests.support import fake_aws
 os.environ["MEM0_TELEMETRY"] = "False"
 fake_aws.apply()
 
+import argparse  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -43,17 +44,22 @@ import osmem_server  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from bench.one_user_args import dataset_parser, machine_line, parse_dataset_args  # noqa: E402
+from bench.one_user_both import bench_both  # noqa: E402
 from bench.one_user_measure import OS_BATCH, OS_PAGE, S3_BATCH, S3_PAGE, _history, bench_opensearch, bench_s3  # noqa: E402
-from bench.one_user_report import print_store, print_summary  # noqa: E402
+from bench.one_user_report import print_history, print_store, print_summary  # noqa: E402
+from memerase_local.moto_transactions import snapshot_each_table_once  # noqa: E402
 from tests.support import mem0_data as m0  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = dataset_parser("python -m bench.erase_one_user", __doc__.split("\n\n")[0])
+    # The default dataset is the issue's own measurement: 400 of 2,000 memories erased
+    parser = dataset_parser("python -m bench.erase_one_user", __doc__.split("\n\n")[0], users=5, per_user=400)
     parser.add_argument(
         "--history",
-        action="store_true",
-        help="also give memerase its DynamoDB history table (moto) and count those requests apart",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="give memerase its DynamoDB history table (moto), count its requests, and erase from both stores in one "
+        "erasure too (default on; --no-history: the stores alone)",
     )
     args = parse_dataset_args(parser, argv)
     logging.disable(logging.WARNING)  # mem0 logs every deletion at INFO and its notices at WARNING
@@ -78,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     started = time.perf_counter()
+    snapshot_each_table_once()  # moto's TransactWriteItems copied the whole table once per action: stand-in time only
     moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto_server.start()
     try:
@@ -88,13 +95,16 @@ def main(argv: list[str] | None = None) -> int:
         if history:
             history = _history(fresh=True)
         reports.append(bench_opensearch(data, victim, history))
+        both = bench_both(data, victim, _history(fresh=True)) if history else None
     finally:
         moto_server.stop()
     for report in reports:
         print_store(report)
     print_summary(reports)
+    if both is not None:
+        print_history(reports, both)
     print(f"\ntotal bench time {time.perf_counter() - started:.1f} s")
-    return 0 if all(r.same for r in reports) else 1
+    return 0 if all(r.same for r in reports) and (both is None or both.same) else 1
 
 
 if __name__ == "__main__":

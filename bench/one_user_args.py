@@ -7,10 +7,10 @@ import os
 import platform
 
 
-def dataset_parser(prog: str, description: str) -> argparse.ArgumentParser:
+def dataset_parser(prog: str, description: str, users: int = 10, per_user: int = 200) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("--users", type=int, default=10, help="users in the dataset (default 10)")
-    parser.add_argument("--per-user", type=int, default=200, help="memories per user (default 200)")
+    parser.add_argument("--users", type=int, default=users, help=f"users in the dataset (default {users})")
+    parser.add_argument("--per-user", type=int, default=per_user, help=f"memories per user (default {per_user})")
     parser.add_argument("--victim", type=int, default=3, help="the user to erase: user-N (default 3)")
     return parser
 

@@ -106,6 +106,7 @@ OS_NAMES = {
     "POST /{index}/_search": "Search",
     "GET /{index}/_search": "Search",
     "POST /_bulk": "Bulk",
+    "POST /{index}/_bulk": "Bulk",
     "POST /{index}/_count": "Count",
     "GET /{index}/_count": "Count",
     "POST /{index}/_refresh": "Refresh",
@@ -164,6 +165,7 @@ class MemeraseRun:
     deleted: int
     remaining: int
     history: Measure | None = None
+    memories: int = 0  # distinct memories erased (each target's copy of one memory counts once)
 
     @property
     def both(self) -> Measure:
@@ -171,11 +173,16 @@ class MemeraseRun:
 
 
 def erase_with_memerase(
-    target: TargetStores, snapshot: Snapshot, scope: Scope, history: tuple[HistoryStore, Snapshot] | None = None
+    target: TargetStores | list[TargetStores],
+    snapshot: Snapshot,
+    scope: Scope,
+    history: tuple[HistoryStore, Snapshot] | None = None,
 ) -> MemeraseRun:
-    """`Eraser.delete_matching`, with its verification pass (`count_remaining`) measured apart."""
+    """`Eraser.delete_matching` over one target (or several, in one erasure), with its verification pass
+    (`count_remaining`) measured apart."""
+    targets = target if isinstance(target, list) else [target]
     total, verify, history_measure = Measure(), Measure(), Measure()
-    for store in (target.memories, target.entity_collection):
+    for store in (s for t in targets for s in (t.memories, t.entity_collection)):
         original = store.count_remaining
 
         def count_remaining(filters: Any, _original: Callable[[Any], int] = original) -> int:
@@ -188,7 +195,7 @@ def erase_with_memerase(
     def progress(label: str, scanned_so_far: int, _deleted: int) -> None:
         scanned[label] = scanned_so_far
 
-    eraser = Eraser([target], history=history[0] if history else None)
+    eraser = Eraser(targets, history=history[0] if history else None)
     with ExitStack() as stack:
         if history:
             stack.enter_context(measured(history[1], history_measure))
@@ -203,6 +210,7 @@ def erase_with_memerase(
         deleted=sum(s.deleted for s in result.stores),
         remaining=sum(s.remaining or 0 for s in result.stores),
         history=history_measure if history else None,
+        memories=result.memories,
     )
 
 

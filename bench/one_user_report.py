@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from bench.one_user_both import BothReport
 from bench.one_user_measure import StoreReport
 
 
@@ -77,3 +78,45 @@ def print_summary(reports: list[StoreReport]) -> None:
             f"  {r.name:<12}{run.erase.total:>9}{r.minimum:>9}{over:>10.2f}x{over_ok:<10}"
             f"{r.mem0.total:>7}{vs_both:>20.1f}x{mem0_ok:<9}{vs_erase:>11.1f}x{speed:>16.1f}x"
         )
+
+
+AUDIT_PER_WRITE = 100  # memerase.history.TRANSACTION_ITEMS: TransactWriteItems' limit
+ISSUE_AUDIT_PER_WRITE = 25  # the issue's minimum assumed BatchWriteItem's 25
+
+
+def print_history(reports: list[StoreReport], both: BothReport) -> None:
+    """The figures with the history table on: audit writes counted in memerase's totals, against two minimums (the
+    issue's, one audit write per 25 memories, and the floor of memerase's own design, one per 100) and mem0."""
+    print("\nWith the history table (memerase's audit writes counted in its totals; mem0's history is local SQLite)")
+    print(
+        f"  {'run':<28}{'store':>6}{'audit':>6}{'total':>6}{'min/25':>8}{'floor':>7}{'total/min25':>13}"
+        f"{'total/floor':>13}{'mem0':>7}{'mem0/total':>12}{' (>=100x)':<10}"
+    )
+    rows = [(r.name, r.memerase, r.mem0, r.minimum) for r in reports if r.memerase.history is not None]
+    s3 = next(r for r in reports if r.name == "S3 Vectors")
+    opensearch = next(r for r in reports if r.name == "OpenSearch")
+    rows.append(("both stores, one erasure", both.memerase, both.mem0, s3.minimum + opensearch.minimum))
+    for label, run, mem0, store_minimum in rows:
+        audit = run.history.total if run.history is not None else 0
+        total = run.erase.total + audit
+        issue_minimum = store_minimum + math.ceil(run.memories / ISSUE_AUDIT_PER_WRITE)
+        floor = store_minimum + math.ceil(run.memories / AUDIT_PER_WRITE)
+        ratio = mem0.total / total
+        verdict = " met" if ratio >= 100 else " NOT met"
+        print(
+            f"  {label:<28}{run.erase.total:>6}{audit:>6}{total:>6}{issue_minimum:>8}{floor:>7}"
+            f"{total / issue_minimum:>12.2f}x{total / floor:>12.2f}x{mem0.total:>7}{ratio:>11.1f}x{verdict:<10}"
+        )
+    print(
+        "  min/25: store pages + delete batches + one audit write per 25 memories (the issue's minimum); floor: the "
+        "same with one per 100 (TransactWriteItems, what memerase sends)"
+    )
+    print(
+        "  store requests over the minimum: OpenSearch's refresh before its search and each target's probe of mem0's "
+        "entity collection (GetIndex / IndexExists)"
+    )
+    print(
+        f"  both stores: {both.memerase.memories} memories in each store, {both.memerase.deleted} records deleted, "
+        f"audit events written once per memory; mem0: {both.mem0_calls} delete_all calls (one Memory per store); "
+        f"remaining data identical: {'OK' if both.same else 'MISMATCH'}"
+    )

@@ -12,6 +12,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from memerase_local.moto_transactions import snapshot_each_table_once
 from tests.support import fake_aws
 from tests.support.s3vectors_limits import S3VectorsLimits
 
@@ -35,6 +36,7 @@ def _aws_env() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
+    snapshot_each_table_once()  # moto's TransactWriteItems copied the whole table once per action
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -79,7 +79,8 @@ class HistoryStore:
         return len(ids)
 
     def _write(self, events: Sequence[dict[str, Any]]) -> None:
-        puts = [{"Put": {"TableName": self._table.name, "Item": event}} for event in events]
+        # The resource's client serialises plain Python values (the stubs type its arguments as the low-level ones)
+        puts: list[Any] = [{"Put": {"TableName": self._table.name, "Item": event}} for event in events]
         for attempt in range(ATTEMPTS):
             try:
                 self._table.meta.client.transact_write_items(TransactItems=puts)
