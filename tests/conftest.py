@@ -16,6 +16,8 @@ from memerase_local.moto_transactions import snapshot_each_table_once
 from tests.support import fake_aws
 from tests.support.s3vectors_limits import S3VectorsLimits
 
+snapshot_each_table_once()  # every moto of the suite (server or in-process): a table copied once per transaction
+
 pytest_plugins = ["tests.support.neptune_fixtures"]
 
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "memerase-tests")
@@ -36,7 +38,6 @@ def _aws_env() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    snapshot_each_table_once()  # moto's TransactWriteItems copied the whole table once per action
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

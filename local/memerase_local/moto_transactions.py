@@ -5,6 +5,11 @@ names the table: 100 deep copies of the whole history table for one transaction 
 one write grows with everything the table already holds (seconds per transaction at a few thousand rows). The copies
 are all taken before the first action runs, so they are identical: keeping the first and reusing it changes nothing
 in what moto answers or rolls back. Used by the local stand-ins, the tests and the benchmarks (never deployed).
+
+moto's server also serves requests on several threads without a lock, and a table copied while another
+transaction writes it fails with "dictionary changed size during iteration" (a 500 the real service never sends):
+transactions are run one at a time. Real DynamoDB runs them side by side and cancels one that touches an item
+another is writing (`TransactionConflict`); memerase's retry of that is tested with injected cancellations.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from moto.dynamodb import models
 from moto.dynamodb.models.table import Table
 
 _within = threading.local()  # the snapshots of the transaction this thread is running, by id of the table
+_one_at_a_time = threading.Lock()
 
 
 class _CopyModule(types.ModuleType):
@@ -45,11 +51,12 @@ def snapshot_each_table_once() -> None:
     original = backend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        _within.snapshots = {}
-        try:
-            original(self, transact_items)
-        finally:
-            _within.snapshots = None
+        with _one_at_a_time:
+            _within.snapshots = {}
+            try:
+                original(self, transact_items)
+            finally:
+                _within.snapshots = None
 
     transact_write_items.snapshots_once = True  # type: ignore[attr-defined]
     models.copy = _CopyModule("copy")  # type: ignore[assignment]
