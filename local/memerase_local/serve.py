@@ -16,6 +16,7 @@ import shlex
 import socket
 import sys
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
@@ -51,6 +52,9 @@ def run_serve(
         err.print(f"memerase: cannot serve on {host}:{port}: {busy}; choose another port with --port", highlight=False)
         return 2
     demo = not os.environ.get(CONFIG_ENV)
+    # Powertools warns each time a handler publishes no metric (a status read, a job step that erased nothing): in
+    # Lambda that goes to the function's log; here it would fill the terminal between the requests' own lines
+    warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
     with ExitStack() as stack:
         if not demo:
             config = _configured()
