@@ -10,7 +10,9 @@ Writes are `TransactWriteItems` of up to 100 puts (BatchWriteItem takes 25): a q
 batch of events is written whole or not at all. The price: a transactional write consumes two write units per item
 instead of one. A transaction is cancelled, not partly applied, when throttled or when a concurrent transaction
 writes one of its items (two work items of one job erasing the same memory from two targets): such a cancellation
-is retried after a short, jittered wait; a cancellation for any other reason is an error.
+is retried after a jittered wait (throttling on botocore's standard schedule, which does not retry a cancelled
+transaction by itself; a conflict sooner); a cancellation for any other reason is an error. "Whole or not at all"
+holds per transaction: the events of a call of over 100 memories are several transactions.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -43,8 +46,26 @@ COLUMNS = (
 )
 EVENT_NAMESPACE = uuid.UUID("6f1d6b8e-6b0e-4c36-9d4f-1f3f8f0c5e21")
 TRANSACTION_ITEMS = 100  # TransactWriteItems' limit on actions (and 4 MB: 100 events are a few KB)
-ATTEMPTS = 6  # of one transaction cancelled by throttling or a conflict; waits of up to 0.05 * 2**n s, jittered
-TRANSIENT_CANCELLATIONS = frozenset({"None", "ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"})
+THROTTLED = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
+CONFLICT = "TransactionConflict"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How often a cancelled transaction is sent, and the jittered waits between: up to min(cap, base * 2**n) s."""
+
+    attempts: int
+    base: float
+    cap: float
+
+    def wait(self, attempt: int) -> float:
+        return random.uniform(0, min(self.cap, self.base * 2**attempt))  # noqa: S311 - jitter, not a secret
+
+
+# Throttled: botocore's standard mode, which retries a throttled BatchWriteItem but not a cancelled transaction
+THROTTLE_BACKOFF = Backoff(attempts=8, base=1.0, cap=20.0)
+# A concurrent transaction on one of the items (another target's work item): it ends within milliseconds
+CONFLICT_BACKOFF = Backoff(attempts=6, base=0.05, cap=2.0)
 
 
 class DeletionLog(Protocol):
@@ -81,16 +102,19 @@ class HistoryStore:
     def _write(self, events: Sequence[dict[str, Any]]) -> None:
         # The resource's client serialises plain Python values (the stubs type its arguments as the low-level ones)
         puts: list[Any] = [{"Put": {"TableName": self._table.name, "Item": event}} for event in events]
-        for attempt in range(ATTEMPTS):
+        attempt = 0
+        while True:
             try:
                 self._table.meta.client.transact_write_items(TransactItems=puts)
                 return
             except ClientError as exc:
-                if not _transient_cancellation(exc):
+                backoff = _backoff(_cancellation_reasons(exc))
+                if backoff is None:
                     raise dynamo.translate(exc, "history: could not write history") from exc
-                if attempt + 1 == ATTEMPTS:
+                if attempt + 1 >= backoff.attempts:
                     raise RetryableStoreError("history: could not write history: TransactionCanceled") from exc
-                self.pause(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not a secret
+                self.pause(backoff.wait(attempt))
+                attempt += 1
             except BotoCoreError as exc:
                 raise dynamo.translate(exc, "history: could not write history") from exc
 
@@ -104,12 +128,26 @@ class HistoryStore:
         )
 
 
-def _transient_cancellation(exc: ClientError) -> bool:
-    """A transaction cancelled only because it was throttled or met a concurrent one (its other items say None)."""
-    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return False
-    codes = {str(reason.get("Code")) for reason in exc.response.get("CancellationReasons", [])}
-    return bool(codes) and codes <= TRANSIENT_CANCELLATIONS and codes != {"None"}
+def _cancellation_reasons(exc: ClientError) -> set[str]:
+    """Why a transaction was cancelled, one code per action ("None" for an action that was fine); read from the
+    message's bracketed list when the response carries no CancellationReasons. Empty if it was not cancelled."""
+    error = exc.response.get("Error", {})
+    if error.get("Code") != "TransactionCanceledException":
+        return set()
+    reasons = exc.response.get("CancellationReasons") or []
+    if reasons:
+        return {str(reason.get("Code")) for reason in reasons}
+    message = str(error.get("Message", ""))
+    listed = message[message.rfind("[") + 1 : message.rfind("]")] if "[" in message else ""
+    return {code.strip() for code in listed.split(",") if code.strip()}
+
+
+def _backoff(reasons: set[str]) -> Backoff | None:
+    """The retry schedule of a transaction cancelled only by throttling or a conflict; None for any other reason."""
+    failed = reasons - {"None"}
+    if not failed or not failed <= THROTTLED | {CONFLICT}:
+        return None
+    return THROTTLE_BACKOFF if failed & THROTTLED else CONFLICT_BACKOFF
 
 
 def _delete_event(memory_id: str, now: str, actor: str | None) -> dict[str, Any]:
