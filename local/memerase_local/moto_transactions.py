@@ -58,6 +58,8 @@ def snapshot_each_table_once() -> None:
             finally:
                 _within.snapshots = None
 
+    if models.copy is not copy:  # a moto that no longer copies tables this way: this patch would not know it
+        raise RuntimeError("moto.dynamodb.models no longer imports copy: review memerase_local.moto_transactions")
     transact_write_items.snapshots_once = True  # type: ignore[attr-defined]
     models.copy = _CopyModule("copy")  # type: ignore[assignment]
     backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
