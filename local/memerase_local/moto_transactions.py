@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import threading
 import types
+import warnings
 from typing import Any
 
 from moto.dynamodb import models
@@ -58,8 +59,9 @@ def snapshot_each_table_once() -> None:
             finally:
                 _within.snapshots = None
 
-    if models.copy is not copy:  # a moto that no longer copies tables this way: this patch would not know it
-        raise RuntimeError("moto.dynamodb.models no longer imports copy: review memerase_local.moto_transactions")
+    if models.copy is not copy:  # a moto that no longer copies tables this way: leave it as it is (slower, not wrong)
+        warnings.warn("moto.dynamodb.models no longer imports copy: transactions left unpatched", stacklevel=2)
+        return
     transact_write_items.snapshots_once = True  # type: ignore[attr-defined]
     models.copy = _CopyModule("copy")  # type: ignore[assignment]
     backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
