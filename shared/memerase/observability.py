@@ -37,6 +37,9 @@ class Untraced:
     def capture_method(self, method: Handler) -> Handler:
         return method
 
+    def patch(self, modules: tuple[str, ...]) -> None:
+        """Nothing to patch: nothing is traced."""
+
 
 class ResponselessTracer(Tracer):
     """Powertools' Tracer, except that a handler's response is never recorded in its trace (Powertools records it
@@ -52,10 +55,11 @@ class ResponselessTracer(Tracer):
         )
 
 
-# What the X-Ray SDK patches: the libraries memerase calls its stores and AWS through (boto3's botocore, and requests
-# under opensearch-py). Powertools' default patches every library the SDK knows that is installed, importing each:
-# httpx, SQLAlchemy, pymongo... cost about 200 ms of a traced cold start and trace nothing memerase does.
-TRACED_MODULES = ("botocore", "requests")
+# What the X-Ray SDK patches when a handler loads: botocore, which every function calls AWS through. Powertools'
+# default patches every library the SDK knows that is installed, importing each: httpx, SQLAlchemy, pymongo... cost
+# about 200 ms of a traced cold start and trace nothing memerase does. requests (under opensearch-py) is patched by the
+# OpenSearch adapter when it builds a client (`trace_library`): importing it costs ~17 ms that only OpenSearch needs.
+TRACED_MODULES = ("botocore",)
 
 
 def _tracer() -> Tracer | Untraced:
@@ -67,6 +71,12 @@ def _tracer() -> Tracer | Untraced:
 logger = Logger(service="memerase")
 tracer = _tracer()
 metrics = Metrics(namespace="memerase", service="memerase")
+
+
+def trace_library(module: str) -> None:
+    """Trace a library's calls from now on, when tracing is on: the X-Ray SDK patches it (once) when the adapter
+    that uses it first needs it, so a function whose stores never use it does not import it."""
+    tracer.patch(modules=(module,))
 
 
 def fingerprint(value: str) -> str:

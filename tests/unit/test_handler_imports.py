@@ -103,7 +103,7 @@ def test_in_lambda_the_handler_is_traced_by_powertools_with_the_xray_sdk() -> No
     result = probe("api_erasures", S3_ONLY, LAMBDA_TASK_ROOT=str(ROOT))
     # Then Powertools' Tracer (never recording handler responses) traces it, with the X-Ray SDK, and still no store
     # client library is loaded; nor any other library the SDK could patch (its patch_all would import httpx,
-    # SQLAlchemy and rich, installed in this venv by mem0 and the tests): only botocore and requests are patched
+    # SQLAlchemy and rich, installed in this venv by mem0 and the tests): only botocore is patched at import
     assert result["tracer"] == "ResponselessTracer"
     assert result["imported"] == ["aws_xray_sdk"]
 

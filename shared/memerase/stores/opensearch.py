@@ -20,7 +20,7 @@ from opensearchpy.exceptions import ConnectionTimeout, NotFoundError, TransportE
 
 from memerase.criteria import CREATED_AT, EXPIRATION_DATE, Selection
 from memerase.errors import RetryableStoreError, StoreError, Throttled
-from memerase.observability import logger
+from memerase.observability import logger, trace_library
 from memerase.settings import OpenSearchConfig, verifies_certificates
 from memerase.stores.base import Page, Partition, Record, Selector, decided, links_any, require_selection, scan
 from memerase.stores.opensearch_query import criteria_clauses, filter_clauses, hit_total
@@ -46,6 +46,7 @@ def make_client(config: OpenSearchConfig) -> OpenSearch:
     elif config.user and config.password:
         auth = (config.user, config.password)
     verify = verifies_certificates(config)
+    trace_library("requests")  # the client's HTTP calls go through requests: traced as botocore's are
     if config.use_ssl and not verify:
         logger.warning("OpenSearch TLS without certificate verification (verify_certs: false) trusts any certificate")
     return OpenSearch(
