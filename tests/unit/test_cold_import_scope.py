@@ -7,22 +7,13 @@ patched modules)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-LAMBDA_ENV = ("LAMBDA_TASK_ROOT", "AWS_SAM_LOCAL", "AWS_CHALICE_CLI_MODE", "POWERTOOLS_TRACE_DISABLED")
-S3_ONLY = {
-    "targets": [{"name": "s3", "vector_store": {"provider": "s3_vectors", "config": {"vector_bucket_name": "mem0"}}}],
-    "history": {"table_name": "memerase-history"},
-}
-OPENSEARCH_ONLY = {
-    "targets": [{"name": "os", "vector_store": {"provider": "opensearch", "config": {"host": "localhost"}}}],
-}
+from tests.unit.test_handler_imports import OPENSEARCH_ONLY, ROOT, S3_ONLY, handler_environ
+
 PROBE = """
 import importlib, json, sys
 importlib.import_module(sys.argv[1])
@@ -43,22 +34,10 @@ print(json.dumps(sorted(m.removeprefix(sys.argv[2]) for m in sys.modules if m.st
 """
 
 
-def _environ(config: dict[str, object], **env: str) -> dict[str, str]:
-    environ = {k: v for k, v in os.environ.items() if k not in LAMBDA_ENV}
-    environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        MEMERASE_CONFIG=json.dumps(config),
-        **env,
-    )
-    return environ
-
-
 def traced(handler: str, config: dict[str, object]) -> dict[str, dict[str, object]]:
     """Imports `functions.<handler>.app` as in Lambda with tracing on, then builds the engine for `config`."""
     command = [sys.executable, "-c", PROBE, f"functions.{handler}.app"]
-    environ = _environ(config, LAMBDA_TASK_ROOT=str(ROOT))
+    environ = handler_environ(config, LAMBDA_TASK_ROOT=str(ROOT))
     done = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     result: dict[str, dict[str, object]] = json.loads(done.stdout)
@@ -91,7 +70,7 @@ def test_a_handler_loads_only_the_parser_event_models_it_names(handler: str, mod
     # Given an S3 Vectors configuration, outside Lambda
     # When the handler module is imported in a fresh interpreter
     command = [sys.executable, "-c", PARSER_PROBE, f"functions.{handler}.app", PARSER_MODELS]
-    done = subprocess.run(command, cwd=ROOT, env=_environ(S3_ONLY), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(command, cwd=ROOT, env=handler_environ(S3_ONLY), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     # Then of Powertools' parser models (about 30 modules of AWS event models) only the one its trigger's model
     # extends is loaded: EventBridge for the scheduled trigger, SQS for the queue trigger, none for the others

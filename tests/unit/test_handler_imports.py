@@ -53,8 +53,8 @@ print(json.dumps({"imported": imported, "built": built, "tracer": type(tracer)._
 """
 
 
-def probe(handler: str, config: dict[str, object], *, build: bool = False, **env: str) -> dict[str, object]:
-    """Imports `functions.<handler>.app` in a fresh interpreter (then, with `build`, the engine for `config`)."""
+def handler_environ(config: dict[str, object], **env: str) -> dict[str, str]:
+    """This process's environment outside Lambda, with fake credentials, `config` as MEMERASE_CONFIG, and `env`."""
     environ = {k: v for k, v in os.environ.items() if k not in LAMBDA_ENV}
     environ.update(
         AWS_ACCESS_KEY_ID="testing",
@@ -63,6 +63,12 @@ def probe(handler: str, config: dict[str, object], *, build: bool = False, **env
         MEMERASE_CONFIG=json.dumps(config),
         **env,
     )
+    return environ
+
+
+def probe(handler: str, config: dict[str, object], *, build: bool = False, **env: str) -> dict[str, object]:
+    """Imports `functions.<handler>.app` in a fresh interpreter (then, with `build`, the engine for `config`)."""
+    environ = handler_environ(config, **env)
     command = [sys.executable, "-c", PROBE, f"functions.{handler}.app", "build" if build else "import", *WATCHED]
     done = subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
