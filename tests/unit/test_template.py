@@ -93,3 +93,18 @@ def test_every_task_has_a_catch_or_sits_inside_a_map_that_does() -> None:
     for name, state in asl["States"].items():
         if state["Type"] in ("Task", "Map") and name != "Record Failure":
             assert any("States.ALL" in c["ErrorEquals"] for c in state.get("Catch", [])), name
+
+
+def test_function_tracing_is_active_by_default_and_passthrough_turns_the_tracer_off() -> None:
+    # Given the template
+    doc = template()
+    function = doc["Globals"]["Function"]
+    # When its tracing settings are read
+    parameter = doc["Parameters"]["FunctionTracing"]
+    disabled = function["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"]
+    # Then Lambda traces as the parameter says (Active unless chosen), and with PassThrough Powertools' Tracer is off
+    # too (memerase.observability then never loads the X-Ray SDK)
+    assert parameter["Default"] == "Active" and set(parameter["AllowedValues"]) == {"Active", "PassThrough"}
+    assert function["Tracing"] == {"Ref": "FunctionTracing"}
+    assert disabled == {"If": ["Traced", "false", "true"]}
+    assert doc["Conditions"]["Traced"] == {"Equals": [{"Ref": "FunctionTracing"}, "Active"]}
