@@ -20,17 +20,18 @@ from bench.one_user_measure import (
     OpenSearchRequests,
     Snapshot,
     _child_stderr,
-    _host_port,
     erase_with_mem0,
     erase_with_memerase,
     mem0_memory,
+    memerase_target,
+    opensearch_config,
     opensearch_contents,
+    s3_config,
     warm_up,
 )
 from memerase.history import HistoryStore
 from memerase.models import Scope
-from memerase.settings import Target
-from memerase.stores.factory import TargetStores, build_target
+from memerase.stores.factory import TargetStores
 from tests.support import mem0_data as m0
 from tests.support.s3vectors_limits import S3VectorsLimits
 
@@ -43,7 +44,6 @@ class BothReport:
     memerase: MemeraseRun
     mem0: Measure
     mem0_calls: int  # delete_all calls: one per store
-    scanned_s3: int  # the whole S3 index is listed (ListVectors cannot filter)
     same: bool
 
 
@@ -71,27 +71,17 @@ def bench_both(data: list[m0.Memory], victim: str, history: tuple[HistoryStore, 
                 left += [opensearch_contents(url) for url in (ours.url, theirs.url)]
         finally:
             server.close()
-    return BothReport(run, mem0_run, 2, len(data), same=all(contents == expected for contents in left))
+    return BothReport(run, mem0_run, 2, same=all(contents == expected for contents in left))
 
 
 def _targets(opensearch_url: str) -> list[TargetStores]:
-    host, port = _host_port(opensearch_url)
-    s3 = {"vector_bucket_name": MEMERASE_BUCKET, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}
-    opensearch = {"host": host, "port": port, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}
     return [
-        build_target(Target.model_validate({"name": "s3", "vector_store": {"provider": "s3_vectors", "config": s3}})),
-        build_target(
-            Target.model_validate({"name": "os", "vector_store": {"provider": "opensearch", "config": opensearch}})
-        ),
+        memerase_target("s3", "s3_vectors", s3_config(MEMERASE_BUCKET)),
+        memerase_target("os", "opensearch", opensearch_config(opensearch_url)),
     ]
 
 
 def _mem0_on_both(opensearch_url: str, s3_store: object, snapshot: Snapshot, victim: str) -> Measure:
-    s3 = {"vector_bucket_name": MEM0_BUCKET, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}
-    host, port = _host_port(opensearch_url)
-    opensearch = {"host": host, "port": port, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}
-    on_s3 = erase_with_mem0(mem0_memory(s3_store, "s3_vectors", s3), snapshot, victim)
-    on_opensearch = erase_with_mem0(
-        mem0_memory(m0.opensearch_store(opensearch_url), "opensearch", opensearch), snapshot, victim
-    )
-    return on_s3 + on_opensearch
+    on_s3 = erase_with_mem0(mem0_memory(s3_store, "s3_vectors", s3_config(MEM0_BUCKET)), snapshot, victim)
+    opensearch = mem0_memory(m0.opensearch_store(opensearch_url), "opensearch", opensearch_config(opensearch_url))
+    return on_s3 + erase_with_mem0(opensearch, snapshot, victim)

@@ -230,6 +230,22 @@ def mem0_memory(vector_store: Any, provider: str, config: dict[str, Any]) -> Mem
     return memory
 
 
+def s3_config(bucket: str) -> dict[str, Any]:
+    """mem0's S3 Vectors vector-store configuration of the bench's index in `bucket` (memerase's too)."""
+    return {"vector_bucket_name": bucket, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}
+
+
+def opensearch_config(url: str) -> dict[str, Any]:
+    """mem0's OpenSearch vector-store configuration of the bench's index on the server at `url`."""
+    host, port = _host_port(url)
+    return {"host": host, "port": port, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}
+
+
+def memerase_target(name: str, provider: str, config: dict[str, Any]) -> TargetStores:
+    """The target a deployment builds from the same configuration."""
+    return build_target(Target.model_validate({"name": name, "vector_store": {"provider": provider, "config": config}}))
+
+
 def erase_with_mem0(memory: Memory, snapshot: Snapshot, user_id: str) -> Measure:
     run = Measure()
     with measured(snapshot, run):
@@ -271,12 +287,9 @@ def bench_s3(data: list[m0.Memory], victim: str, history: tuple[HistoryStore, Sn
         for bucket in (MEMERASE_BUCKET, MEM0_BUCKET):
             stores[bucket] = m0.s3_store(bucket=bucket)
             m0.write(stores[bucket], data)
-        config = {"vector_bucket_name": MEMERASE_BUCKET, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}
-        target = build_target(
-            Target.model_validate({"name": "s3", "vector_store": {"provider": "s3_vectors", "config": config}})
-        )
+        target = memerase_target("s3", "s3_vectors", s3_config(MEMERASE_BUCKET))
         run = erase_with_memerase(target, snapshot, Scope.of(user_id=victim), history)
-        memory = mem0_memory(stores[MEM0_BUCKET], "s3_vectors", {**config, "vector_bucket_name": MEM0_BUCKET})
+        memory = mem0_memory(stores[MEM0_BUCKET], "s3_vectors", s3_config(MEM0_BUCKET))
         mem0_run = erase_with_mem0(memory, snapshot, victim)
         left = [m0.s3_contents(stores[b]) for b in (MEMERASE_BUCKET, MEM0_BUCKET)]
     return _report(
@@ -359,14 +372,9 @@ def warm_up(url: str) -> None:
 def _erase_both_opensearch(
     ours: str, theirs: str, counter: OpenSearchRequests, victim: str, history: tuple[HistoryStore, Snapshot] | None
 ) -> tuple[MemeraseRun, Measure, list[Contents]]:
-    host, port = _host_port(ours)
-    config = {"host": host, "port": port, "collection_name": m0.INDEX, "embedding_model_dims": m0.DIMS}
-    target = build_target(
-        Target.model_validate({"name": "os", "vector_store": {"provider": "opensearch", "config": config}})
-    )
+    target = memerase_target("os", "opensearch", opensearch_config(ours))
     run = erase_with_memerase(target, counter.snapshot, Scope.of(user_id=victim), history)
-    host, port = _host_port(theirs)
-    memory = mem0_memory(m0.opensearch_store(theirs), "opensearch", {**config, "host": host, "port": port})
+    memory = mem0_memory(m0.opensearch_store(theirs), "opensearch", opensearch_config(theirs))
     mem0_run = erase_with_mem0(memory, counter.snapshot, victim)
     return run, mem0_run, [opensearch_contents(url) for url in (ours, theirs)]
 

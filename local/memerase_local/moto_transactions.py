@@ -49,6 +49,9 @@ def snapshot_each_table_once() -> None:
     backend = models.DynamoDBBackend
     if getattr(backend.transact_write_items, "snapshots_once", False):
         return
+    if models.copy is not copy:  # a moto that no longer copies tables this way: leave it as it is (slower, not wrong)
+        warnings.warn("moto.dynamodb.models no longer imports copy: transactions left unpatched", stacklevel=2)
+        return
     original = backend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -59,9 +62,6 @@ def snapshot_each_table_once() -> None:
             finally:
                 _within.snapshots = None
 
-    if models.copy is not copy:  # a moto that no longer copies tables this way: leave it as it is (slower, not wrong)
-        warnings.warn("moto.dynamodb.models no longer imports copy: transactions left unpatched", stacklevel=2)
-        return
     transact_write_items.snapshots_once = True  # type: ignore[attr-defined]
     models.copy = _CopyModule("copy")  # type: ignore[assignment]
     backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
