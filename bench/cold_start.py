@@ -43,6 +43,9 @@ import boto3  # every handler's first call needs it: counted here even where the
 print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}))
 """
 LAMBDA_ENV = ("LAMBDA_TASK_ROOT", "AWS_LAMBDA_FUNCTION_NAME", "AWS_SAM_LOCAL", "POWERTOOLS_TRACE_DISABLED")
+# The variables of template.yaml's Globals that change what an import does (tests/unit/test_template.py keeps them
+# equal): pydantic skips its scan of every installed distribution's entry points for plugins.
+FUNCTION_ENV = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
 
 
 @dataclass
@@ -60,6 +63,7 @@ def handlers() -> list[str]:
 def environment(tracing: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in LAMBDA_ENV}
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    env.update(FUNCTION_ENV)
     if tracing:
         env["LAMBDA_TASK_ROOT"] = str(ROOT)
     return env

@@ -30,7 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.cold_start import TARGET_MS, handlers
+from bench.cold_start import FUNCTION_ENV, TARGET_MS, handlers
 
 ROOT = Path(__file__).resolve().parent.parent
 SNIPPET = """
@@ -65,6 +65,7 @@ def uncompiled_copy(layer: Path, into: Path) -> Path:
 
 def import_ms(python: str, handler: str, layer: Path, tracing: bool) -> float:
     env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_SERVICE_NAME": "bench"}
+    env.update(FUNCTION_ENV)
     if tracing:
         env.update(LAMBDA_TASK_ROOT=str(ROOT / "functions" / handler), AWS_LAMBDA_FUNCTION_NAME=handler)
     command = [python, "-B", "-s", "-E", "-c", SNIPPET, str(ROOT / "functions" / handler), str(layer)]

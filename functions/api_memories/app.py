@@ -1,15 +1,18 @@
 """API function: mem0's client handshake, single memory delete, memory history, and the OpenAPI document."""
 
-from typing import Any
+from memerase.coldstart import cold_import
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with cold_import():  # this function's modules and boto3, with Python's cyclic collector paused
+    from typing import Any
 
-from memerase.api.resolver import docs_router, make_resolver
-from memerase.api.routes import memories
-from memerase.observability import logger, metrics, tracer
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-app = make_resolver(memories.router, docs_router())
+    from memerase.api.resolver import docs_router, make_resolver
+    from memerase.api.routes import memories
+    from memerase.observability import logger, metrics, tracer
+
+    app = make_resolver(memories.router, docs_router())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

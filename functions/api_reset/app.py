@@ -1,15 +1,18 @@
 """API function: reset (admin key, explicit confirmation, off unless enabled)."""
 
-from typing import Any
+from memerase.coldstart import cold_import
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with cold_import():  # this function's modules and boto3, with Python's cyclic collector paused
+    from typing import Any
 
-from memerase.api.resolver import make_resolver
-from memerase.api.routes import admin
-from memerase.observability import logger, metrics, tracer
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-app = make_resolver(admin.router)
+    from memerase.api.resolver import make_resolver
+    from memerase.api.routes import admin
+    from memerase.observability import logger, metrics, tracer
+
+    app = make_resolver(admin.router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

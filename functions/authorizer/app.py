@@ -1,17 +1,20 @@
 """API Gateway Lambda authorizer (REQUEST): `Authorization: Token <key>` -> the key's scope, or 401."""
 
-from typing import Any
+from memerase.coldstart import cold_import
 
-from aws_lambda_powertools.utilities.data_classes import event_source
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerRequestEvent,
-    APIGatewayAuthorizerResponse,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with cold_import():  # this function's modules and boto3, with Python's cyclic collector paused
+    from typing import Any
 
-from memerase import runtime
-from memerase.errors import Unauthorized
-from memerase.observability import logger
+    from aws_lambda_powertools.utilities.data_classes import event_source
+    from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+        APIGatewayAuthorizerRequestEvent,
+        APIGatewayAuthorizerResponse,
+    )
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from memerase import runtime
+    from memerase.errors import Unauthorized
+    from memerase.observability import logger
 
 
 @logger.inject_lambda_context

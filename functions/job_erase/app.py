@@ -1,13 +1,16 @@
 """Step Functions task "Erase Pages": erase one work item's pages until the Lambda time budget is nearly spent."""
 
-from typing import Any
+from memerase.coldstart import cold_import
 
-from aws_lambda_powertools.utilities.parser import event_parser
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with cold_import():  # this function's modules and boto3, with Python's cyclic collector paused
+    from typing import Any
 
-from memerase.jobs.task_inputs import EraseTask
-from memerase.observability import logger, metrics, tracer
-from memerase.runtime import job_steps
+    from aws_lambda_powertools.utilities.parser import event_parser
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from memerase.jobs.task_inputs import EraseTask
+    from memerase.observability import logger, metrics, tracer
+    from memerase.runtime import job_steps
 
 
 @logger.inject_lambda_context

@@ -1,14 +1,17 @@
 """Step Functions task "Record Failure": the one error path. FAILED (resumable) with the counts of what the job erased,
 ErasureFailed event; a job cancelled meanwhile stays CANCELLED."""
 
-from typing import Any
+from memerase.coldstart import cold_import
 
-from aws_lambda_powertools.utilities.parser import event_parser
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with cold_import():  # this function's modules and boto3, with Python's cyclic collector paused
+    from typing import Any
 
-from memerase.jobs.task_inputs import FailTask
-from memerase.observability import logger, metrics, tracer
-from memerase.runtime import job_steps
+    from aws_lambda_powertools.utilities.parser import event_parser
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from memerase.jobs.task_inputs import FailTask
+    from memerase.observability import logger, metrics, tracer
+    from memerase.runtime import job_steps
 
 
 @logger.inject_lambda_context

@@ -1,13 +1,16 @@
 """Step Functions task "Finalize Job": COMPLETED, erasure receipt, ErasureCompleted event."""
 
-from typing import Any
+from memerase.coldstart import cold_import
 
-from aws_lambda_powertools.utilities.parser import event_parser
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with cold_import():  # this function's modules and boto3, with Python's cyclic collector paused
+    from typing import Any
 
-from memerase.jobs.task_inputs import JobTask
-from memerase.observability import logger, metrics, tracer
-from memerase.runtime import job_steps
+    from aws_lambda_powertools.utilities.parser import event_parser
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from memerase.jobs.task_inputs import JobTask
+    from memerase.observability import logger, metrics, tracer
+    from memerase.runtime import job_steps
 
 
 @logger.inject_lambda_context

@@ -1,17 +1,20 @@
 """EventBridge triggers: a retention run from EventBridge Scheduler (its target input names the policies and the
 scheduled time), or an EventBridge rule event whose detail is an erasure request."""
 
-from typing import Any
+from memerase.coldstart import cold_import
 
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ConfigDict
+with cold_import():  # this function's modules and boto3, with Python's cyclic collector paused
+    from typing import Any
 
-from memerase import runtime
-from memerase.jobs.retention_runs import RetentionInvocation, run_scheduled
-from memerase.jobs.trigger_messages import ErasureMessage, start_from_message
-from memerase.observability import logger, metrics, tracer
+    from aws_lambda_powertools.utilities.parser import parse
+    from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from pydantic import ConfigDict
+
+    from memerase import runtime
+    from memerase.jobs.retention_runs import RetentionInvocation, run_scheduled
+    from memerase.jobs.trigger_messages import ErasureMessage, start_from_message
+    from memerase.observability import logger, metrics, tracer
 
 
 class ScheduledErasure(EventBridgeModel):

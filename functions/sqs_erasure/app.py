@@ -1,15 +1,18 @@
 """SQS trigger: each message is an erasure request. A malformed one is moved to the dead-letter queue at once with its
 reason code (and counts as processed); one that failed for a transient reason is reported back for redelivery."""
 
-from typing import Any
+from memerase.coldstart import cold_import
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ConfigDict
+with cold_import():  # this function's modules and boto3, with Python's cyclic collector paused
+    from typing import Any
 
-from memerase import runtime
-from memerase.observability import logger, metrics, tracer
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from pydantic import ConfigDict
+
+    from memerase import runtime
+    from memerase.observability import logger, metrics, tracer
 
 
 class ErasureRecord(SqsRecordModel):

@@ -108,3 +108,15 @@ def test_function_tracing_is_active_by_default_and_passthrough_turns_the_tracer_
     assert function["Tracing"] == {"Ref": "FunctionTracing"}
     assert disabled == {"If": ["Traced", "false", "true"]}
     assert doc["Conditions"]["Traced"] == {"Equals": [{"Ref": "FunctionTracing"}, "Active"]}
+
+
+def test_pydantic_plugins_are_off_in_every_function_as_the_cold_start_benches_run_them() -> None:
+    # Given the template and the environment the cold-start benches import each handler with
+    from bench.cold_start import FUNCTION_ENV
+
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    # When the variables that change an import are compared
+    # Then no pydantic plugin is loaded in any function (none sees validated input, and no entry-point scan runs at
+    # start-up), and the benches measure exactly that environment
+    assert variables["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+    assert {name: variables.get(name) for name in FUNCTION_ENV} == FUNCTION_ENV
