@@ -1,20 +1,29 @@
-"""Benchmark: each handler's cold import from the deployment package itself, compiled or not, on Python 3.12.
+"""Benchmark: each handler's cold import from the deployment package itself, on Python 3.12: as shipped, with
+Python's cyclic collector left running, and without bytecode.
 
 Run from the repository root (needs Python 3.12: `LAYER_PYTHON`, else `python3.12` on PATH)::
 
-    .venv/bin/python -m bench.layer_cold_start [--runs 5] [--tracing] [--handler api_memories ...]
+    .venv/bin/python -m bench.layer_cold_start [--runs 5] [--tracing] [--instructions] [--handler api_memories ...]
 
 It builds the layer with the target `sam build` runs (`make -C shared build-MemeraseLayer`), for this machine's
 platform instead of arm64 (`LAYER_PLATFORM=`), into a temporary folder; then imports each handler as Lambda does: a
 fresh Python 3.12 with only the function's folder (Lambda's /var/task) and the layer's `python/` (/opt/python) on its
 path, `-B` (Lambda's /opt and /var/task are read-only: nothing compiled at import is kept), `-s -E` (no user site, no
-PYTHON* variables). Each handler is imported `--runs` times in two states, interleaved:
+PYTHON* variables), and the template's variables that change an import (`bench.cold_start.FUNCTION_ENV`). Each
+handler is imported `--runs` times in three states, interleaved:
 
-* **compiled**: the layer as the target builds it, every module compiled to a hash-based .pyc;
-* **as SAM's python3.12 build method ships it**: the same files without any .pyc (that method unpacks the wheels and
-  copies the sources without compiling), so each cold start compiles every module it imports.
+* **shipped**: the layer as the target builds it (every module compiled to a hash-based .pyc), the handler as it is
+  (its modules and boto3 load under `memerase.coldstart.cold_import`, with the cyclic collector paused);
+* **collector on**: the same layer, with `cold_import` replaced by a context that does nothing, as the handlers were
+  before it;
+* **SAM python3.12**: the handler as it is, the layer's files without any .pyc (SAM's python3.12 build method unpacks
+  the wheels and copies the sources without compiling), so each cold start compiles every module it imports.
 
-It prints the CPU-time medians side by side (the import of `app`, then `import boto3`, as `bench.cold_start`).
+It prints the CPU time of the import of `app`, then `import boto3` (as `bench.cold_start`), median and minimum,
+side by side. The minimum is the steadier of the two on a shared machine: the work is the same in every run, and what
+varies is how much other processes slow it down (as `timeit`'s documentation argues).
+`--instructions` adds the instructions each of the first two states executes, counted once under valgrind's
+callgrind (fixed hash seed: the same count run after run, unlike a time on a shared machine; about 20 s a run).
 Nothing is asserted on time.
 """
 
@@ -36,11 +45,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SNIPPET = """
 import importlib, json, sys, time
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
+if sys.argv[3] == "collector-on":
+    import contextlib, memerase.coldstart
+    memerase.coldstart.cold_import = contextlib.nullcontext
 cpu, wall = time.process_time(), time.perf_counter()
 importlib.import_module("app")
 import boto3
 print(json.dumps({"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall}))
 """
+SHIPPED, COLLECTOR_ON, NO_BYTECODE = "shipped", "collector-on", "no-bytecode"
 
 
 def python312() -> str:
@@ -63,38 +76,71 @@ def uncompiled_copy(layer: Path, into: Path) -> Path:
     return into
 
 
-def import_ms(python: str, handler: str, layer: Path, tracing: bool) -> float:
+def _command(python: str, handler: str, layer: Path, state: str) -> list[str]:
+    return [python, "-B", "-s", "-E", "-c", SNIPPET, str(ROOT / "functions" / handler), str(layer), state]
+
+
+def _environment(handler: str, tracing: bool) -> dict[str, str]:
     env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_SERVICE_NAME": "bench"}
     env.update(FUNCTION_ENV)
     if tracing:
         env.update(LAMBDA_TASK_ROOT=str(ROOT / "functions" / handler), AWS_LAMBDA_FUNCTION_NAME=handler)
-    command = [python, "-B", "-s", "-E", "-c", SNIPPET, str(ROOT / "functions" / handler), str(layer)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True, timeout=120)
+    return env
+
+
+def import_ms(python: str, handler: str, layer: Path, state: str, tracing: bool) -> float:
+    command = _command(python, handler, layer, state)
+    done = subprocess.run(command, env=_environment(handler, tracing), capture_output=True, text=True, check=True)
     return float(json.loads(done.stdout.strip().splitlines()[-1])["cpu"]) * 1000
+
+
+def import_instructions(python: str, handler: str, layer: Path, state: str, tracing: bool) -> float:
+    """Millions of instructions the whole interpreter executes (its start included), counted by callgrind."""
+    env = dict(_environment(handler, tracing), PYTHONHASHSEED="0")
+    valgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    done = subprocess.run(
+        [*valgrind, *_command(python, handler, layer, state)], env=env, capture_output=True, text=True
+    )
+    counted = [line for line in done.stderr.splitlines() if "Collected :" in line]
+    if done.returncode or not counted:
+        raise SystemExit(f"valgrind failed for {handler}: {done.stderr[-500:]}")
+    return int(counted[-1].split()[-1]) / 1e6
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.layer_cold_start", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--tracing", action="store_true", help="as in Lambda with `Tracing: Active` (X-Ray SDK)")
+    parser.add_argument("--instructions", action="store_true", help="also count instructions under valgrind")
     parser.add_argument("--handler", action="append", help="only these handlers (default: all)")
     args = parser.parse_args(argv)
     python = python312()
+    if args.instructions and not shutil.which("valgrind"):
+        raise SystemExit("--instructions needs valgrind on PATH")
     version = subprocess.run([python, "--version"], capture_output=True, text=True, check=True).stdout.strip()
     with tempfile.TemporaryDirectory(prefix="memerase-layer-") as scratch:
         compiled = build_layer(python, Path(scratch) / "built")
         plain = uncompiled_copy(compiled, Path(scratch) / "plain")
+        states = {SHIPPED: compiled, COLLECTOR_ON: compiled, NO_BYTECODE: plain}
         pyc = sum(1 for _ in compiled.rglob("*.pyc"))
         print(f"layer built by `make build-MemeraseLayer` for this machine: {pyc} .pyc files; {version}, -B -s -E")
-        print(f"tracing {'on' if args.tracing else 'off'}, {args.runs} runs each, CPU median ms (target {TARGET_MS})")
-        print(f"{'handler':<20}{'compiled':>10}{'SAM python3.12':>16}{'ratio':>8}")
+        tracing = "on" if args.tracing else "off"
+        print(f"tracing {tracing}, {args.runs} runs each, CPU ms median / min (target {TARGET_MS})")
+        header = f"{'handler':<20}{'shipped':>11}{'collector on':>14}{'SAM python3.12':>16}"
+        print(header + (f"{'M instr. shipped':>18}{'collector on':>14}" if args.instructions else ""))
         for handler in args.handler or handlers():
-            times: dict[Path, list[float]] = {compiled: [], plain: []}
+            times: dict[str, list[float]] = {state: [] for state in states}
             for _ in range(args.runs):
-                for layer in (compiled, plain):
-                    times[layer].append(import_ms(python, handler, layer, args.tracing))
-            ours, theirs = statistics.median(times[compiled]), statistics.median(times[plain])
-            print(f"{handler:<20}{ours:>10.0f}{theirs:>16.0f}{theirs / ours:>7.1f}x")
+                for state, layer in states.items():
+                    times[state].append(import_ms(python, handler, layer, state, args.tracing))
+            ms = {state: f"{statistics.median(values):.0f} / {min(values):.0f}" for state, values in times.items()}
+            line = f"{handler:<20}{ms[SHIPPED]:>11}{ms[COLLECTOR_ON]:>14}{ms[NO_BYTECODE]:>16}"
+            if args.instructions:
+                shipped, on = (
+                    import_instructions(python, handler, compiled, s, args.tracing) for s in states if s != NO_BYTECODE
+                )
+                line += f"{shipped:>18.0f}{on:>14.0f}"
+            print(line, flush=True)
     return 0
 
 
