@@ -12,7 +12,7 @@ with cold_import():  # this function's modules and boto3, with Python's cyclic c
     from memerase.api.routes import erasures
     from memerase.observability import logger, metrics, tracer
 
-    app = make_resolver(erasures.router)
+app = make_resolver(erasures.router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -461,3 +464,44 @@ def test_limits_also_apply_under_mock_aws(monkeypatch: pytest.MonkeyPatch) -> No
     assert_client_error(exc, "ServiceUnavailableException", 503)
     assert [len(page) for page in pages] == [6, 6, 6, 2]
     assert limits.requests["ListVectors"] == 5
+
+
+def test_requests_reach_moto_one_at_a_time_so_concurrent_reads_and_deletes_never_fail(
+    client: Any, limits: S3VectorsLimits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an index, and moto's backend slowed down and watched for requests that overlap (moto's backend is not
+    # thread-safe: a GetVectors iterating the index while another thread deletes from it failed with a 500)
+    from moto.s3vectors.models import S3VectorsBackend
+
+    put_all(client, vectors(60))
+    inside, overlaps, guard = [0], [0], threading.Lock()
+
+    def watched(original: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with guard:
+                inside[0] += 1
+                overlaps[0] += inside[0] > 1
+            try:
+                time.sleep(0.02)
+                return original(*args, **kwargs)
+            finally:
+                with guard:
+                    inside[0] -= 1
+
+        return call
+
+    for name in ("get_vectors", "delete_vectors"):
+        monkeypatch.setattr(S3VectorsBackend, name, watched(getattr(S3VectorsBackend, name)))
+    keys = [f"mem-{i:04d}" for i in range(60)]
+
+    def read_then_delete(part: int) -> None:
+        mine = keys[part * 10 : part * 10 + 10]
+        client.get_vectors(vectorBucketName=BUCKET, indexName=INDEX, keys=keys[:50])
+        client.delete_vectors(vectorBucketName=BUCKET, indexName=INDEX, keys=mine)
+
+    # When six threads read and delete at once
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(read_then_delete, range(6)))
+    # Then every request succeeded, none overlapped another in the backend, and the index is empty
+    assert overlaps[0] == 0
+    assert client.list_vectors(vectorBucketName=BUCKET, indexName=INDEX)["vectors"] == []

@@ -13,6 +13,7 @@ so tests run it against a moto that behaves like AWS:
 * Injected ``TooManyRequestsException`` (HTTP 429) / ``ServiceUnavailableException`` (HTTP 503) or any other error
   code of the S3 Vectors model, for the next N calls or every k-th call of an operation.
 * A per-operation request counter.
+* Requests served one at a time: moto's backend is not thread-safe, S3 Vectors is.
 
 Violations are raised as moto ``ServiceException`` s, so they reach the boto3 client as a ``ClientError`` with the
 right ``Error.Code`` and HTTP status.  The patch is applied to moto's response class, so it works both under
@@ -175,6 +176,7 @@ class S3VectorsLimits:
         self.injected: Counter[str] = Counter()
         self._faults: dict[str, _FaultPlan] = {}
         self._lock = threading.Lock()
+        self._backend = threading.RLock()  # one request at a time in moto's S3 Vectors backend (see call_action)
         self._stack: ExitStack | None = None
 
     # -- context management -------------------------------------------------------------------------------------
@@ -285,7 +287,11 @@ class S3VectorsLimits:
         def call_action(response: S3VectorsResponse) -> TYPE_RESPONSE:
             error = limits._admit(response._get_action())
             if error is None:
-                return original(response)
+                # moto's backend is not thread-safe: a GetVectors iterating an index while a DeleteVectors of another
+                # thread removes from it failed with "dictionary changed size during iteration", a 500 S3 Vectors
+                # never sends for concurrent reads and deletes. Requests are served one at a time, as consistent.
+                with limits._backend:
+                    return original(response)
             status, headers, body = response.serialized(ActionResult(error))
             headers["status"] = str(status)
             return status, headers, body

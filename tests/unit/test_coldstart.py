@@ -42,10 +42,10 @@ def test_the_collector_is_paused_inside_and_resumes_with_what_was_loaded_frozen(
     # When a block runs under cold_import
     with cold_import():
         inside = gc.isenabled()
-    # Then the collector was off inside, is on again after, boto3 is loaded, and what exists now is frozen
+    # Then the collector was off inside, is on again after, and what exists now is frozen (that boto3 loads inside the
+    # pause is checked in a fresh interpreter below: here the test session has loaded it long before)
     assert inside is False
     assert gc.isenabled() is True
-    assert "boto3" in sys.modules
     assert gc.get_freeze_count() > frozen
 
 
@@ -83,11 +83,11 @@ def test_a_handler_loads_its_modules_with_the_collector_paused_and_leaves_it_on(
     )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
-    # Then the collector did not run while the modules loaded (boto3's included; unpaused, about 110 young, 10 middle
-    # and one full collection): at most one young collection, for the definitions the module makes after its imports;
-    # it is on afterwards, and what the import loaded is frozen
+    # Then the collector did not run while the modules loaded (boto3's included; unpaused, over 70 young and 7 middle
+    # collections): at most a few young ones, for what the module builds after its imports (its resolver, its
+    # models); it is on afterwards, and what the import loaded is frozen
     young, middle, oldest = result["collections"]
-    assert (young <= 1, middle, oldest) == (True, 0, 0)
+    assert (young <= 3, middle, oldest) == (True, 0, 0)
     assert result["enabled"] is True
     assert result["boto3"] is True
     assert result["frozen"] > 10_000
