@@ -1,8 +1,8 @@
 """A function's cold import with Python's cyclic garbage collector paused, boto3 included.
 
-A cold import allocates hundreds of thousands of objects (modules, classes, functions, pydantic's schemas) that live
-as long as the process. The collector runs over a hundred times while they load and frees next to nothing: about 9 %
-of an API function's cold import (instructions counted under valgrind; `bench/README.md`). Every function calls AWS
+A cold import leaves about a hundred thousand objects (modules, classes, functions, pydantic's schemas) that live
+as long as the process. The collector runs over a hundred times while they load and frees next to nothing: about 4 %
+of a cold import's instructions (counted under valgrind; `bench/README.md`). Every function calls AWS
 on its first call, so boto3 loads here too, inside the pause, rather than in that call with the collector running.
 
 On a clean exit everything loaded so far is frozen (`gc.freeze`: moved to the permanent generation, which later
