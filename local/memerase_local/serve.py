@@ -34,6 +34,7 @@ from memerase.settings import CONFIG_ENV, load_settings
 from memerase_local.demo import seed_demo_memories
 from memerase_local.gateway import Gateway, serve_http
 from memerase_local.lambdas import create_state_machine, in_process_lambdas
+from memerase_local.moto_executions import stops_wait_for_start
 from memerase_local.standins import Standins, running_standins
 
 console = Console(soft_wrap=True)
@@ -66,6 +67,7 @@ def run_serve(
                 timeout=10,
             )
             stack.enter_context(in_process_lambdas())
+            stack.enter_context(stops_wait_for_start())
             config = _embedded(standins)
             if seed:
                 seed_demo_memories(standins)

@@ -1,5 +1,6 @@
 """Runs the project's real ASL in moto's Step Functions interpreter, its Lambda tasks dispatched in-process to the
-project's own handlers (`functions/<name>/app.py`) by the local package's one `Dispatcher`. No Docker.
+project's own handlers (`functions/<name>/app.py`) by the local package's one `Dispatcher`. No Docker. A stop
+(a job's cancel) aborts an execution however early it arrives (`memerase_local.moto_executions`), as AWS does.
 
 Faults are injected per function through `harness.faults[name]`: a callable run before the handler that may raise.
 """
@@ -20,6 +21,7 @@ from moto import mock_aws
 
 from memerase import runtime
 from memerase_local.lambdas import Dispatcher, create_state_machine, in_process_lambdas
+from memerase_local.moto_executions import stops_wait_for_start
 
 TERMINAL = {"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"}
 
@@ -57,6 +59,7 @@ def step_functions(config: dict[str, Any], instant_retries: bool = True) -> Iter
         os.environ.pop("AWS_ENDPOINT_URL", None)
         stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
         stack.enter_context(in_process_lambdas(harness))
+        stack.enter_context(stops_wait_for_start())
         if instant_retries:
             stack.enter_context(
                 mock.patch(
