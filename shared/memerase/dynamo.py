@@ -1,5 +1,6 @@
-"""What the DynamoDB-backed stores (history, jobs, API keys) share: table schemas, client settings, the paged
-read (Query or Scan), numbers back from Decimal, and the translation of client errors into the project's own."""
+"""What the DynamoDB-backed stores (history, jobs, API keys) share: table schemas, client settings, condition
+expressions, the paged read (Query or Scan), numbers back from Decimal, and the translation of client errors into
+the project's own."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -33,6 +35,31 @@ def table_schema(table_name: str, hash_key: str, range_key: str | None = None) -
         "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name, _ in keys],
         "BillingMode": "PAY_PER_REQUEST",
     }
+
+
+def expressions(**conditions: ConditionBase | None) -> dict[str, Any]:
+    """Request arguments for conditions (`KeyConditionExpression=Key(...)...`, `FilterExpression=`,
+    `ConditionExpression=`): the expressions with their name and value placeholders, numbered by a builder of this
+    call's own. Passed as objects, conditions are built by the one builder boto3 keeps per resource, whose counters
+    two threads reset under each other (boto3's resources are not thread-safe): a request then names the wrong
+    attribute or value ("Query condition missed key schema element"). `memerase serve` and the tests' Step
+    Functions run handlers on several threads of one process."""
+    builder = ConditionExpressionBuilder()
+    request: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for parameter, condition in conditions.items():
+        if condition is None:
+            continue
+        built = builder.build_expression(condition, is_key_condition=parameter == "KeyConditionExpression")
+        request[parameter] = built.condition_expression
+        names.update(built.attribute_name_placeholders)
+        values.update(built.attribute_value_placeholders)
+    if names:
+        request["ExpressionAttributeNames"] = names
+    if values:
+        request["ExpressionAttributeValues"] = values
+    return request
 
 
 def translate(exc: ClientError | BotoCoreError, what: str) -> StoreError:

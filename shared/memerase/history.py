@@ -120,9 +120,8 @@ class HistoryStore:
 
     def history(self, memory_id: str) -> list[dict[str, Any]]:
         """One memory's rows, oldest first, in mem0's columns."""
-        rows = dynamo.items(
-            self._table.query, "history: could not read history", KeyConditionExpression=Key("memory_id").eq(memory_id)
-        )
+        condition = dynamo.expressions(KeyConditionExpression=Key("memory_id").eq(memory_id))
+        rows = dynamo.items(self._table.query, "history: could not read history", **condition)
         return sorted(
             ({c: dynamo.plain(row.get(c)) for c in COLUMNS} for row in rows), key=lambda r: r["created_at"] or ""
         )

@@ -80,7 +80,9 @@ class ApiKeyStore:
             "revoked": False,
         }
         table = self._require_table()
-        dynamo.call(table.put_item, TABLE, Item=item, ConditionExpression=Attr("key_hash").not_exists())
+        dynamo.call(
+            table.put_item, TABLE, Item=item, **dynamo.expressions(ConditionExpression=Attr("key_hash").not_exists())
+        )
         return key, _public(item)
 
     def list(self) -> list[dict[str, Any]]:
@@ -90,7 +92,8 @@ class ApiKeyStore:
     def revoke(self, key_id: str) -> bool:
         """Mark the key revoked; False when no key has this id. The key may be on any page of the table."""
         table = self._require_table()
-        found = next(dynamo.items(table.scan, TABLE, FilterExpression=Attr("key_id").eq(key_id)), None)
+        matching = dynamo.expressions(FilterExpression=Attr("key_id").eq(key_id))
+        found = next(dynamo.items(table.scan, TABLE, **matching), None)
         if found is None:
             return False
         dynamo.call(

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from memerase import dynamo
@@ -117,7 +117,7 @@ class JobsTable:
         """Job records, newest first (by `created_at`): at most `limit`, only those created before `before` when
         given. Reads every page of the table: job records share it with work-item rows, locks and keys."""
         condition = Attr("sk").eq(RECORD) & (Attr("created_at").lt(before) if before else Attr("created_at").exists())
-        items = dynamo.items(self._table.scan, "jobs table", FilterExpression=condition)
+        items = dynamo.items(self._table.scan, "jobs table", **dynamo.expressions(FilterExpression=condition))
         found = [JobRecord.model_validate(_plain(i)) for i in items]
         return sorted(found, key=lambda j: (j.created_at, j.job_id), reverse=True)[: max(limit, 0)]
 
@@ -160,7 +160,8 @@ class JobsTable:
     def release_scope(self, scope_hash: str, job_id: str) -> None:
         try:
             self._table.delete_item(
-                Key={"pk": f"scope#{scope_hash}", "sk": "lock"}, ConditionExpression=Attr("job_id").eq(job_id)
+                Key={"pk": f"scope#{scope_hash}", "sk": "lock"},
+                **dynamo.expressions(ConditionExpression=Attr("job_id").eq(job_id)),
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -179,10 +180,10 @@ class JobsTable:
     def _put_new(self, item: dict[str, Any]) -> bool:
         return self._put(item, Attr("pk").not_exists())
 
-    def _put(self, item: dict[str, Any], condition: Any = None) -> bool:
+    def _put(self, item: dict[str, Any], condition: ConditionBase | None = None) -> bool:
         """Write an item; with a condition, False (not an error) when the condition does not hold."""
         try:
-            self._table.put_item(Item=item, **({"ConditionExpression": condition} if condition is not None else {}))
+            self._table.put_item(Item=item, **dynamo.expressions(ConditionExpression=condition))
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
@@ -191,8 +192,8 @@ class JobsTable:
             raise dynamo.translate(exc, "jobs table") from exc
         return True
 
-    def _query(self, condition: Any) -> Iterator[dict[str, Any]]:
-        return dynamo.items(self._table.query, "jobs table", KeyConditionExpression=condition)
+    def _query(self, condition: ConditionBase) -> Iterator[dict[str, Any]]:
+        return dynamo.items(self._table.query, "jobs table", **dynamo.expressions(KeyConditionExpression=condition))
 
     def _call(self, method: Any, **kwargs: Any) -> Any:
         return dynamo.call(method, "jobs table", **kwargs)
