@@ -47,6 +47,7 @@ from bench.one_user_args import dataset_parser, machine_line, parse_dataset_args
 from bench.one_user_both import bench_both  # noqa: E402
 from bench.one_user_measure import OS_BATCH, OS_PAGE, S3_BATCH, S3_PAGE, _history, bench_opensearch, bench_s3  # noqa: E402
 from bench.one_user_report import print_history, print_store, print_summary  # noqa: E402
+from memerase_local.moto_dynamodb_requests import serve_dynamodb_one_request_at_a_time  # noqa: E402
 from memerase_local.moto_transactions import snapshot_each_table_once  # noqa: E402
 from tests.support import mem0_data as m0  # noqa: E402
 
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     snapshot_each_table_once()  # moto's TransactWriteItems copied the whole table once per action: stand-in time only
+    serve_dynamodb_one_request_at_a_time()  # the same patch as the tests' and serve's
     moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto_server.start()
     try:

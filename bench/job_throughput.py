@@ -81,6 +81,7 @@ from bench.cost_model import (  # noqa: E402
 )
 from bench.job_measure import SHARED_AGENT, run  # noqa: E402
 from bench.job_report import report  # noqa: E402
+from memerase_local.moto_dynamodb_requests import serve_dynamodb_one_request_at_a_time  # noqa: E402
 from memerase_local.moto_transactions import snapshot_each_table_once  # noqa: E402
 from tests.support import mem0_data as m0  # noqa: E402
 from tests.support.s3vectors_limits import PUT_VECTORS_MAX_VECTORS  # noqa: E402
@@ -88,6 +89,7 @@ from tests.support.s3vectors_limits import PUT_VECTORS_MAX_VECTORS  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     snapshot_each_table_once()  # moto's TransactWriteItems copied the whole table once per action: stand-in time only
+    serve_dynamodb_one_request_at_a_time()  # the Map's workers on threads: no table changed under a Query
     parser = argparse.ArgumentParser(prog="python -m bench.job_throughput", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--memories", type=int, default=None, help="memories written (default 100,000; 10,000 with --opensearch)"

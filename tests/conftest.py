@@ -12,11 +12,13 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from memerase_local.moto_dynamodb_requests import serve_dynamodb_one_request_at_a_time
 from memerase_local.moto_transactions import snapshot_each_table_once
 from tests.support import fake_aws
 from tests.support.s3vectors_limits import S3VectorsLimits
 
 snapshot_each_table_once()  # every moto of the suite (server or in-process): a table copied once per transaction
+serve_dynamodb_one_request_at_a_time()  # and no Query walking a table while another thread adds an item
 
 pytest_plugins = ["tests.support.neptune_fixtures"]
 

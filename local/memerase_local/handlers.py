@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from memerase_local.shared_metrics import metrics_one_at_a_time
+
 Handler = Callable[[dict[str, Any], Any], Any]
 API_TIMEOUT_MS = 29_000  # API Gateway's integration timeout
 
@@ -32,7 +34,9 @@ class LambdaContext:
 
 
 def handler_of(folder: str) -> Handler:
-    """`functions/<folder>/app.py`'s handler."""
+    """`functions/<folder>/app.py`'s handler. Handlers called here may run on several threads at once (serve, the
+    Map's workers), sharing Powertools' one metric set: it is added to and flushed one handler at a time."""
+    metrics_one_at_a_time()
     handler: Handler = importlib.import_module(f"functions.{folder}.app").handler
     return handler
 

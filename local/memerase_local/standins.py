@@ -34,6 +34,7 @@ def running_standins() -> Iterator[Standins]:
     from moto.server import ThreadedMotoServer
     from osmem_server import OsmemServer
 
+    from memerase_local.moto_dynamodb_requests import serve_dynamodb_one_request_at_a_time
     from memerase_local.moto_transactions import snapshot_each_table_once
     from memerase_local.neptune_standin.server import NeptuneGraphServer
 
@@ -46,6 +47,7 @@ def running_standins() -> Iterator[Standins]:
         os.environ.setdefault(key, value)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     snapshot_each_table_once()  # the audit table's transactions, at the speed of the real service's
+    serve_dynamodb_one_request_at_a_time()  # serve's threads and job workers never see a table change mid-Query
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()

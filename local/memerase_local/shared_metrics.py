@@ -1,0 +1,41 @@
+"""Powertools' metrics, added and flushed one handler at a time in a process that runs handlers on several threads.
+
+In Lambda a process runs one invocation at a time. Here `memerase serve` (its HTTP threads) and the Map state's
+workers in moto's Step Functions interpreter (serve, the tests' harness) run handlers on threads of one process, and
+every handler shares Powertools' one metric set: a handler that flushes it (every handler does, as it returns) while
+another adds a metric or is flushing itself fails with "Must contain at least one metric" (the set emptied between
+its check and its serialisation) or "dictionary changed size during iteration". Adding and flushing hold one lock
+here; a metric may still be published by another handler's flush, as the EMF lines of one process are. Used by the
+local tools and the tests (never deployed).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+_one_at_a_time = threading.RLock()
+METHODS = ("add_metric", "flush_metrics")
+
+
+def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _one_at_a_time:
+            return method(*args, **kwargs)
+
+    locked.one_at_a_time = True  # type: ignore[attr-defined]
+    return locked
+
+
+def metrics_one_at_a_time() -> None:
+    """Patch Powertools' EMF metrics provider (idempotent: a second call changes nothing). Each method as Powertools
+    has it stays reachable as its `__wrapped__`."""
+    for name in METHODS:
+        method = getattr(AmazonCloudWatchEMFProvider, name)
+        if not getattr(method, "one_at_a_time", False):
+            setattr(AmazonCloudWatchEMFProvider, name, _locked(method))
