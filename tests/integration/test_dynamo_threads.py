@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
 import pytest
-from boto3.dynamodb.conditions import ConditionExpressionBuilder
+from boto3.dynamodb.conditions import ConditionExpressionBuilder, Key
 
 from memerase.jobs.models import JobRecord
 from memerase.jobs.repository import JobsTable, now
@@ -68,30 +68,48 @@ class Interleaving:
             yield
 
 
-def test_two_job_reads_interleaved_on_two_threads_each_find_their_own_job(jobs: JobsTable) -> None:
-    # Given a read of job-a held after its first placeholder, then a read of job-b held as it begins
+def interleaved(read: Callable[[str], str]) -> dict[str, str]:
+    """`read` of job-a on thread "first", held after its first placeholder, then `read` of job-b on thread "second",
+    held as it begins; the first let go, then the second: what each read found (or raised)."""
     found: dict[str, str] = {}
 
-    def read(job_id: str) -> None:
+    def run(job_id: str) -> None:
         try:
-            job = jobs.get(job_id)
-            found[threading.current_thread().name] = f"{job.job_id} {job.scope == SCOPE}"
+            found[threading.current_thread().name] = read(job_id)
         except Exception as exc:
             found[threading.current_thread().name] = f"{type(exc).__name__}: {exc}"
 
     steps = Interleaving()
     with steps.installed():
-        first = threading.Thread(target=read, args=("job-a",), name="first")
-        second = threading.Thread(target=read, args=("job-b",), name="second")
+        first = threading.Thread(target=run, args=("job-a",), name="first")
+        second = threading.Thread(target=run, args=("job-b",), name="second")
         first.start()
         assert steps.held["first"].wait(WAIT_S)
         second.start()
         assert steps.held["second"].wait(WAIT_S)
-        # When the first read goes on, then the second
         steps.go["first"].set()
         first.join(WAIT_S)
         steps.go["second"].set()
         second.join(WAIT_S)
+    return found
 
+
+def test_two_job_reads_interleaved_on_two_threads_each_find_their_own_job(jobs: JobsTable) -> None:
+    # Given two job reads on two threads, When the second begins while the first is half-way through its condition
+    found = interleaved(lambda job_id: (job := jobs.get(job_id)).job_id + f" {job.scope == SCOPE}")
     # Then each found its own job, with its scope
     assert found == {"first": "job-a True", "second": "job-b True"}
+
+
+def test_the_same_reads_with_condition_objects_fail(jobs: JobsTable) -> None:
+    # Given the same Query sent with the condition object, built by the resource's one builder
+    table = jobs._table
+
+    def read(job_id: str) -> str:
+        condition = Key("pk").eq(f"job#{job_id}") & Key("sk").between("job", "job#scope")
+        return " ".join(sorted(item["sk"] for item in table.query(KeyConditionExpression=condition)["Items"]))
+
+    # When the two reads interleave as above
+    found = interleaved(read)
+    # Then the first read's request names `sk` twice and no `pk`: the failure CI saw
+    assert found["first"].startswith("ClientError:") and "missed key schema element: pk" in found["first"]

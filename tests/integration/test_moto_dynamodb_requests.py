@@ -24,17 +24,19 @@ from moto.dynamodb.responses import DynamoHandler
 from memerase.jobs.repository import table_schema
 
 TABLE = "jobs"
-HOLD_S = 1.0  # how long the held Query waits for the PutItem to be answered
+BLOCKED_S = 0.5  # how long the held Query waits for a PutItem the stand-in keeps waiting (it must not be answered)
+ANSWERED_S = 10.0  # how long it waits for one that moto alone answers at once
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 class HeldWalk(defaultdict[Any, Any]):
-    """A moto table's items whose walk (`values()`) stops after the first partition until `go` is set or HOLD_S
-    passed, announcing it with `held`."""
+    """A moto table's items whose walk (`values()`) stops after the first partition, announcing it with `held`,
+    until `go` is set or `hold_s` passed; `went` says which."""
 
-    def __init__(self, items: dict[Any, Any]) -> None:
+    def __init__(self, items: dict[Any, Any], hold_s: float) -> None:
         super().__init__(dict, items)
         self.held, self.go = threading.Event(), threading.Event()
+        self.hold_s, self.went = hold_s, False
 
     def values(self) -> Any:  # type: ignore[override]
         def walk() -> Iterator[Any]:
@@ -42,7 +44,7 @@ class HeldWalk(defaultdict[Any, Any]):
                 yield partition
                 if n == 0 and not self.held.is_set():
                     self.held.set()
-                    self.go.wait(HOLD_S)
+                    self.went = self.go.wait(self.hold_s)
 
         return walk()
 
@@ -60,11 +62,12 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield jobs
 
 
-def query_while_an_item_is_added(table: Any) -> tuple[Exception | None, bool]:
+def query_while_an_item_is_added(table: Any, hold_s: float) -> tuple[Exception | None, bool, bool]:
     """A Query of job-a held inside moto's walk of the table while another thread adds a checkpoint row under a new
-    partition: what the Query raised, and whether the row was written."""
+    partition: what the Query raised, whether the PutItem was answered while the Query was held, and whether the
+    row was written in the end."""
     stored = dynamodb_backends[ACCOUNT][REGION].tables[TABLE]
-    walk = stored.items = HeldWalk(stored.items)
+    walk = stored.items = HeldWalk(stored.items, hold_s)
     raised: list[Exception] = []
 
     def query() -> None:
@@ -81,22 +84,23 @@ def query_while_an_item_is_added(table: Any) -> tuple[Exception | None, bool]:
     reader.join(10)
     writer.join(10)
     written = "Item" in table.get_item(Key={"pk": "job#b", "sk": "part#0"})
-    return (raised[0] if raised else None), written
+    return (raised[0] if raised else None), walk.went, written
 
 
 def test_a_query_walking_the_table_is_answered_before_an_item_is_added(table: Any) -> None:
     # Given the stand-in's DynamoDB (installed for the whole suite)
     assert getattr(DynamoHandler.call_action, "one_at_a_time", False)
     # When a PutItem adding a partition arrives while a Query walks the table
-    raised, written = query_while_an_item_is_added(table)
-    # Then the Query is answered and the item written after it
-    assert raised is None and written
+    raised, answered_meanwhile, written = query_while_an_item_is_added(table, BLOCKED_S)
+    # Then the PutItem waits for the Query, the Query is answered, and the item is written after it
+    assert not answered_meanwhile and raised is None and written
 
 
 def test_moto_alone_fails_the_query(table: Any) -> None:
     # Given moto's own DynamoDB request handler
     with mock.patch.object(DynamoHandler, "call_action", DynamoHandler.call_action.__wrapped__):  # type: ignore[attr-defined]
         # When the same PutItem arrives while the Query walks the table
-        raised, written = query_while_an_item_is_added(table)
-    # Then the Query fails as the real service never does, and the item is written
-    assert isinstance(raised, RuntimeError) and "changed size during iteration" in str(raised) and written
+        raised, answered_meanwhile, written = query_while_an_item_is_added(table, ANSWERED_S)
+    # Then the PutItem is answered at once, and the Query fails as the real service never does
+    assert answered_meanwhile and written
+    assert isinstance(raised, RuntimeError) and "changed size during iteration" in str(raised)

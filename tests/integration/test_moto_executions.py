@@ -6,9 +6,10 @@ sends such a stop (the privacy scan's cancel failed with a 500 once in CI this w
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from unittest import mock
 
@@ -17,11 +18,12 @@ import pytest
 from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.program.program import Program
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
 from memerase_local.moto_executions import stops_wait_for_start
 
 HOLD = {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 1, "End": True}}}
-DELAY_S = 0.5
+WAIT_S = 10
 TERMINAL = {"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"}
 
 
@@ -33,29 +35,37 @@ def sfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield boto3.client("stepfunctions")
 
 
-def slowed_parse() -> AbstractContextManager[Any]:
-    """The execution thread is slow to parse the ASL: no environment exists yet when the stop arrives."""
-    real = AmazonStateLanguageParser.parse
+@contextmanager
+def held(target: Any, name: str) -> Iterator[None]:
+    """The execution thread held as it enters `target.name` until StopExecution has reached moto's execution
+    (whichever `ExecutionWorker.stop` is in place: moto's or the stand-in's)."""
+    arrived = threading.Event()
+    real_step, real_stop = getattr(target, name), ExecutionWorker.stop
 
-    def parse(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(DELAY_S)
-        return real(*args, **kwargs)
+    def step(*args: Any, **kwargs: Any) -> Any:
+        assert arrived.wait(WAIT_S), "the stop never arrived"
+        return real_step(*args, **kwargs)
 
-    return mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parse))
+    def stop(worker: ExecutionWorker, *args: Any, **kwargs: Any) -> None:
+        arrived.set()
+        real_stop(worker, *args, **kwargs)
 
-
-def slowed_program_start() -> AbstractContextManager[Any]:
-    """The environment exists, but the program has not entered its first state when the stop arrives."""
-    real = Program.eval
-
-    def evaluate(self: Program, env: Any) -> None:
-        time.sleep(DELAY_S)
-        real(self, env)
-
-    return mock.patch.object(Program, "eval", evaluate)
+    replacement = staticmethod(step) if isinstance(target.__dict__[name], staticmethod) else step
+    with mock.patch.object(target, name, replacement), mock.patch.object(ExecutionWorker, "stop", stop):
+        yield
 
 
-def start_then_stop(sfn: Any, slowed: Callable[[], AbstractContextManager[Any]]) -> tuple[str, Exception | None]:
+def before_environment() -> AbstractContextManager[None]:
+    """Held as it parses the ASL: no environment exists yet when the stop arrives."""
+    return held(AmazonStateLanguageParser, "parse")
+
+
+def before_first_state() -> AbstractContextManager[None]:
+    """Held as the program starts: the environment exists, the first state is not entered yet."""
+    return held(Program, "eval")
+
+
+def start_then_stop(sfn: Any, slowed: Callable[[], AbstractContextManager[None]]) -> tuple[str, Exception | None]:
     role = "arn:aws:iam::123456789012:role/memerase-local"
     machine = sfn.create_state_machine(name="hold", definition=json.dumps(HOLD), roleArn=role)["stateMachineArn"]
     with slowed():
@@ -72,9 +82,9 @@ def start_then_stop(sfn: Any, slowed: Callable[[], AbstractContextManager[Any]])
     return status, refused
 
 
-@pytest.mark.parametrize("slowed", [slowed_parse, slowed_program_start], ids=["before-environment", "before-first"])
+@pytest.mark.parametrize("slowed", [before_environment, before_first_state], ids=["before-environment", "before-first"])
 def test_a_stop_sent_before_the_first_state_aborts_the_execution(
-    sfn: Any, slowed: Callable[[], AbstractContextManager[Any]]
+    sfn: Any, slowed: Callable[[], AbstractContextManager[None]]
 ) -> None:
     # Given an execution whose thread has not reached its first state yet
     # When it is stopped right after it was started, with the stand-in's StopExecution
@@ -86,11 +96,11 @@ def test_a_stop_sent_before_the_first_state_aborts_the_execution(
 
 @pytest.mark.parametrize(
     ("slowed", "moto_alone"),
-    [(slowed_parse, "AttributeError"), (slowed_program_start, "SUCCEEDED")],
+    [(before_environment, "AttributeError"), (before_first_state, "SUCCEEDED")],
     ids=["before-environment", "before-first"],
 )
 def test_moto_alone_fails_or_ignores_such_a_stop(
-    sfn: Any, slowed: Callable[[], AbstractContextManager[Any]], moto_alone: str
+    sfn: Any, slowed: Callable[[], AbstractContextManager[None]], moto_alone: str
 ) -> None:
     # Given the same execution, When it is stopped as early with moto's own StopExecution
     status, refused = start_then_stop(sfn, slowed)

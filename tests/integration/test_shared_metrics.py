@@ -18,20 +18,23 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 from memerase.observability import metrics
 from memerase_local.shared_metrics import METHODS, metrics_one_at_a_time
 
-HOLD_S = 1.0  # how long the held flush waits for the other one
+BLOCKED_S = 0.5  # how long the held flush waits for another the lock keeps waiting (it must not end meanwhile)
+ANSWERED_S = 10.0  # how long it waits for one that Powertools alone runs at once
 
 
-def flush_while_another_flushes() -> list[str]:
+def flush_while_another_flushes(hold_s: float) -> tuple[list[str], bool]:
     """A metric added, its flush held between its check and its serialisation while another thread flushes: what
-    either flush raised."""
+    either flush raised, and whether the other flush ended while the first was held."""
+    metrics.clear_metrics()  # what earlier tests of this process counted outside a handler
     held, go = threading.Event(), threading.Event()
+    went: list[bool] = []
     real = AmazonCloudWatchEMFProvider.serialize_metric_set
     raised: list[str] = []
 
     def serialize(self: AmazonCloudWatchEMFProvider, *args: Any, **kwargs: Any) -> Any:
         if threading.current_thread().name == "first":
             held.set()
-            go.wait(HOLD_S)
+            went.append(go.wait(hold_s))
         return real(self, *args, **kwargs)
 
     def flush() -> None:
@@ -49,7 +52,7 @@ def flush_while_another_flushes() -> list[str]:
         second.start()
         first.join(10)
         second.join(10)
-    return raised
+    return raised, went == [True]
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -57,9 +60,10 @@ def test_a_flush_is_not_emptied_by_another_handlers_flush(capsys: pytest.Capture
     # Given the local tools' metrics (installed wherever handlers run on threads)
     metrics_one_at_a_time()
     # When a handler flushes while another handler's flush is between its check and its serialisation
-    raised = flush_while_another_flushes()
-    # Then neither fails, and the metric is published once
-    assert raised == [] and capsys.readouterr().out.count('"MemoriesErased":[1.0]') == 1
+    raised, ended_meanwhile = flush_while_another_flushes(BLOCKED_S)
+    # Then the second waits for the first, neither fails, and the metric is published once
+    assert not ended_meanwhile and raised == []
+    assert capsys.readouterr().out.count('"MemoriesErased":[1.0]') == 1
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -69,6 +73,7 @@ def test_powertools_alone_fails_the_held_flush(capsys: pytest.CaptureFixture[str
     own = {name: getattr(AmazonCloudWatchEMFProvider, name).__wrapped__ for name in METHODS}
     with mock.patch.multiple(AmazonCloudWatchEMFProvider, **own):
         # When the same two flushes interleave
-        raised = flush_while_another_flushes()
-    # Then the held flush finds the set emptied under it
+        raised, ended_meanwhile = flush_while_another_flushes(ANSWERED_S)
+    # Then the second flush ends at once, and the held one finds the set emptied under it
+    assert ended_meanwhile
     assert [r.rstrip(".") for r in raised] == ["first: SchemaValidationError: Must contain at least one metric"]

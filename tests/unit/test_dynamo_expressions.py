@@ -35,4 +35,5 @@ def test_a_key_condition_and_a_filter_get_placeholders_of_their_own_and_an_absen
 
 
 def test_no_condition_is_no_argument() -> None:
+    # Given no condition, When it is made into request arguments, Then there are none
     assert dynamo.expressions(ConditionExpression=None) == {}
