@@ -23,9 +23,6 @@ class ErasureRecord(SqsRecordModel):
     body: str
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=ErasureRecord)
-
-
 def record_handler(record: ErasureRecord) -> str | None:
     job_id = runtime.request_intake().handle(record.messageId, record.body)
     if job_id:
@@ -40,4 +37,6 @@ def record_handler(record: ErasureRecord) -> str | None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    # A processor per batch: it holds the batch's records and outcomes, and in-process runs (tests) overlap batches
+    processor = BatchProcessor(event_type=EventType.SQS, model=ErasureRecord)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
