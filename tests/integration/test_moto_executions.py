@@ -36,13 +36,14 @@ def sfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 @contextmanager
-def held(target: Any, name: str) -> Iterator[None]:
-    """The execution thread held as it enters `target.name` until StopExecution has reached moto's execution
-    (whichever `ExecutionWorker.stop` is in place: moto's or the stand-in's)."""
-    arrived = threading.Event()
+def held(target: Any, name: str) -> Iterator[threading.Event]:
+    """The execution thread held as it enters `target.name` (announced by the Event yielded) until StopExecution has
+    reached moto's execution (whichever `ExecutionWorker.stop` is in place: moto's or the stand-in's)."""
+    reached, arrived = threading.Event(), threading.Event()
     real_step, real_stop = getattr(target, name), ExecutionWorker.stop
 
     def step(*args: Any, **kwargs: Any) -> Any:
+        reached.set()
         assert arrived.wait(WAIT_S), "the stop never arrived"
         return real_step(*args, **kwargs)
 
@@ -52,24 +53,27 @@ def held(target: Any, name: str) -> Iterator[None]:
 
     replacement = staticmethod(step) if isinstance(target.__dict__[name], staticmethod) else step
     with mock.patch.object(target, name, replacement), mock.patch.object(ExecutionWorker, "stop", stop):
-        yield
+        yield reached
 
 
-def before_environment() -> AbstractContextManager[None]:
+def before_environment() -> AbstractContextManager[threading.Event]:
     """Held as it parses the ASL: no environment exists yet when the stop arrives."""
     return held(AmazonStateLanguageParser, "parse")
 
 
-def before_first_state() -> AbstractContextManager[None]:
+def before_first_state() -> AbstractContextManager[threading.Event]:
     """Held as the program starts: the environment exists, the first state is not entered yet."""
     return held(Program, "eval")
 
 
-def start_then_stop(sfn: Any, slowed: Callable[[], AbstractContextManager[None]]) -> tuple[str, Exception | None]:
+def start_then_stop(
+    sfn: Any, slowed: Callable[[], AbstractContextManager[threading.Event]]
+) -> tuple[str, Exception | None]:
     role = "arn:aws:iam::123456789012:role/memerase-local"
     machine = sfn.create_state_machine(name="hold", definition=json.dumps(HOLD), roleArn=role)["stateMachineArn"]
-    with slowed():
+    with slowed() as reached:
         arn = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+        assert reached.wait(WAIT_S), "the execution thread never got there"
         try:
             sfn.stop_execution(executionArn=arn, error="memerase.Cancelled", cause="cancelled")
             refused = None
@@ -84,7 +88,7 @@ def start_then_stop(sfn: Any, slowed: Callable[[], AbstractContextManager[None]]
 
 @pytest.mark.parametrize("slowed", [before_environment, before_first_state], ids=["before-environment", "before-first"])
 def test_a_stop_sent_before_the_first_state_aborts_the_execution(
-    sfn: Any, slowed: Callable[[], AbstractContextManager[None]]
+    sfn: Any, slowed: Callable[[], AbstractContextManager[threading.Event]]
 ) -> None:
     # Given an execution whose thread has not reached its first state yet
     # When it is stopped right after it was started, with the stand-in's StopExecution
@@ -100,7 +104,7 @@ def test_a_stop_sent_before_the_first_state_aborts_the_execution(
     ids=["before-environment", "before-first"],
 )
 def test_moto_alone_fails_or_ignores_such_a_stop(
-    sfn: Any, slowed: Callable[[], AbstractContextManager[None]], moto_alone: str
+    sfn: Any, slowed: Callable[[], AbstractContextManager[threading.Event]], moto_alone: str
 ) -> None:
     # Given the same execution, When it is stopped as early with moto's own StopExecution
     status, refused = start_then_stop(sfn, slowed)
