@@ -12,11 +12,11 @@ tests and the benchmarks (never deployed).
 
 from __future__ import annotations
 
-import functools
 import threading
-from typing import Any
 
 from moto.dynamodb.responses import DynamoHandler
+
+from memerase_local.one_at_a_time import serialise
 
 _one_at_a_time = threading.RLock()
 
@@ -24,14 +24,4 @@ _one_at_a_time = threading.RLock()
 def serve_dynamodb_one_request_at_a_time() -> None:
     """Patch moto's DynamoDB request handler (idempotent: a second call changes nothing). The handler as moto has it
     stays reachable as `DynamoHandler.call_action.__wrapped__`."""
-    original = DynamoHandler.call_action
-    if getattr(original, "one_at_a_time", False):
-        return
-
-    @functools.wraps(original)
-    def call_action(handler: DynamoHandler) -> Any:
-        with _one_at_a_time:
-            return original(handler)
-
-    call_action.one_at_a_time = True  # type: ignore[attr-defined]
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    serialise(DynamoHandler, "call_action", _one_at_a_time)

@@ -11,31 +11,18 @@ local tools and the tests (never deployed).
 
 from __future__ import annotations
 
-import functools
 import threading
-from collections.abc import Callable
-from typing import Any
 
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
+from memerase_local.one_at_a_time import serialise
+
 _one_at_a_time = threading.RLock()
 METHODS = ("add_metric", "flush_metrics")
-
-
-def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def locked(*args: Any, **kwargs: Any) -> Any:
-        with _one_at_a_time:
-            return method(*args, **kwargs)
-
-    locked.one_at_a_time = True  # type: ignore[attr-defined]
-    return locked
 
 
 def metrics_one_at_a_time() -> None:
     """Patch Powertools' EMF metrics provider (idempotent: a second call changes nothing). Each method as Powertools
     has it stays reachable as its `__wrapped__`."""
     for name in METHODS:
-        method = getattr(AmazonCloudWatchEMFProvider, name)
-        if not getattr(method, "one_at_a_time", False):
-            setattr(AmazonCloudWatchEMFProvider, name, _locked(method))
+        serialise(AmazonCloudWatchEMFProvider, name, _one_at_a_time)
