@@ -302,7 +302,7 @@ def run(args: argparse.Namespace, opensearch_url: str | None) -> Result:
             flush=True,
         )
         started = time.perf_counter()
-        job, _created = runtime.launcher().start(Scope.of(agent_id=SHARED_AGENT), requester="bench", source="bench")
+        job, _created = runtime.intake().start(Scope.of(agent_id=SHARED_AGENT), requester="bench", source="bench")
         arn = job.execution_arn or ""
         finished = harness.wait(arn, timeout=args.timeout)
         job_seconds = time.perf_counter() - started
@@ -317,7 +317,7 @@ def run(args: argparse.Namespace, opensearch_url: str | None) -> Result:
         runs = sfn.list_map_runs(executionArn=arn).get("mapRuns", [])
         child_executions = sum(sfn.describe_map_run(mapRunArn=r["mapRunArn"])["executionCounts"]["total"] for r in runs)
         all_entered = sum(probe.entered_by_manager.values())
-        done = runtime.launcher().get(job.job_id)
+        done = runtime.intake().get(job.job_id)
         records = done.receipt.erased if done.receipt else sum(p.deleted for p in done.progress)
         erased = sum(p.deleted for p in done.progress if p.store.startswith("s3_vectors"))
         scanned_s3 = sum(p.scanned for p in done.progress if p.store.startswith("s3_vectors"))

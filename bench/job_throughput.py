@@ -20,7 +20,7 @@ tenant, carry the shared ``agent_id`` "agent-shared"; the others a per-tenant ag
 memories are also written to OpenSearch through mem0ai's ``OpenSearchDB.insert`` (one request per document: slow,
 hence the smaller default).
 
-The job. ONE job, ``Scope(agent_id="agent-shared")``, started with ``runtime.launcher().start`` as the API would.
+The job. ONE job, ``Scope(agent_id="agent-shared")``, started with ``runtime.intake().start`` as the API would.
 
 Time budget model. In emulation the default harness budget (900,000 ms left, always) against the default
 ``time_margin_ms`` (60,000) lets one invocation run a whole partition, which no 15-minute Lambda would do at 10

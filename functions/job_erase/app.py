@@ -18,4 +18,5 @@ with cold_import():  # this function's modules and boto3, with Python's cyclic c
 @metrics.log_metrics
 @event_parser(model=EraseTask)
 def handler(event: EraseTask, context: LambdaContext) -> dict[str, Any]:
-    return job_steps().erase(event.job_id, event.item, context.get_remaining_time_in_millis, event.execution)
+    done = job_steps().erase(event.job_id, event.item, context.get_remaining_time_in_millis, event.execution)
+    return {"done": done}

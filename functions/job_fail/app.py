@@ -19,4 +19,4 @@ with cold_import():  # this function's modules and boto3, with Python's cyclic c
 @metrics.log_metrics
 @event_parser(model=FailTask)
 def handler(event: FailTask, context: LambdaContext) -> dict[str, Any]:
-    return job_steps().fail(event.job_id, event.error, event.cause)
+    return {"status": job_steps().fail(event.job_id, event.error, event.cause).value}

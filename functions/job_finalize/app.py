@@ -18,4 +18,5 @@ with cold_import():  # this function's modules and boto3, with Python's cyclic c
 @metrics.log_metrics
 @event_parser(model=JobTask)
 def handler(event: JobTask, context: LambdaContext) -> dict[str, Any]:
-    return job_steps().finalize(event.job_id)
+    job = job_steps().finalize(event.job_id)
+    return {"status": job.status.value, "erased": job.receipt.erased if job.receipt else 0}

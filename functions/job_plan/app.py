@@ -18,4 +18,5 @@ with cold_import():  # this function's modules and boto3, with Python's cyclic c
 @metrics.log_metrics
 @event_parser(model=JobTask)
 def handler(event: JobTask, context: LambdaContext) -> dict[str, Any]:
-    return {"items": job_steps().plan(event.job_id, event.execution)}
+    items = job_steps().plan(event.job_id, event.execution)
+    return {"items": [item.model_dump(by_alias=True) for item in items]}

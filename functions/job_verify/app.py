@@ -4,6 +4,7 @@ clean, another pass, or the unfinished pass again; memories left and unfinished 
 from memerase.coldstart import cold_import
 
 with cold_import():  # this function's modules and boto3, with Python's cyclic collector paused
+    from dataclasses import asdict
     from typing import Any
 
     from aws_lambda_powertools.utilities.parser import event_parser
@@ -19,4 +20,5 @@ with cold_import():  # this function's modules and boto3, with Python's cyclic c
 @metrics.log_metrics
 @event_parser(model=JobTask)
 def handler(event: JobTask, context: LambdaContext) -> dict[str, Any]:
-    return job_steps().verify(event.job_id)
+    verdict = job_steps().verify(event.job_id)
+    return {k: v for k, v in asdict(verdict).items() if k not in ("next_pass", "rounds")}

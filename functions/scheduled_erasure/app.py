@@ -29,12 +29,10 @@ class ScheduledErasure(EventBridgeModel):
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if isinstance(event, dict) and "retention" in event:  # EventBridge Scheduler passes its target input verbatim
         invocation = parse(event=event, model=RetentionInvocation)
-        outcomes = run_scheduled(runtime.launcher(), runtime.settings().retention, invocation)
+        outcomes = run_scheduled(runtime.intake(), runtime.settings().retention, invocation)
         return {"policies": [o.model_dump(mode="json", exclude_none=True) for o in outcomes]}
     request = parse(event=event, model=ScheduledErasure)
-    job = start_from_message(
-        runtime.launcher(), request.detail, source="schedule", default_key=f"schedule:{request.id}"
-    )
+    job = start_from_message(runtime.intake(), request.detail, source="schedule", default_key=f"schedule:{request.id}")
     logger.info(
         "erasure request",
         extra={"action": "start_job", "job_id": job.job_id, "key_id": "schedule", "request_id": request.id},

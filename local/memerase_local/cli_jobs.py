@@ -26,18 +26,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace, out: Console) -> int:
-    launcher = runtime.launcher()
+    jobs = runtime.intake()
     if args.jobs_command == "list":
         table = Table(title="erasure jobs, newest first")
         for column in ("job_id", "status", "created_at", "memories_erased", "summary"):
             table.add_column(column)
-        for job in launcher.list_jobs(limit=max(1, args.limit)):
+        for job in jobs.list_jobs(limit=max(1, args.limit)):
             table.add_row(job.job_id, job.status.value, job.created_at, str(job.memories_erased), job.summary())
         out.print(table)
         return 0
     if args.jobs_command == "show":
-        out.print_json(json.dumps(launcher.get(args.job_id).public()))
+        out.print_json(json.dumps(jobs.get(args.job_id).public()))
         return 0
-    job = launcher.cancel(args.job_id) if args.jobs_command == "cancel" else launcher.resume(args.job_id)
+    job = jobs.cancel(args.job_id) if args.jobs_command == "cancel" else jobs.resume(args.job_id)
     out.print(f"{job.job_id}: {job.status.value}: {job.summary()}", highlight=False, soft_wrap=True)
     return 0

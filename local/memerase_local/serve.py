@@ -29,6 +29,7 @@ from rich.console import Console
 from memerase import runtime
 from memerase.history import table_schema as history_schema
 from memerase.jobs.repository import table_schema as jobs_schema
+from memerase.jobs.runners import InProcessRunner
 from memerase.keys import table_schema as keys_schema
 from memerase.settings import CONFIG_ENV, load_settings
 from memerase_local.demo import seed_demo_memories
@@ -75,7 +76,9 @@ def run_serve(
         runtime.reset()
         if not (config.get("jobs") or {}).get("state_machine_arn"):  # jobs in this process: in the background
             pool = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="memerase-job"))
-            runtime.launcher().run_in_background(pool.submit)
+            runner = runtime.job_runner()
+            assert isinstance(runner, InProcessRunner)
+            runner.run_in_background(pool.submit)
         admin_key = _admin_key()
         server = serve_http(Gateway(), host, port)
         url = f"http://{host}:{server.server_address[1]}"

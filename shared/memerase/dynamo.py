@@ -62,6 +62,21 @@ def expressions(**conditions: ConditionBase | None) -> dict[str, Any]:
     return request
 
 
+def update_expression(fields: dict[str, Any]) -> dict[str, Any]:
+    """UpdateItem arguments that set `fields` (a None value removes the attribute), names and values as placeholders
+    (`#f<n>`, `:v<n>`), so a caller may add its own condition's."""
+    names = {f"#f{i}": name for i, name in enumerate(fields)}
+    values = {f":v{i}": v for i, v in enumerate(fields.values()) if v is not None}
+    sets = [f"#f{i} = :v{i}" for i, v in enumerate(fields.values()) if v is not None]
+    removes = [f"#f{i}" for i, v in enumerate(fields.values()) if v is None]
+    expression = ("SET " + ", ".join(sets) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
+    return {
+        "UpdateExpression": expression.strip(),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
 def translate(exc: ClientError | BotoCoreError, what: str) -> StoreError:
     """A DynamoDB failure as the project's own error: retryable when throttled or transient."""
     code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__

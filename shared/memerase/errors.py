@@ -125,6 +125,14 @@ class JobConflict(MemeraseError):
     status = 409
 
 
+class ScopeBusy(JobConflict):
+    """Another job, selecting otherwise (other cutoffs), holds the scope: named, so the caller can follow it."""
+
+    def __init__(self, message: str, job_id: str):
+        super().__init__(message)
+        self.job_id = job_id
+
+
 class TransitionNotAllowed(JobConflict):
     """A job status change the job state machine does not allow from the status the job is in."""
 

@@ -1,6 +1,6 @@
 """The composition root: the one place the settings object is turned into services (the engine with its stores and
-history, the job steps, the launcher, the API keys). Handlers, the API and the CLI take their services from here;
-the cached ones are built once per Lambda container.
+history, the jobs table, the job lifecycle, steps, runner and intake, the API keys). Handlers, the API and the CLI
+take their services from here; the cached ones are built once per Lambda container.
 
 Each service's modules are imported where it is built, so a handler loads only the services it asks for (the
 authorizer the key store, the memories API no job machinery)."""
@@ -16,9 +16,13 @@ from memerase.errors import ConfigError
 if TYPE_CHECKING:
     from memerase.engine import Eraser
     from memerase.fingerprint import ScopeHasher
-    from memerase.jobs.launcher import JobLauncher
+    from memerase.jobs.intake import JobIntake
+    from memerase.jobs.lifecycle import JobLifecycle
     from memerase.jobs.queue_requests import RequestIntake
+    from memerase.jobs.repository import JobsTable
+    from memerase.jobs.runners import JobRunner
     from memerase.jobs.steps import JobSteps
+    from memerase.jobs.tally import JobTally
     from memerase.keys import ApiKeyStore
     from memerase.settings import JobsConfig, Settings
 
@@ -65,28 +69,59 @@ def jobs_config() -> JobsConfig:
 
 
 @lru_cache(maxsize=1)
-def job_steps() -> JobSteps:
-    from memerase.jobs.events import EventPublisher
+def jobs_table() -> JobsTable:
     from memerase.jobs.repository import JobsTable
-    from memerase.jobs.steps import JobSteps
 
     config = jobs_config()
-    return JobSteps(
-        eraser(),
-        JobsTable(config.table_name, config.region_name, resume_window_days=config.resume_window_days),
-        EventPublisher(config.event_bus_name, config.region_name),
-        config,
-    )
+    return JobsTable(config.table_name, config.region_name, resume_window_days=config.resume_window_days)
 
 
 @lru_cache(maxsize=1)
-def launcher() -> JobLauncher:
-    from memerase.jobs.launcher import JobLauncher
-    from memerase.jobs.repository import JobsTable
+def lifecycle() -> JobLifecycle:
+    """The one owner of every job's life: transitions and the effects of a job's end (event, replies, lock)."""
+    from memerase.jobs.events import EventPublisher
+    from memerase.jobs.lifecycle import JobLifecycle
+    from memerase.jobs.queues import Queues
+    from memerase.jobs.replies import JobReplies
 
     config = jobs_config()
-    jobs = JobsTable(config.table_name, config.region_name, resume_window_days=config.resume_window_days)
-    return JobLauncher(eraser(), jobs, job_steps(), config.state_machine_arn, hasher=hasher)
+    events = EventPublisher(config.event_bus_name, config.region_name)
+    return JobLifecycle(jobs_table(), config, events, JobReplies(Queues(config.region_name)))
+
+
+@lru_cache(maxsize=1)
+def tally() -> JobTally:
+    from memerase.jobs.tally import JobTally
+
+    return JobTally(jobs_table(), jobs_config().stall_seconds)
+
+
+@lru_cache(maxsize=1)
+def job_steps() -> JobSteps:
+    from memerase.jobs.steps import JobSteps
+
+    return JobSteps(eraser(), jobs_table(), lifecycle(), tally(), jobs_config())
+
+
+@lru_cache(maxsize=1)
+def job_runner() -> JobRunner:
+    """Step Functions when the configuration names a state machine; else this process (`jobs.program`)."""
+    from memerase.jobs import runners
+
+    config = jobs_config()
+    if config.state_machine_arn:
+        import boto3
+
+        client = boto3.client("stepfunctions", region_name=config.region_name)
+        return runners.StepFunctionsRunner(jobs_table(), lifecycle(), config.state_machine_arn, client)
+    return runners.InProcessRunner(job_steps(), jobs_table())
+
+
+@lru_cache(maxsize=1)
+def intake() -> JobIntake:
+    from memerase.jobs.intake import JobIntake
+
+    return JobIntake(eraser(), jobs_table(), lifecycle(), tally(), job_runner(), hasher=hasher)
 
 
 @lru_cache(maxsize=1)
@@ -96,7 +131,7 @@ def request_intake() -> RequestIntake:
     from memerase.jobs.queues import Queues
 
     config = settings().requests
-    return RequestIntake(launcher(), config, Queues(config.region_name))
+    return RequestIntake(intake(), config, Queues(config.region_name))
 
 
 @lru_cache(maxsize=1)
@@ -109,5 +144,6 @@ def api_keys() -> ApiKeyStore:
 
 def reset() -> None:
     """Forget every cached service (tests, and `memerase serve` after a configuration change)."""
-    for cached in (settings, eraser, job_steps, launcher, request_intake, api_keys, hasher):
+    cached_services = (settings, eraser, jobs_table, lifecycle, tally, job_steps, job_runner, intake, request_intake)
+    for cached in (*cached_services, api_keys, hasher):
         cached.cache_clear()

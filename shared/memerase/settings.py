@@ -173,6 +173,16 @@ class JobsConfig(_Strict):
     resume_window_days: int = Field(
         30, ge=1, le=365, description="how long a stopped job's raw scope is kept for a resume (then it expires)"
     )
+    claim_seconds: float = Field(
+        15,
+        gt=0,
+        le=25,
+        description="how long a worker's claim on a delete batch lasts: it sends the batch's delete request only "
+        "within it, and a cancel waits at most this long for batches in flight (under API Gateway's 29 s)",
+    )
+    stall_seconds: int = Field(
+        900, ge=1, description="an active job with no recorded progress for this long is shown as stalled (resumable)"
+    )
 
 
 class ApiConfig(_Strict):

@@ -33,7 +33,7 @@ def test_job_erases_exactly_one_scope_among_thousands_and_leaves_a_receipt(world
     queue = events_queue()
     # Given 3,000 memories of 6 tenants in both stores
     # When a job erases user-4
-    job, created = runtime.launcher().start(Scope.of(user_id="user-4"), requester="test", source="api")
+    job, created = runtime.intake().start(Scope.of(user_id="user-4"), requester="test", source="api")
     finished = harness.wait(job.execution_arn or "")
     # Then the execution succeeded, exactly user-4 is gone from both stores and every other memory is intact
     assert finished["status"] == "SUCCEEDED", finished
@@ -41,7 +41,7 @@ def test_job_erases_exactly_one_scope_among_thousands_and_leaves_a_receipt(world
     assert m0.s3_contents(s3) == expected
     assert m0.opensearch_contents(os_) == expected
     # And the job record says COMPLETED with a receipt that holds no raw ids
-    done = runtime.launcher().get(job.job_id)
+    done = runtime.intake().get(job.job_id)
     assert created and done.status == JobStatus.COMPLETED and done.scope is None
     assert done.receipt is not None and done.receipt.erased == 1000 and done.receipt.verified_remaining == 0
     assert done.receipt.scope_hash == runtime.hasher().scope(Scope.of(user_id="user-4"))

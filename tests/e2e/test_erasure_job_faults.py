@@ -64,10 +64,10 @@ class World(Seeded):
 
     def run(self, **start: Any) -> tuple[JobRecord, dict[str, Any]]:
         """Start a job erasing the victim, wait for its execution to end; the job record as it ends, the execution."""
-        job, created = runtime.launcher().start(SCOPE, requester="test", **start)
+        job, created = runtime.intake().start(SCOPE, requester="test", **start)
         assert created
         execution = self.harness.wait(job.execution_arn or "")
-        return runtime.launcher().get(job.job_id), execution
+        return runtime.intake().get(job.job_id), execution
 
     def others(self) -> dict[str, dict[str, Any]]:
         return self.without(lambda m: m.payload["user_id"] == VICTIM)
@@ -379,12 +379,12 @@ def test_failing_store_fails_the_job_through_record_failure_with_an_event_and_re
 
     # When the store is fixed and the job resumed
     broken[0] = False
-    resumed = runtime.launcher().resume(job.job_id)
+    resumed = runtime.intake().resume(job.job_id)
     execution = world.harness.wait(resumed.execution_arn or "")
     # Then a second execution finished it from the persisted work items (those done before the failure not redone)
     assert execution["status"] == "SUCCEEDED", execution
     assert resumed.execution_arn != job.execution_arn and resumed.executions == 2
-    completed(runtime.launcher().get(job.job_id))
+    completed(runtime.intake().get(job.job_id))
     world.assert_only_scope_gone()
     assert [e["detail-type"] for e in received(queue)] == ["ErasureCompleted"]
 
@@ -441,11 +441,11 @@ def test_cancelled_job_is_aborted_its_in_flight_workers_do_nothing_and_resume_fi
     gate = threading.Event()
     idle = track_erase_workers(monkeypatch, gate)
     per_target = record_targets(world)
-    job, _ = runtime.launcher().start(SCOPE, requester="test")
+    job, _ = runtime.intake().start(SCOPE, requester="test")
     try:
         eventually(lambda: sum(per_target.values()) == WORK_ITEMS)
         # When it is cancelled
-        cancelled = runtime.launcher().cancel(job.job_id)
+        cancelled = runtime.intake().cancel(job.job_id)
         assert cancelled.status == JobStatus.CANCELLED
     finally:
         gate.set()
@@ -454,17 +454,17 @@ def test_cancelled_job_is_aborted_its_in_flight_workers_do_nothing_and_resume_fi
     assert execution["status"] == "ABORTED", execution
     # And the workers in flight found the job CANCELLED and erased nothing; no later state ran (no Record Failure)
     assert idle.wait(30)
-    assert runtime.launcher().get(job.job_id).status == JobStatus.CANCELLED
+    assert runtime.intake().get(job.job_id).status == JobStatus.CANCELLED
     assert len(m0.s3_contents(world.s3)) == len(m0.opensearch_contents(world.os_)) == USERS * PER_USER
     assert world.harness.invocations["job_verify"] == world.harness.invocations["job_fail"] == 0
 
     # When the job is resumed
-    resumed = runtime.launcher().resume(job.job_id)
+    resumed = runtime.intake().resume(job.job_id)
     execution = world.harness.wait(resumed.execution_arn or "")
     # Then a second execution completed it with an exact receipt and nothing else touched
     assert execution["status"] == "SUCCEEDED", execution
     assert resumed.executions == 2
-    completed(runtime.launcher().get(job.job_id))
+    completed(runtime.intake().get(job.job_id))
     world.assert_only_scope_gone()
 
 
@@ -486,11 +486,11 @@ def test_worker_in_flight_when_the_job_is_cancelled_stops_erasing(
         return original(store, *args)
 
     monkeypatch.setattr(S3VectorsStore, "list_matching", held_first_listing)
-    job, _ = runtime.launcher().start(SCOPE, requester="test")
+    job, _ = runtime.intake().start(SCOPE, requester="test")
     try:
         eventually(lambda: entered[0] == S3_SEGMENTS)
         # When the job is cancelled before S3 lost a single memory, and the workers then go on
-        assert runtime.launcher().cancel(job.job_id).status == JobStatus.CANCELLED
+        assert runtime.intake().cancel(job.job_id).status == JobStatus.CANCELLED
         assert world.victims_in_s3() == PER_USER
     finally:
         gate.set()
@@ -512,7 +512,7 @@ def test_duplicate_start_requests_yield_one_job_and_one_execution(world: World) 
         gate.wait(30)
 
     world.harness.faults["job_plan"] = hold
-    launcher = runtime.launcher()
+    launcher = runtime.intake()
     sfn = boto3.client("stepfunctions")
     try:
         first, created = launcher.start(SCOPE, requester="test", idempotency_key="ticket-42")

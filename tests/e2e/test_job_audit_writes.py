@@ -25,9 +25,9 @@ def test_a_job_writes_one_event_per_erased_memory_and_never_reads_the_audit_tabl
         seeded = Seeded.write(osmem_url, m0.dataset(users=3, per_user=120))
         # When a job erases user-1, every DynamoDB request moto receives counted
         with dynamodb_requests() as requests:
-            job, _ = runtime.launcher().start(Scope.of(user_id=VICTIM), requester="test")
+            job, _ = runtime.intake().start(Scope.of(user_id=VICTIM), requester="test")
             harness.wait(job.execution_arn or "")
-        done = runtime.launcher().get(job.job_id)
+        done = runtime.intake().get(job.job_id)
         # Then the job completed, and the audit table received writes only
         assert done.status == JobStatus.COMPLETED
         on_table = requests.on(HISTORY_TABLE)

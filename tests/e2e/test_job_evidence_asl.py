@@ -59,11 +59,11 @@ def test_a_job_cancelled_after_erasing_keeps_its_counts_and_its_resume_receipt_c
     gate = threading.Event()
     idle = track_erase_workers(monkeypatch)
     first_delete = hold_after_first_s3_delete(monkeypatch, gate)
-    job, _ = runtime.launcher().start(SCOPE, requester="test")
+    job, _ = runtime.intake().start(SCOPE, requester="test")
     try:
         assert first_delete.wait(60)
         # When it is cancelled
-        cancelled = runtime.launcher().cancel(job.job_id)
+        cancelled = runtime.intake().cancel(job.job_id)
     finally:
         gate.set()
     assert world.harness.wait(job.execution_arn or "")["status"] == "ABORTED"
@@ -71,18 +71,18 @@ def test_a_job_cancelled_after_erasing_keeps_its_counts_and_its_resume_receipt_c
     # Then the record says CANCELLED with the counts of what its workers erased; its status, recomputed from the
     # work-item rows once the workers in flight finished their batches, counts exactly what is gone
     erased_before = 2 * PER_USER - victims_left(world)
-    shown = runtime.launcher().get(job.job_id)
+    shown = runtime.intake().get(job.job_id)
     assert cancelled.status == shown.status == JobStatus.CANCELLED and shown.receipt is None
     assert 0 < cancelled.memories_erased <= shown.memories_erased == erased_before < 2 * PER_USER
     assert sum(p.deleted for p in shown.progress) == shown.records_erased == erased_before
     assert world.harness.invocations["job_finalize"] == world.harness.invocations["job_fail"] == 0
 
     # When it is resumed
-    resumed = runtime.launcher().resume(job.job_id)
+    resumed = runtime.intake().resume(job.job_id)
     execution = world.harness.wait(resumed.execution_arn or "")
     # Then a second execution completed it; the receipt counts what both executions erased: the whole scope
     assert execution["status"] == "SUCCEEDED", execution
-    done = runtime.launcher().get(job.job_id)
+    done = runtime.intake().get(job.job_id)
     completed(done)
     assert done.receipt is not None and done.receipt.memories_erased == done.memories_erased == 2 * PER_USER
     assert done.receipt.erased - cancelled.memories_erased >= 2 * PER_USER - erased_before

@@ -64,10 +64,10 @@ class World:
     before: tuple[Nodes, Edges]
 
     def run(self, scope: Scope) -> tuple[JobRecord, dict[str, Any]]:
-        job, created = runtime.launcher().start(scope, requester="test")
+        job, created = runtime.intake().start(scope, requester="test")
         assert created
         execution = self.harness.wait(job.execution_arn or "")
-        return runtime.launcher().get(job.job_id), execution
+        return runtime.intake().get(job.job_id), execution
 
     def escalated(self) -> list[str]:
         """Record the errorType of every Lambda invocation that failed (what the ASL's Retry rules match on)."""
@@ -284,9 +284,9 @@ def test_job_erases_one_user_from_a_neptune_database_graph_through_concurrent_mo
         with step_functions(config) as harness:
             create_tables()
             # When a job erases the victim
-            job, created = runtime.launcher().start(Scope.of(user_id=VICTIM), requester="test")
+            job, created = runtime.intake().start(Scope.of(user_id=VICTIM), requester="test")
             execution = harness.wait(job.execution_arn or "")
-            done = runtime.launcher().get(job.job_id)
+            done = runtime.intake().get(job.job_id)
         # Then it completed through the conflicts (retried by the adapter), its receipt counting the victim's
         # vertices and their embeddings
         assert created and built and flaky.failures_left == 0 and flaky.attempts > 2

@@ -36,11 +36,11 @@ class World:
         return m0.s3_contents(self.s3), m0.opensearch_contents(self.os)
 
     def run(self, spec: ErasureSpec) -> Any:
-        job, created = runtime.launcher().start(spec, requester="test", source="schedule")
+        job, created = runtime.intake().start(spec, requester="test", source="schedule")
         assert created
         finished = self.harness.wait(job.execution_arn or "")
         assert finished["status"] == "SUCCEEDED", finished
-        return runtime.launcher().get(job.job_id)
+        return runtime.intake().get(job.job_id)
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_a_dry_run_age_job_deletes_nothing_and_reports_the_counts(world: World) 
     # Given dated memories
     before = world.contents()
     # When an age job across every scope is a dry run
-    job, _ = runtime.launcher().start(ErasureSpec(criteria=AGED), requester="test", dry_run=True)
+    job, _ = runtime.intake().start(ErasureSpec(criteria=AGED), requester="test", dry_run=True)
     # Then it is COMPLETED at once with what it would erase and keep, and nothing is deleted
     assert world.contents() == before
     assert job.status == JobStatus.COMPLETED and job.dry_run

@@ -104,7 +104,7 @@ def outcomes(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def job(job_id: str) -> JobRecord:
-    return runtime.launcher().get(job_id)
+    return runtime.intake().get(job_id)
 
 
 def assert_no_scope_value(record: JobRecord) -> None:

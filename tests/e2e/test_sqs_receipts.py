@@ -48,9 +48,9 @@ class World(Seeded):
         response = handler(event, LambdaContext())
         self.queue.settle(event, response)
         assert response == {"batchItemFailures": []}
-        [job] = runtime.launcher().list_jobs()
+        [job] = runtime.intake().list_jobs()
         self.harness.wait(job.execution_arn or "")
-        return runtime.launcher().get(job.job_id)
+        return runtime.intake().get(job.job_id)
 
 
 @pytest.fixture
@@ -114,10 +114,10 @@ def test_a_job_failing_in_the_state_machine_answers_its_error_name_and_its_resum
     }
     # When the cause is fixed and the job resumed (as `memerase jobs resume` does)
     del world.harness.faults["job_verify"]
-    resumed = runtime.launcher().resume(job.job_id)
+    resumed = runtime.intake().resume(job.job_id)
     world.harness.wait(resumed.execution_arn or "")
     # Then it completes and the reply queue gets the receipt, under the same request id
-    done = runtime.launcher().get(job.job_id)
+    done = runtime.intake().get(job.job_id)
     assert done.status == JobStatus.COMPLETED and done.receipt is not None
     [completed] = bodies(world.reply_url)
     assert (completed["request_id"], completed["status"], completed["receipt"]["digest"]) == (
@@ -135,7 +135,7 @@ def test_a_request_whose_execution_could_not_start_is_retried_and_its_redelivery
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given Step Functions refuses the first StartExecution (a fault on the launcher's client)
-    sfn = runtime.launcher()._sfn
+    sfn = runtime.intake()._sfn
     original = sfn.start_execution
     refusals: list[int] = []
 
@@ -152,7 +152,7 @@ def test_a_request_whose_execution_could_not_start_is_retried_and_its_redelivery
     with pytest.raises(BatchProcessingError):  # its only record failed: the whole batch is redelivered
         handler(event, LambdaContext())
     # Then the job is FAILED (it never ran) and its request heard so, with the error name
-    [job] = runtime.launcher().list_jobs()
+    [job] = runtime.intake().list_jobs()
     assert job.status == JobStatus.FAILED and job.error is not None and job.error.error == "StartExecutionFailed"
     assert [(b["status"], b["error"]) for b in bodies(world.reply_url)] == [("FAILED", "StartExecutionFailed")]
     # When SQS redelivers the message (after its visibility timeout)

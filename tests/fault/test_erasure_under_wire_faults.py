@@ -62,12 +62,12 @@ class World:
         """Start a job with the faults armed; wait for its execution; the job as it ended (faults off again)."""
         faults.armed = True
         try:
-            job, created = runtime.launcher().start(scope, requester="test")
+            job, created = runtime.intake().start(scope, requester="test")
             assert created
             execution = self.harness.wait(job.execution_arn or "", timeout=600)
         finally:
             faults.armed = False
-        return runtime.launcher().get(job.job_id), execution
+        return runtime.intake().get(job.job_id), execution
 
     def assert_only_scope_gone(self, user_id: str, also: frozenset[str] = frozenset()) -> None:
         """Nothing of the user (nor the memories `also`) is left in any store; everything else is exactly as it was."""

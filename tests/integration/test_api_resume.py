@@ -47,7 +47,7 @@ def cancel_after_first_s3_delete(monkeypatch: pytest.MonkeyPatch) -> None:
     def delete_then_cancel(store: S3VectorsStore, native_ids: Any) -> int:
         deleted = original(store, native_ids)
         if not done:
-            done.append(runtime.launcher().cancel(running_job()).job_id)
+            done.append(runtime.intake().cancel(running_job()).job_id)
         return deleted
 
     monkeypatch.setattr(S3VectorsStore, "delete_batch", delete_then_cancel)

@@ -143,7 +143,7 @@ def test_a_queue_message_with_an_age_alone_starts_an_age_job_across_every_scope(
     added = add_old_memories(world)
     # When an SQS message asks for every memory older than 30 days
     message = ErasureMessage.model_validate({"older_than_days": 30})
-    job = start_from_message(runtime.launcher(), message, "sqs", "message-1")
+    job = start_from_message(runtime.intake(), message, "sqs", "message-1")
     # Then both users' old memories are gone, nothing else
     gone = {m.id for user in added.values() for m in user[:2]}
     world.expect_only(world.without(lambda m: m.id in gone))

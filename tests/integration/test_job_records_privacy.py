@@ -116,14 +116,14 @@ def test_an_expired_scope_is_gone_on_read_and_a_resume_is_refused_with_409(world
     assert "resume window" in body["detail"] and "new erasure" in body["detail"]
     world.expect_intact()
     with pytest.raises(JobConflict, match="resume window"):
-        runtime.launcher().resume(job.job_id)
+        runtime.intake().resume(job.job_id)
 
 
 def test_a_scope_left_beside_a_completed_job_is_dropped_when_read(world: World) -> None:
     # Given a completed job beside which a raced write left its scope item
     reply = start_erasure(world, {"user_id": "user-1"})
     job_id = reply.json["job_id"]
-    assert runtime.launcher().get(job_id).status == JobStatus.COMPLETED
+    assert runtime.intake().get(job_id).status == JobStatus.COMPLETED
     boto3.resource("dynamodb").Table(JOBS_TABLE).put_item(
         Item={"pk": f"job#{job_id}", "sk": "job#scope", "scope": {"user_id": "user-1"}, "expires_at": 2**40}
     )
@@ -145,7 +145,7 @@ def test_a_reason_code_and_a_reference_are_kept_as_a_code_and_a_keyed_hash(world
     job_id = reply.json["job_id"]
     shown = harness.get_erasure(world, job_id)
     # Then the job has the code and the reference's keyed hash; the reference is nowhere, raw or shown
-    record = runtime.launcher().get(job_id)
+    record = runtime.intake().get(job_id)
     assert record.reason == ErasureReason.GDPR_ART17
     assert record.reference_hash == runtime.hasher().reference(REFERENCE)
     stored = json.dumps(boto3.client("dynamodb").scan(TableName=JOBS_TABLE)["Items"])
@@ -172,7 +172,7 @@ def test_a_free_text_reason_is_refused_with_400_without_being_echoed(world: Worl
 def test_whoever_may_erase_a_scope_can_get_its_hash_and_match_a_receipt(world: World) -> None:
     # Given user-1's completed erasure, whose receipt carries a scope hash
     job_id = start_erasure(world, {"user_id": "user-1"}).json["job_id"]
-    receipt = runtime.launcher().get(job_id).receipt
+    receipt = runtime.intake().get(job_id).receipt
     assert receipt is not None
     # When the admin and user-1's own key ask for the hash of user-1's scope
     by_admin = scope_hash(world, {"user_id": "user-1"})

@@ -71,7 +71,7 @@ class World(Seeded):
 
     @property
     def launcher(self) -> JobLauncher:
-        return runtime.launcher()
+        return runtime.intake()
 
     @property
     def jobs(self) -> JobsTable:

@@ -99,7 +99,7 @@ def logged(caplog: pytest.LogCaptureFixture) -> str:
 
 
 def jobs() -> list[JobRecord]:
-    return runtime.launcher().list_jobs(limit=100)
+    return runtime.intake().list_jobs(limit=100)
 
 
 def fail_claims(monkeypatch: pytest.MonkeyPatch, request_id: str, times: int) -> list[int]:
@@ -325,13 +325,13 @@ def test_a_cancelled_job_answers_cancelled(world: World) -> None:
 
     # Given jobs that wait in the queue (a background runner that has not run them yet) and a request with a reply
     waiting: list[Callable[[], object]] = []
-    runtime.launcher().run_in_background(waiting.append)
+    runtime.intake().run_in_background(waiting.append)
     world.queue.send({"user_id": "user-1", "request_id": "ticket-5", "reply_to": world.reply_arn})
     event = world.queue.poll()
     handler(event, LambdaContext())
     [job] = jobs()
     # When the job is cancelled
-    runtime.launcher().cancel(job.job_id)
+    runtime.intake().cancel(job.job_id)
     # Then the reply queue hears it, and nothing was erased
     assert bodies(world.reply_url) == [
         {"type": "ErasureCancelled", "request_id": "ticket-5", "job_id": job.job_id, "status": "CANCELLED",

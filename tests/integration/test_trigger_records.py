@@ -38,7 +38,7 @@ def test_a_queued_request_keeps_its_reason_code_and_a_hash_of_its_reference(worl
     # Then the free-text one is reported failed and started nothing; the other's job has the code and the
     # reference's keyed hash, and neither text is anywhere in the jobs table
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
-    jobs = runtime.launcher().list_jobs()
+    jobs = runtime.intake().list_jobs()
     assert len(jobs) == 1 and jobs[0].reason == ErasureReason.USER_REQUEST
     assert jobs[0].reference_hash == runtime.hasher().reference(REFERENCE)
     stored = json.dumps(boto3.client("dynamodb").scan(TableName=JOBS_TABLE)["Items"])

@@ -104,12 +104,12 @@ def test_concurrent_jobs_and_api_deletes_erase_exactly_their_scopes_and_ids(worl
     # When the jobs are all started at once, and the deletes by id run while they do
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        jobs = list(pool.map(lambda s: runtime.launcher().start(s, requester="soak")[0], SCOPES))
+        jobs = list(pool.map(lambda s: runtime.intake().start(s, requester="soak")[0], SCOPES))
         list(pool.map(delete_by_id, by_id))
     executions = [world.harness.wait(j.execution_arn or "", timeout=SOAK_SECONDS) for j in jobs]
     elapsed = time.monotonic() - started
     # Then every job COMPLETED with a clean verification
-    finished = [runtime.launcher().get(j.job_id) for j in jobs]
+    finished = [runtime.intake().get(j.job_id) for j in jobs]
     assert [e["status"] for e in executions] == ["SUCCEEDED"] * len(SCOPES), executions
     assert all(j.status == JobStatus.COMPLETED and j.receipt and j.receipt.verified_remaining == 0 for j in finished)
     # And every store lost exactly the memories of the scopes and the ids deleted, nothing else

@@ -45,31 +45,35 @@ class PartitionRunner:
 
         Matches are buffered across pages so every delete request is full (the store's maximum batch). The cursor
         only moves once everything listed before it is deleted, so a crash between listing and deleting loses
-        nothing: the pages are listed again, and deleting an already deleted id is harmless. Each batch is recorded
-        (as `pending`, and counted) through `hooks.checkpoint` before its delete request, and a resumed partition
-        finishes that batch first, reading its records again and deleting only those still in scope: the counts stay
-        exact even when a worker dies between a delete and the next checkpoint.
+        nothing: the pages are listed again, and deleting an already deleted id is harmless. Each batch is claimed
+        (recorded as `pending`, not counted) through `hooks.claim` before its delete request, and counted only once
+        the store confirmed the delete; a refused claim (the job was cancelled) stops the run before anything of the
+        batch is sent. A resumed partition finishes a pending batch first, reading its records again: those gone were
+        deleted by the worker that claimed them, those still in scope are deleted now, both counted.
         """
         run = _Run(ref, self._catalog.store(ref), require_selection(selection), state, hooks)
         if ref.role == MEMORIES and partition.index == 0 and state.cursor is None and not state.pending:
             self._scrub_messages(run)
-        if state.pending:  # a batch a dead worker may or may not have deleted: it is counted already
-            self._replay(run)
+        if state.pending and not self._replay(run):  # a batch a stopped worker may or may not have deleted
+            return state
         self._pages(run, partition)
         return state
 
-    def _replay(self, run: _Run) -> None:
-        """Finish a pending batch: only its records still stored and still in scope are deleted (see `replay`);
-        those left alone come off the counts."""
+    def _replay(self, run: _Run) -> bool:
+        """Finish a pending batch (see `replay`): its records gone were deleted by the worker that claimed it and are
+        counted; those still stored and in scope are erased now; those left alone are `skipped`. False when the run
+        may no longer erase (the pending batch then stays for a later resume)."""
         state = run.state
         keep, skipped = still_in_scope(run.store, state.pending, run.selection)
+        gone = len(state.pending) - len(keep) - skipped
         state.skipped += skipped
-        state.matched -= skipped
-        state.deleted -= skipped
+        state.matched += gone
+        state.deleted += gone
         if keep:
-            self._erase_chunk(run, keep)
+            return self._flush(run, keep)
         state.pending = []
         run.hooks.checkpoint(state)
+        return True
 
     def _scrub_messages(self, run: _Run) -> None:
         """mem0 keeps the raw messages of every session scope in its history database, and its own erasures never
@@ -96,7 +100,8 @@ class PartitionRunner:
             stop = listing is None or hooks.out_of_time()
             while len(buffered) >= store.batch_size or (stop and buffered):
                 chunk, buffered = buffered[: store.batch_size], buffered[store.batch_size :]
-                self._flush(run, chunk)
+                if not self._flush(run, chunk):
+                    return
             if not buffered:
                 state.cursor, state.done = listing, listing is None
                 state.unreadable, unreadable = state.unreadable + unreadable, 0
@@ -105,25 +110,43 @@ class PartitionRunner:
             if stop:
                 return
 
-    def _flush(self, run: _Run, chunk: list[Record]) -> None:
-        """Count a batch and record it as pending, then erase it."""
-        run.state.matched += len(chunk)
-        run.state.deleted += len(chunk)
-        run.state.pending = [(r.native_id, r.memory_id) for r in chunk]
-        run.hooks.checkpoint(run.state)
-        self._erase_chunk(run, chunk)
-        run.state.pending = []
-        run.hooks.progress(run.store.label, run.state.scanned, run.state.deleted)  # what is gone, batch by batch
+    def _flush(self, run: _Run, chunk: list[Record]) -> bool:
+        """Claim a batch (recorded as pending, not counted), erase it, then count it. False, with nothing of the batch
+        sent, when the claim is refused (the job no longer runs)."""
+        state = run.state
+        state.pending = [(r.native_id, r.memory_id) for r in chunk]
+        if not run.hooks.claim(state):
+            state.pending = []
+            return False
+        if not self._erase_chunk(run, chunk):  # its claim lapsed and the job no longer runs: nothing was sent
+            state.pending = []
+            run.hooks.checkpoint(state)
+            return False
+        state.matched += len(chunk)
+        state.deleted += len(chunk)
+        state.pending = []
+        run.hooks.checkpoint(state)  # counted once the store confirmed the delete
+        run.hooks.progress(run.store.label, state.scanned, state.deleted)  # what is gone, batch by batch
+        return True
 
-    def _erase_chunk(self, run: _Run, chunk: list[Record]) -> None:
-        """History first (content-free, idempotent), then the delete."""
+    def _may_send(self, run: _Run) -> bool:
+        """Right before a delete request: the batch's claim still holds, or is taken again while the job runs."""
+        return run.hooks.may_send() or run.hooks.claim(run.state)
+
+    def _erase_chunk(self, run: _Run, chunk: list[Record]) -> bool:
+        """History first (content-free, idempotent), then the delete, sent only while the batch's claim holds; False
+        when it was not sent."""
         memory_ids = [r.memory_id for r in chunk]
         memories = run.ref.role == MEMORIES
         mem0_history = self._catalog.target(run.ref.target).mem0_history if memories else None
+        if not self._may_send(run):
+            return False
         if memories and self._history is not None:
             self._history.record_deletions(memory_ids, run.hooks.actor)
         if mem0_history is not None:
             mem0_history.erase_memories(memory_ids)
+        if not self._may_send(run):
+            return False
         run.store.delete_batch([r.native_id for r in chunk])
         # A scope erasure needs no entity unlinking: an entity record inside an erased memory's scope is inside the
         # erased scope too, and the scope's entity pass deletes it. A selection with criteria leaves the entity
@@ -134,3 +157,4 @@ class PartitionRunner:
             unlink(self._catalog.target(run.ref.target).entities, chunk)
         if memories:
             run.hooks.erased(memory_ids)
+        return True

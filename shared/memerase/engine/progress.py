@@ -48,6 +48,14 @@ def _ignore_ids(_memory_ids: list[str]) -> None:
     return None
 
 
+def _always() -> bool:
+    return True
+
+
+def _record(state: PartitionProgress) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class RunHooks:
     """What a partition run asks of its caller, with no-op defaults: an inline erasure needs none of them, a job
@@ -56,6 +64,11 @@ class RunHooks:
     out_of_time: Callable[[], bool] = _never
     cancelled: Callable[[], bool] = _never
     checkpoint: Callable[[PartitionProgress], None] = _ignore_state
+    # Before a batch is erased: record it as `pending` (not counted) and claim it; False when the caller no longer
+    # runs (a cancelled job): nothing of the batch is then sent. `may_send` is asked right before the delete request:
+    # False when the claim lapsed, which is then claimed again (or the run stops).
+    claim: Callable[[PartitionProgress], bool] = _record
+    may_send: Callable[[], bool] = _always
     progress: ProgressCallback = _ignore_progress
     erased: Callable[[list[str]], None] = _ignore_ids  # memory ids just erased from a memories collection
     actor: str | None = None  # who erases (an API key's id, a trigger's name): the audit rows' `actor_id`

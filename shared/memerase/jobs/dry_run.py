@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from memerase.engine import MEMORIES, Eraser
-from memerase.jobs.models import JobRecord, JobStatus, StoreProgress
-from memerase.jobs.repository import now
+from memerase.jobs.models import JobRecord, StoreProgress
 
 
-def counted(eraser: Eraser, job: JobRecord) -> JobRecord:
-    """A dry run, done before its record is written: COMPLETED with each collection's count of the selection."""
+def count_selection(eraser: Eraser, job: JobRecord) -> tuple[list[StoreProgress], int]:
+    """Each collection's count of the job's selection, and the memory records in all."""
     assert job.scope is not None
     outcomes = eraser.count_remaining(job.scope, job.criteria)  # in the order of `stores()`
     progress = [
@@ -22,14 +21,4 @@ def counted(eraser: Eraser, job: JobRecord) -> JobRecord:
         )
         for (ref, _), o in zip(eraser.stores(), outcomes, strict=True)
     ]
-    left = sum(p.remaining or 0 for p in progress if p.role == MEMORIES)
-    return job.model_copy(
-        update={
-            "status": JobStatus.COMPLETED,
-            "completed_at": now(),
-            "scope": None,
-            "progress": progress,
-            "memories_left": left,
-            "unreadable_kept": sum(p.unreadable_kept for p in progress),
-        }
-    )
+    return progress, sum(p.remaining or 0 for p in progress if p.role == MEMORIES)

@@ -7,7 +7,7 @@ import json
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
 
 from memerase.criteria import NO_CRITERIA, Criteria, Selection, lock_key
 from memerase.engine import MEMORIES
@@ -68,7 +68,7 @@ class JobStatus(StrEnum):
 class WorkItem(BaseModel):
     """One partition of one collection in one verification pass: what a Map iteration works on."""
 
-    model_config = ConfigDict(hide_input_in_errors=True, frozen=True)
+    model_config = ConfigDict(hide_input_in_errors=True, frozen=True, populate_by_name=True)
 
     target: str
     role: str
@@ -86,6 +86,10 @@ class ItemProgress(PartitionProgress):
 
     item: WorkItem
     invocations: int = 0
+    claim_until: int | None = Field(
+        None, description="while `pending`: until when (epoch ms) its worker may send the batch's delete request"
+    )
+    at: str | None = Field(None, description="when this row was last written")
 
 
 class StoreProgress(BaseModel):
@@ -153,6 +157,13 @@ class Receipt(BaseModel):
         return self.model_copy(update={"digest": digest})
 
 
+def _listed(value: Any) -> Any:
+    """`reply_to` (one reply, as records written before `replies` hold it) as a list."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, dict | ReplyTo) else value
+
+
 class ReplyTo(BaseModel):
     """Where an SQS erasure request asked the end of its job to be answered, and the request id the answer names (the
     request's own `request_id`, else its SQS message id)."""
@@ -197,7 +208,24 @@ class JobRecord(BaseModel):
     unfinished_items: int | None = Field(None, description="work items of the last verified pass that did not finish")
     error: JobError | None = None
     receipt: Receipt | None = None
-    reply_to: ReplyTo | None = Field(None, description="kept only while the job can still run; removed on completion")
+    replies: Annotated[list[ReplyTo], BeforeValidator(_listed)] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("replies", "reply_to"),
+        description="where the requests mapped onto this job asked to be answered; kept only while the job can run",
+    )
+    readers: list[str] = Field(
+        default_factory=list, description="requesters of later requests mapped onto this job: they may read it too"
+    )
+    runner: str | None = Field(None, description="what runs the job: `step_functions` or `in_process`")
+    plan: list[WorkItem] = Field(default_factory=list, description="the current pass's work items, as Plan made them")
+    in_doubt: int = Field(
+        0,
+        description="records of batches whose worker stopped between claiming and confirming them when the job "
+        "stopped: their delete may or may not have been sent; a resume reads them again and settles them",
+    )
+    last_activity: str | None = Field(None, description="when a worker last recorded progress (not stored)")
+    stalled: bool = Field(False, description="active, but no progress recorded for `stall_seconds` (not stored)")
+    resumed: bool = Field(False, description="this request resumed the job (a FAILED or stalled one; not stored)")
 
     def selection(self) -> Selection | None:
         """What the job erases, while it can still run (None once its scope is dropped)."""
@@ -211,7 +239,13 @@ class JobRecord(BaseModel):
 
     def public(self) -> dict[str, object]:
         """The job as callers see it: never the raw scope; with a sentence saying what it did."""
-        return {**self.model_dump(mode="json", exclude={"scope", "reply_to"}), "summary": self.summary()}
+        public = self.model_dump(mode="json", exclude={"scope", "replies", "readers", "plan"})
+        return {**public, "summary": self.summary()}
+
+    def may_read(self, key_id: str) -> bool:
+        """Whether a (non-admin) requester may see and act on the job: the one that started it, or one whose
+        request was mapped onto it."""
+        return key_id == self.requester or key_id in self.readers
 
     def summary(self) -> str:
         """What the job did, in one sentence (counts only, never ids)."""
@@ -221,9 +255,17 @@ class JobRecord(BaseModel):
             return f"dry run: {self.memories_left or 0} memory record(s) of the scope found; nothing erased{kept}"
         if self.status == JobStatus.COMPLETED:
             return f"erased {erased} in {self.pass_no} pass(es); the last pass found nothing left to erase{kept}"
+        doubt = f"; {self.in_doubt} record(s) of an interrupted batch in doubt (a resume settles them)"
+        doubt = doubt if self.in_doubt else ""
         if self.status == JobStatus.CANCELLED:
-            return f"cancelled after erasing {erased}; resume it to erase the rest"
+            rest = "resume it to erase the rest" if self.memories_left != 0 else "nothing of the scope was left"
+            return f"cancelled after erasing {erased}{doubt}; no delete is sent after a cancel; {rest}"
         if self.status == JobStatus.FAILED:
             error = self.error.error if self.error else "an error"
-            return f"failed ({error}) after erasing {erased}; resume it to continue from where it stopped"
+            return f"failed ({error}) after erasing {erased}{doubt}; resume it to continue from where it stopped"
+        if self.stalled:
+            return (
+                f"{self.status.value.lower()} but stalled: no progress since {self.last_activity} (its runner may have "
+                f"stopped); {erased} erased so far; resume it to continue"
+            )
         return f"{self.status.value.lower()}: {erased} erased so far"

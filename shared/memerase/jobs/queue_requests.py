@@ -20,8 +20,8 @@ from memerase.errors import (
     TransitionLost,
     TransitionNotAllowed,
 )
-from memerase.jobs.launcher import JobLauncher
-from memerase.jobs.models import JobRecord, JobStatus, ReplyTo
+from memerase.jobs.intake import JobIntake
+from memerase.jobs.models import JobRecord, ReplyTo
 from memerase.jobs.queues import Queues
 from memerase.jobs.trigger_messages import ErasureMessage, start_from_message
 from memerase.models import ENTITY_KEYS, WILDCARD_CHARACTERS, validate_entity_id
@@ -66,7 +66,7 @@ class Refusal(Exception):
 
 
 class RequestIntake:
-    def __init__(self, launcher: JobLauncher, config: RequestsConfig, queues: Queues):
+    def __init__(self, launcher: JobIntake, config: RequestsConfig, queues: Queues):
         self._launcher = launcher
         self._config = config
         self._queues = queues
@@ -95,16 +95,17 @@ class RequestIntake:
         reply = self._reply(message, message_id)
         try:
             job = start_from_message(
-                self._launcher.answering(reply),
+                self._launcher,
                 message,
                 source=SOURCE,
                 default_key=message.request_id or f"sqs:{message_id}",
+                reply=reply,
             )
         except (ConfigError, TransitionLost, TransitionNotAllowed):
             raise  # not the message's fault: reported failed, retried
         except (InvalidRequest, JobConflict) as exc:
             raise refusal_of(exc, message) from None
-        return self._resumed(job) if job.status == JobStatus.FAILED else job
+        return job  # a FAILED job of the same request was resumed by the intake
 
     def _reply(self, message: QueueMessage, message_id: str) -> ReplyTo | None:
         if message.reply_to is None:
@@ -113,13 +114,6 @@ class RequestIntake:
         if allowed is None:
             raise Refusal("reply_to_not_allowed", "reply_to")
         return ReplyTo(queue_url=allowed.url, request_id=message.request_id or message_id)
-
-    def _resumed(self, job: JobRecord) -> JobRecord:
-        """The same request again (redelivered after a failure, or sent again) while its job is FAILED: resume it."""
-        try:
-            return self._launcher.resume(job.job_id)
-        except JobConflict:  # resumed meanwhile by another delivery or caller
-            return self._launcher.get(job.job_id)
 
     def _dead_letter(self, message_id: str, body: str, refusal: Refusal) -> None:
         attributes = {REASON_ATTRIBUTE: refusal.reason, MESSAGE_ID_ATTRIBUTE: message_id}

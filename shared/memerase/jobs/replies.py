@@ -1,9 +1,9 @@
 """The answer to an SQS erasure request that named a `reply_to` queue: sent when its job ends (COMPLETED with the
 receipt, FAILED or CANCELLED with the error name only), with the request id and the job id, never raw ids or text.
 
-Sending it is the job lifecycle's end hook (`JobLifecycle(on_end=...)`), so every end of a job answers, whether the
-job ran in Step Functions (Finalize Job, Record Failure), in-process or was cancelled. A reply that cannot be sent is
-logged and counted (`ErasureRepliesFailed`); the job's outcome never changes for it."""
+Sending it is one of the effects of a job's end (`JobLifecycle`), so every end of a job answers every request
+mapped onto it, whether the job ran in Step Functions (Finalize Job, Record Failure), in-process or was cancelled. A
+reply that cannot be sent is logged and counted (`ErasureRepliesFailed`); the job's outcome never changes for it."""
 
 from __future__ import annotations
 
@@ -38,13 +38,6 @@ def reply_body(job: JobRecord, reply: ReplyTo) -> dict[str, Any]:
 class JobReplies:
     def __init__(self, queues: Queues):
         self._queues = queues
-
-    def on_end(self, before: JobRecord, after: JobRecord) -> None:
-        """The lifecycle's end hook: answer the request the job was started for, if it named a reply queue (the
-        record as read has it; a COMPLETED record no longer does)."""
-        reply = before.reply_to or after.reply_to
-        if reply is not None:
-            self.send(after, reply)
 
     def send(self, job: JobRecord, reply: ReplyTo) -> bool:
         body = json.dumps(reply_body(job, reply), separators=(",", ":"))

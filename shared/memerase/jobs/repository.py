@@ -14,7 +14,7 @@ DynamoDB deletes expired items lazily (within days), so an expired scope is trea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,11 +23,12 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from memerase import dynamo
-from memerase.errors import JobNotFound
+from memerase.errors import JobNotFound, RetryableStoreError
 from memerase.jobs.models import ItemProgress, JobRecord, JobStatus, WorkItem
 from memerase.models import Scope
 
 HOUSEKEEPING_DAYS = 30
+START_WINDOW_SECONDS = 60  # a lock whose job record is not written after this long belongs to a start that died
 RECORD, SCOPE = "job", "job#scope"
 
 
@@ -43,6 +44,12 @@ def expiry(days: int = HOUSEKEEPING_DAYS) -> int:
 
 def table_schema(table_name: str) -> dict[str, Any]:
     return dynamo.table_schema(table_name, "pk", "sk")
+
+
+def holds_lock(job: JobRecord) -> bool:
+    """A job keeps its scope's lock while it is active, and while it FAILED and can be resumed (so that the same
+    request again resumes it)."""
+    return job.status.active or (job.status == JobStatus.FAILED and job.scope is not None)
 
 
 class JobsTable:
@@ -124,38 +131,97 @@ class JobsTable:
     # ---- work item progress --------------------------------------------------------------------------------------
 
     def save_progress(self, job_id: str, progress: ItemProgress) -> None:
-        item = {
-            "pk": f"job#{job_id}",
-            "sk": f"part#{progress.item.key}",
-            "expires_at": expiry(),
-            **progress.model_dump(mode="json", by_alias=True),
+        self._call(self._table.put_item, Item=self._progress_item(job_id, progress))
+
+    def claim_batch(self, job_id: str, progress: ItemProgress, execution: str | None = None) -> bool:
+        """Write a work item's row (its pending batch and claim) on condition, in the same transaction, that the job
+        is RUNNING (and, given `execution`, run by it): False when it is not. A cancel or failure written before this
+        transaction makes it fail; one written after it finds the claim in the row (see `JobLifecycle`)."""
+        running = "#status = :running"
+        values: dict[str, Any] = {":running": JobStatus.RUNNING.value}
+        if execution is not None:
+            running += " AND (attribute_not_exists(execution_arn) OR execution_arn = :execution)"
+            values[":execution"] = execution
+        check = {
+            "TableName": self._table.name,
+            "Key": {"pk": f"job#{job_id}", "sk": RECORD},
+            "ConditionExpression": running,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": values,
         }
-        self._call(self._table.put_item, Item=item)
+        put = {"TableName": self._table.name, "Item": self._progress_item(job_id, progress)}
+        items: list[Any] = [{"ConditionCheck": check}, {"Put": put}]
+        try:
+            self._table.meta.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException" and _condition_failed(exc):
+                return False
+            raise dynamo.translate(exc, "jobs table") from exc
+        except BotoCoreError as exc:
+            raise dynamo.translate(exc, "jobs table") from exc
+        return True
+
+    def update_fields(self, job_id: str, fields: dict[str, Any], expect: tuple[JobStatus, ...]) -> bool:
+        """Bookkeeping: set `fields` of the record (None removes one) while its status is one of `expect`; the
+        status itself never changes here (that is a transition: `JobLifecycle`)."""
+        update = dynamo.update_expression({**fields, "updated_at": now()})
+        update["ExpressionAttributeNames"]["#status"] = "status"
+        update["ExpressionAttributeValues"].update({f":s{i}": s.value for i, s in enumerate(expect)})
+        try:
+            self._table.update_item(
+                Key={"pk": f"job#{job_id}", "sk": RECORD},
+                ConditionExpression=f"#status IN ({', '.join(f':s{i}' for i in range(len(expect)))})",
+                **update,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise dynamo.translate(exc, "jobs table") from exc
+        except BotoCoreError as exc:
+            raise dynamo.translate(exc, "jobs table") from exc
+        return True
+
+    def _progress_item(self, job_id: str, progress: ItemProgress) -> dict[str, Any]:
+        row = progress.model_copy(update={"at": now()}).model_dump(mode="json", by_alias=True, exclude_none=True)
+        return {"pk": f"job#{job_id}", "sk": f"part#{progress.item.key}", "expires_at": expiry(), **row}
 
     def get_progress(self, job_id: str, item: WorkItem) -> ItemProgress | None:
         found = self._call(self._table.get_item, Key={"pk": f"job#{job_id}", "sk": f"part#{item.key}"}).get("Item")
         return ItemProgress.model_validate(_plain(found)) if found else None
 
     def list_progress(self, job_id: str) -> list[ItemProgress]:
+        """Every work item row of the job, read consistently (a claim written just before is seen)."""
         condition = Key("pk").eq(f"job#{job_id}") & Key("sk").begins_with("part#")
         return [ItemProgress.model_validate(_plain(i)) for i in self._query(condition)]
 
     # ---- scope locks and idempotency keys ------------------------------------------------------------------------
 
-    def claim_scope(self, scope_hash: str, job_id: str) -> str | None:
-        """Make `job_id` the scope's active job; returns the already active job's id instead, if there is one."""
-        lock = {"pk": f"scope#{scope_hash}", "sk": "lock", "job_id": job_id, "expires_at": expiry()}
-        if self._put_new(lock):
-            return None
-        holder = self._call(self._table.get_item, Key={"pk": lock["pk"], "sk": "lock"}).get("Item")
-        if holder:
-            try:
-                if self.get(holder["job_id"]).status.active:
-                    return str(holder["job_id"])
-            except JobNotFound:
-                pass
-        self._call(self._table.put_item, Item=lock)
-        return None
+    def claim_scope(self, lock_key: str, job_id: str, keeps: Callable[[JobRecord], bool] = holds_lock) -> str | None:
+        """Make `job_id` the lock's holder; returns the holder's id instead while it holds the lock: `keeps(its job)`
+        (by default: active, or FAILED and resumable), or its record is not written yet (a start in progress). A lock
+        whose holder ended (or never came to be) is taken over by a conditional write naming that holder, so of two
+        concurrent starts exactly one takes it."""
+        key = {"pk": f"scope#{lock_key}", "sk": "lock"}
+        for _ in range(5):
+            lock = {**key, "job_id": job_id, "claimed_at": _epoch(), "expires_at": expiry()}
+            if self._put_new(lock):
+                return None
+            holder = self._call(self._table.get_item, Key=key, ConsistentRead=True).get("Item")
+            if not holder:
+                continue  # released meanwhile: claim it anew
+            held_by = str(holder["job_id"])
+            if held_by == job_id or self._holds(held_by, int(holder.get("claimed_at", 0)), keeps):
+                return held_by
+            if self._put(lock, Attr("job_id").eq(held_by)):
+                return None
+        raise RetryableStoreError("jobs table: the scope lock changed hands too often; try again")
+
+    def _holds(self, job_id: str, claimed_at: int, keeps: Callable[[JobRecord], bool]) -> bool:
+        try:
+            job = self.get(job_id)
+        except JobNotFound:  # being started (its record follows its lock within seconds), or a start that died
+            return _epoch() - claimed_at < START_WINDOW_SECONDS
+        return keeps(job)
 
     def release_scope(self, scope_hash: str, job_id: str) -> None:
         try:
@@ -193,7 +259,8 @@ class JobsTable:
         return True
 
     def _query(self, condition: ConditionBase) -> Iterator[dict[str, Any]]:
-        return dynamo.items(self._table.query, "jobs table", **dynamo.expressions(KeyConditionExpression=condition))
+        request = dynamo.expressions(KeyConditionExpression=condition)
+        return dynamo.items(self._table.query, "jobs table", ConsistentRead=True, **request)
 
     def _call(self, method: Any, **kwargs: Any) -> Any:
         return dynamo.call(method, "jobs table", **kwargs)
@@ -201,7 +268,13 @@ class JobsTable:
 
 def _doc(job: JobRecord) -> dict[str, Any]:
     """The record as stored: never the raw scope (kept apart, with its expiry)."""
-    return {k: v for k, v in job.model_dump(mode="json", exclude={"scope"}).items() if v is not None}
+    stored = job.model_dump(mode="json", by_alias=True, exclude={"scope", "stalled", "last_activity", "resumed"})
+    return {k: v for k, v in stored.items() if v is not None}
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    reasons = exc.response.get("CancellationReasons") or []
+    return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or "ConditionalCheckFailed" in str(exc)
 
 
 def _epoch() -> int:

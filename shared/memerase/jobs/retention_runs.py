@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from memerase.erasure_reason import ErasureReason, Justification
-from memerase.errors import MemeraseError
+from memerase.errors import MemeraseError, ScopeBusy
 from memerase.observability import logger
 from memerase.retention import POLICY_NAME, RetentionPolicy, select_policies
 
 if TYPE_CHECKING:  # the job machinery loads when the runtime builds the launcher, not when the handler imports
-    from memerase.jobs.launcher import JobLauncher
+    from memerase.jobs.intake import JobIntake
     from memerase.jobs.models import JobRecord
 
 SCHEDULE = "schedule"
@@ -64,7 +64,7 @@ def idempotency_key(policy: RetentionPolicy, scheduled: AwareDatetime) -> str:
 
 
 def start_policies(
-    launcher: JobLauncher, policies: Sequence[RetentionPolicy], scheduled: AwareDatetime
+    launcher: JobIntake, policies: Sequence[RetentionPolicy], scheduled: AwareDatetime
 ) -> list[PolicyOutcome]:
     """Start (or find) the job of every policy for the run scheduled at `scheduled`; never stops at a failure."""
     outcomes = []
@@ -82,29 +82,30 @@ def start_policies(
     return outcomes
 
 
-def start_policy(launcher: JobLauncher, policy: RetentionPolicy, scheduled: AwareDatetime) -> PolicyOutcome:
+def start_policy(launcher: JobIntake, policy: RetentionPolicy, scheduled: AwareDatetime) -> PolicyOutcome:
     """The policy's job for this run: started now, or the one a first delivery of the same run started (a FAILED one
     is resumed: the redelivery is the retry), or, while an earlier run's job of the policy is still active, that one
     (reported, not duplicated)."""
-    from memerase.jobs.models import ErasureSpec, JobStatus  # noqa: PLC0415 (the job machinery loads on first use)
+    from memerase.jobs.models import ErasureSpec  # noqa: PLC0415 (the job machinery loads on first use)
 
     criteria = policy.criteria_at(scheduled)
     spec = ErasureSpec(scope=policy.scope(), criteria=criteria, policy=policy.name)
-    job, created = launcher.start(
-        spec,
-        requester=SCHEDULE,
-        source=SCHEDULE,
-        reason=Justification(code=ErasureReason.RETENTION),
-        idempotency_key=idempotency_key(policy, scheduled),
-        dry_run=policy.dry_run,
-    )
+    try:
+        job, created = launcher.start(
+            spec,
+            requester=SCHEDULE,
+            source=SCHEDULE,
+            reason=Justification(code=ErasureReason.RETENTION),
+            idempotency_key=idempotency_key(policy, scheduled),
+            dry_run=policy.dry_run,
+        )
+    except ScopeBusy as busy:  # the lock of the policy is held by an earlier run's job, of other cutoffs
+        return _outcome(policy, "already_running", launcher.get(busy.job_id))
     outcome: Outcome
     if created:
         outcome = "counted" if policy.dry_run else "started"
-    elif job.criteria != criteria:
-        outcome = "already_running"  # the lock of the policy is held by an earlier run's job
-    elif job.status == JobStatus.FAILED:
-        job, outcome = launcher.resume(job.job_id), "resumed"
+    elif job.resumed:  # a FAILED job of the same run: the redelivery is the retry
+        outcome = "resumed"
     else:
         outcome = "redelivered"
     return _outcome(policy, outcome, job)
@@ -126,7 +127,7 @@ def raise_if_failed(outcomes: Sequence[PolicyOutcome]) -> None:
 
 
 def run_scheduled(
-    launcher: JobLauncher, policies: Sequence[RetentionPolicy], invocation: RetentionInvocation
+    launcher: JobIntake, policies: Sequence[RetentionPolicy], invocation: RetentionInvocation
 ) -> list[PolicyOutcome]:
     """A scheduled invocation: the policies it names, each started (or found) for its scheduled time; raises
     RetentionRunFailed at the end when any failed (each outcome is logged as it happens)."""

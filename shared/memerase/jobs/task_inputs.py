@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from memerase.jobs.models import WorkItem
 
 
 class JobTask(BaseModel):
@@ -15,7 +15,7 @@ class JobTask(BaseModel):
 
 
 class EraseTask(JobTask):
-    item: dict[str, Any]
+    item: WorkItem
 
 
 class FailTask(JobTask):

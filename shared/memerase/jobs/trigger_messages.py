@@ -11,8 +11,8 @@ from memerase.criteria import MAX_AGE_DAYS, requested_days
 from memerase.erasure_reason import Justification, ReasonCode, Reference
 
 if TYPE_CHECKING:  # the launcher (and the engine and job machinery under it) loads when the runtime builds it
-    from memerase.jobs.launcher import JobLauncher
-    from memerase.jobs.models import JobRecord
+    from memerase.jobs.intake import JobIntake
+    from memerase.jobs.models import JobRecord, ReplyTo
 
 
 class ErasureMessage(BaseModel):
@@ -30,7 +30,9 @@ class ErasureMessage(BaseModel):
     idempotency_key: str | None = Field(None, max_length=256)
 
 
-def start_from_message(launcher: JobLauncher, message: ErasureMessage, source: str, default_key: str) -> JobRecord:
+def start_from_message(
+    launcher: JobIntake, message: ErasureMessage, source: str, default_key: str, reply: ReplyTo | None = None
+) -> JobRecord:
     """The one library call every trigger uses, with a key that makes a redelivered message map to the same job. Age
     and expiry cutoffs are fixed here, when the message is handled (a redelivery maps to the job made first)."""
     from memerase.jobs.models import ErasureSpec  # noqa: PLC0415 (the job machinery loads on first use)
@@ -47,5 +49,6 @@ def start_from_message(launcher: JobLauncher, message: ErasureMessage, source: s
         source=source,
         reason=Justification(code=message.reason, reference=message.reference),
         idempotency_key=message.idempotency_key or default_key,
+        reply=reply,
     )
     return job

@@ -49,20 +49,21 @@ def _start(
     dry_run: bool = False,
     key: str | None = None,
     source: str = "api",
-) -> JobRecord:
-    """A criterion never widens a key's scope: the spec's scope must lie within the key's, and a spec without
-    filters (criteria across every scope) is for admin keys only."""
+) -> tuple[JobRecord, bool]:
+    """The job the request maps to, and whether it was created now. A criterion never widens a key's scope: the
+    spec's scope must lie within the key's, and a spec without filters (criteria across every scope) is for admin
+    keys only."""
     from memerase.jobs.models import ErasureSpec  # noqa: PLC0415 (the job machinery loads on first use)
 
     spec = what if isinstance(what, ErasureSpec) else ErasureSpec(scope=what)
     if not spec.scope.filters():
         principal.require_admin()
     principal.require(spec.scope)
-    job, created = runtime.launcher().start(
+    job, created = runtime.intake().start(
         spec, requester=principal.key_id, source=source, reason=reason, idempotency_key=key, dry_run=dry_run
     )
     audit(router, principal, "start_job", job_id=job.job_id, new_job=created, dry_run=dry_run)
-    return job
+    return job, created
 
 
 def _only_filters() -> None:
@@ -82,7 +83,16 @@ def _only_filters() -> None:
         raise InvalidRequest(f"filter(s) given more than once: {', '.join(repeated)}")
 
 
-def _accepted(job: JobRecord, message: str) -> Response[JobAccepted]:
+def _accepted(started: tuple[JobRecord, bool], message: str) -> Response[JobAccepted]:
+    """202 with the job, and what this request did: started it (then `message`, mem0's own for its routes), resumed
+    a FAILED (or stalled) one, or found one running; never "deleted" for a job that is not new."""
+    job, created = started
+    if job.resumed:
+        message = f"The erasure of these memories had failed; job {job.job_id} was resumed"
+    elif not created and job.status.active:
+        message = f"Job {job.job_id} is already erasing these memories"
+    elif not created:
+        message = f"Job {job.job_id} already handled this request"
     body = JobAccepted(
         message=message,
         job_id=job.job_id,
@@ -150,8 +160,8 @@ def delete_entity(
     entity_id: Annotated[str, Path(min_length=1, max_length=ENCODED_ID_LENGTH)],
 ) -> Response[JobAccepted]:
     entity_id = path_value(entity_id)
-    job = _start(caller(router), Scope.of(**{ENTITY_TYPES[entity_type]: entity_id}))
-    return _accepted(job, "Entity deleted successfully.")
+    started = _start(caller(router), Scope.of(**{ENTITY_TYPES[entity_type]: entity_id}))
+    return _accepted(started, "Entity deleted successfully.")
 
 
 @router.post("/v1/erasures", summary="Start an erasure job", responses={**JOB_ERRORS, **accepted("queued")})
@@ -168,8 +178,8 @@ def start_erasure(
         run_id=body.run_id,
     )
     why = Justification(code=body.reason, reference=body.reference)
-    job = _start(caller(router), spec, reason=why, dry_run=body.dry_run, key=idempotency_key)
-    return _accepted(job, "Erasure accepted")
+    started = _start(caller(router), spec, reason=why, dry_run=body.dry_run, key=idempotency_key)
+    return _accepted(started, "Erasure accepted")
 
 
 @router.post(
@@ -191,7 +201,7 @@ def get_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Jo
 @router.post("/v1/erasures/<job_id>/cancel", summary="Cancel an erasure job", responses=JOB_OK)
 def cancel_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> JobView:
     job = _visible(job_id)
-    cancelled = runtime.launcher().cancel(job.job_id)
+    cancelled = runtime.intake().cancel(job.job_id)
     audit(router, caller(router), "cancel_job", job_id=job.job_id)
     return JobView(**cancelled.public())
 
@@ -209,7 +219,7 @@ def cancel_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) ->
 )
 def resume_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Response[JobView]:
     job = _visible(job_id)
-    resumed = runtime.launcher().resume(job.job_id)
+    resumed = runtime.intake().resume(job.job_id)
     audit(router, caller(router), "resume_job", job_id=job.job_id)
     return Response(status_code=202, content_type="application/json", body=JobView(**resumed.public()))
 
@@ -217,7 +227,7 @@ def resume_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) ->
 def _visible(job_id: str) -> JobRecord:
     job_id = path_value(job_id)
     principal = caller(router)
-    job = runtime.launcher().get(job_id)
-    if not principal.admin and job.requester != principal.key_id:
+    job = runtime.intake().get(job_id)
+    if not principal.admin and not job.may_read(principal.key_id):
         raise Forbidden("This job was started by another API key")
     return job
