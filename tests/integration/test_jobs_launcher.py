@@ -24,7 +24,7 @@ from functions.job_plan import app as plan_app
 from functions.job_verify import app as verify_app
 from memerase import runtime
 from memerase.errors import JobConflict, RetryableStoreError, StoreError, VerificationFailed
-from memerase.jobs.launcher import JobLauncher
+from memerase.jobs.intake import JobIntake
 from memerase.jobs.models import JobRecord, JobStatus, Receipt
 from memerase.jobs.repository import JobsTable
 from memerase.jobs.steps import JobSteps
@@ -32,6 +32,7 @@ from memerase.models import Scope
 from memerase.stores.s3_vectors import S3VectorsStore
 from memerase_local.handlers import LambdaContext
 from tests.support import mem0_data as m0
+from tests.support.jobs import STATE_MACHINE, FakeStepFunctions, stepped_intake
 from tests.support.s3vectors_limits import S3VectorsLimits
 from tests.support.seeded import Seeded
 from tests.support.targets import JOBS_TABLE, Deploy, create_tables, memerase_config
@@ -42,27 +43,10 @@ SCOPE = Scope.of(user_id=VICTIM)
 S3_SEGMENTS, OS_SLICES = 4, 2
 # ListVectors stops a page at this many response bytes (~20 mem0 vectors), so S3 segments take several pages
 PAGE_BYTES = 6_000
-STATE_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:memerase-erasure"
 
 
 JOBS = {"time_margin_ms": 1000}  # the jobs section of this file's configurations
 PARTITIONS = (S3_SEGMENTS, OS_SLICES)
-
-
-class FakeStepFunctions:
-    """A Step Functions client that records what the launcher asks of it (the executions are driven by the test)."""
-
-    def __init__(self) -> None:
-        self.started: list[dict[str, Any]] = []
-        self.stopped: list[str] = []
-
-    def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:  # noqa: N803, A002
-        self.started.append({"stateMachineArn": stateMachineArn, "name": name, "input": json.loads(input)})
-        return {"executionArn": f"{stateMachineArn.replace(':stateMachine:', ':execution:')}:{name}"}
-
-    def stop_execution(self, executionArn: str, error: str, cause: str) -> dict[str, Any]:  # noqa: N803
-        self.stopped.append(executionArn)
-        return {}
 
 
 @dataclass
@@ -70,7 +54,7 @@ class World(Seeded):
     limits: S3VectorsLimits
 
     @property
-    def launcher(self) -> JobLauncher:
+    def launcher(self) -> JobIntake:
         return runtime.intake()
 
     @property
@@ -132,7 +116,7 @@ def digest(receipt: Receipt) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-VOLATILE = {"job_id", "created_at", "updated_at", "started_at", "completed_at", "execution_arn", "executions"}
+VOLATILE = {"job_id", "created_at", "updated_at", "started_at", "completed_at", "execution_arn", "executions", "runner"}
 
 
 def comparable(job: JobRecord) -> dict[str, Any]:
@@ -164,8 +148,7 @@ def test_an_inline_job_ends_with_the_same_record_and_receipt_as_the_step_functio
     # Given the same memories back, and a launcher with a state machine (its executions driven through the handlers)
     world.rewrite_victims()
     sfn = FakeStepFunctions()
-    steps = runtime.job_steps()
-    launcher = JobLauncher(runtime.eraser(), world.jobs, steps, STATE_MACHINE, sfn_client=sfn)
+    launcher = stepped_intake(sfn)
     # When the same erasure is started there and its execution runs
     queued, created = launcher.start(SCOPE, requester="test", source="api", reason="gdpr_art17")
     assert created and queued.status == JobStatus.QUEUED and queued.executions == 1
@@ -255,7 +238,7 @@ def test_dry_run_job_counts_the_scope_in_every_store_and_deletes_nothing(world: 
 def test_dry_run_with_a_state_machine_runs_inline_and_starts_no_execution(world: World) -> None:
     # Given a launcher with a state machine
     sfn = FakeStepFunctions()
-    launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
+    launcher = stepped_intake(sfn)
     # When a dry run is started
     job, _ = launcher.start(SCOPE, requester="test", dry_run=True)
     # Then it counted inline: no execution, nothing deleted
@@ -346,7 +329,7 @@ def write_before_each_verification(
     written: list[m0.Memory] = []
     verify = steps.verify
 
-    def racing_verify(job_id: str) -> dict[str, Any]:
+    def racing_verify(job_id: str) -> Any:
         if len(written) < times:
             memory = m0.memory(f"late memory {len(written)}", user_id=VICTIM)
             m0.write(world.s3, [memory])
@@ -434,19 +417,20 @@ class RefusingStepFunctions(FakeStepFunctions):
         return super().start_execution(stateMachineArn, name, input)
 
 
-def test_refused_start_fails_the_job_and_frees_the_scope_for_a_retry(world: World) -> None:
+def test_refused_start_fails_the_job_and_the_retry_resumes_it_with_an_execution(world: World) -> None:
     # Given Step Functions refusing the first StartExecution
     sfn = RefusingStepFunctions()
-    launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
+    launcher = stepped_intake(sfn)
     # When an erasure is requested
     # Then the caller is told to retry, and the job is FAILED, not QUEUED forever
     with pytest.raises(RetryableStoreError):
         launcher.start(SCOPE, requester="test")
     failed = [j for j in scan_jobs() if j["status"] == "FAILED"]
     assert len(failed) == 1 and failed[0]["error"]["error"] == "StartExecutionFailed"
-    # And the retry starts a new job with an execution, instead of getting the dead one back
+    # And the retry resumes that job, now with an execution, instead of getting the dead one back as it was
     retried, created = launcher.start(SCOPE, requester="test")
-    assert created and retried.execution_arn and retried.job_id != failed[0]["job_id"]
+    assert not created and retried.resumed and retried.job_id == failed[0]["job_id"]
+    assert retried.status == JobStatus.QUEUED and retried.execution_arn and retried.executions == 2
 
 
 class CancellingStepFunctions(FakeStepFunctions):
@@ -465,7 +449,7 @@ class CancellingStepFunctions(FakeStepFunctions):
 def test_cancel_during_start_is_not_undone_and_stops_the_execution(world: World) -> None:
     # Given Step Functions that lets the job be cancelled while StartExecution is under way
     sfn = CancellingStepFunctions(world.jobs)
-    launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
+    launcher = stepped_intake(sfn)
     # When an erasure is started
     job, _ = launcher.start(SCOPE, requester="test")
     # Then the job stays CANCELLED and the execution that was started is stopped
@@ -492,14 +476,14 @@ def scan_jobs() -> list[dict[str, Any]]:
 def test_worker_of_a_superseded_execution_erases_nothing(world: World) -> None:
     # Given a job whose plan ran in execution "new" (a resume superseded execution "old")
     sfn = FakeStepFunctions()
-    launcher = JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn)
+    launcher = stepped_intake(sfn)
     job, _ = launcher.start(SCOPE, requester="test")
     context = LambdaContext("task", lambda: 900_000)
     items = plan_app.handler({"job_id": job.job_id, "execution": "arn:new"}, context)["items"]
     # When a worker still running for the old execution picks up a work item
     answers = [erase_app.handler({"job_id": job.job_id, "execution": "arn:old", "item": i}, context) for i in items]
     # Then it stops without erasing anything, while the current execution's worker does erase
-    assert all(a == {"done": True, "skipped": True} for a in answers)
+    assert all(a == {"done": True} for a in answers)
     assert world.contents() == (world.everything(), world.everything())
     erase_app.handler({"job_id": job.job_id, "execution": "arn:new", "item": items[0]}, context)
     assert world.contents() != (world.everything(), world.everything())

@@ -97,6 +97,23 @@ class JobSteps:
         if progress.done:
             return True
         progress.invocations += 1
+        try:
+            self._run(job, item, progress, remaining_ms, execution)
+        except BaseException:
+            self._release(job_id, progress)
+            raise
+        return progress.done or not self._runs(self._jobs.get(job_id), execution)
+
+    def _run(
+        self,
+        job: JobRecord,
+        item: WorkItem,
+        progress: ItemProgress,
+        remaining_ms: Callable[[], int],
+        execution: str | None,
+    ) -> None:
+        job_id, selection = job.job_id, job.selection()
+        assert selection is not None
         self._eraser.runner.erase(
             StoreRef(item.target, item.role),
             selection,
@@ -111,7 +128,17 @@ class JobSteps:
                 actor=job.requester,  # the API key's id, or the trigger (sqs, schedule): the audit rows' actor_id
             ),
         )
-        return progress.done or not self._runs(self._jobs.get(job_id), execution)
+
+    def _release(self, job_id: str, progress: ItemProgress) -> None:
+        """A worker that fails sends nothing more: its claim ends now (its pending batch stays, for a resume to
+        settle), so that a cancel or the failure it causes need not wait for it."""
+        if not progress.pending or not progress.claim_until:
+            return
+        progress.claim_until = _epoch_ms()
+        try:
+            self._jobs.save_progress(job_id, progress)
+        except Exception as exc:  # the original failure is what the caller must see
+            logger.warning("claim not released", extra={"job_id": job_id, "error": type(exc).__name__})
 
     def _claim(self, job_id: str, progress: ItemProgress, execution: str | None) -> bool:
         progress.claim_until = _epoch_ms() + int(self._config.claim_seconds * 1000)
