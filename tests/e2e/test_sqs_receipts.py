@@ -75,7 +75,7 @@ def test_a_queued_request_is_answered_with_its_receipt_when_finalize_job_complet
     # When the SQS function takes it and the state machine runs the job
     job = world.request(request)
     # Then the job completed, erasing exactly user-1, and the reply queue holds its receipt under the request id
-    assert job.status == JobStatus.COMPLETED and job.receipt is not None and job.reply_to is None
+    assert job.status == JobStatus.COMPLETED and job.receipt is not None and job.replies == []
     assert world.contents() == (world.without(lambda m: m.payload["user_id"] == "user-1"),) * 2
     assert bodies(world.reply_url) == [
         {

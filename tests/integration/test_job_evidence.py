@@ -5,6 +5,8 @@ and osmem-server, with the World of test_jobs_launcher."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,9 +14,9 @@ import boto3
 import pytest
 
 from memerase import runtime
-from memerase.jobs.events import EventPublisher
-from memerase.jobs.launcher import JobLauncher
-from memerase.jobs.models import ItemProgress, JobRecord, JobStatus, WorkItem
+from memerase.jobs import program
+from memerase.jobs.intake import JobIntake
+from memerase.jobs.models import ItemProgress, JobRecord, JobStatus
 from memerase.jobs.repository import JobsTable
 from memerase.jobs.steps import JobSteps
 from memerase.stores.factory import entity_collection_name
@@ -24,12 +26,11 @@ from tests.integration.test_jobs_launcher import (
     JOBS_TABLE,
     PER_USER,
     SCOPE,
-    STATE_MACHINE,
     VICTIM,
-    FakeStepFunctions,
     World,
 )
 from tests.support import mem0_data as m0
+from tests.support.jobs import FakeStepFunctions, machinery
 
 world = harness.world  # the fixture: 4 users x 60 memories in S3 Vectors and OpenSearch, inline jobs
 
@@ -64,9 +65,9 @@ class InterruptedJobsTable(JobsTable):
         return job
 
 
-def stepped_launcher(world: World) -> tuple[JobLauncher, FakeStepFunctions]:
-    sfn = FakeStepFunctions()
-    return JobLauncher(runtime.eraser(), world.jobs, runtime.job_steps(), STATE_MACHINE, sfn_client=sfn), sfn
+def stepped_launcher(world: World) -> tuple[JobIntake, FakeStepFunctions]:
+    made = machinery()
+    return made.intake, made.sfn
 
 
 def lock_holder(scope_hash: str) -> str | None:
@@ -79,14 +80,14 @@ def victims_left(world: World) -> int:
     return sum(1 for p in [*s3.values(), *os_.values()] if p["user_id"] == VICTIM)
 
 
-def ran_to_verification(world: World, steps: JobSteps, launcher: JobLauncher) -> JobRecord:
+def ran_to_verification(world: World, steps: JobSteps, launcher: JobIntake) -> JobRecord:
     """A job started through Step Functions (held QUEUED) whose steps ran up to a clean verification."""
     job, _ = launcher.start(SCOPE, requester="test")
     while True:
         for item in steps.plan(job.job_id):
-            while not steps.erase(job.job_id, item, lambda: 1 << 30)["done"]:
+            while not steps.erase(job.job_id, item, lambda: 1 << 30):
                 pass
-        if steps.verify(job.job_id)["clean"]:
+        if steps.verify(job.job_id).clean:
             return job
 
 
@@ -99,7 +100,7 @@ def test_a_cancel_winning_the_race_with_finalize_gets_no_completed_event_and_kee
     # Given a job whose passes ran clean, about to be finalized by steps whose table lets a cancel land between
     # finalize's read of the job and its write; the cancel then frees the scope and a new job of it takes the lock
     table, bridge = InterruptedJobsTable(JOBS_TABLE), RecordingEventBridge()
-    steps = JobSteps(runtime.eraser(), table, EventPublisher(client=bridge), runtime.jobs_config())
+    steps = machinery(table, bridge).steps
     launcher, sfn = stepped_launcher(world)
     job = ran_to_verification(world, steps, launcher)
     successors: list[JobRecord] = []
@@ -113,7 +114,7 @@ def test_a_cancel_winning_the_race_with_finalize_gets_no_completed_event_and_kee
     answer = steps.finalize(job.job_id)
     # Then the cancel won: the job is CANCELLED without a receipt, no ErasureCompleted was published, and the new
     # job's lock on the scope is still there
-    assert table.interrupt is None and answer["status"] == "CANCELLED"
+    assert table.interrupt is None and answer.status == JobStatus.CANCELLED
     cancelled = world.launcher.get(job.job_id)
     assert cancelled.status == JobStatus.CANCELLED and cancelled.receipt is None
     assert "ErasureCompleted" not in bridge.detail_types()
@@ -126,7 +127,7 @@ def test_a_cancel_winning_the_race_with_finalize_gets_no_completed_event_and_kee
 def test_a_cancel_winning_the_race_with_record_failure_gets_no_failed_event(world: World) -> None:
     # Given a running job, and steps whose table lets a cancel land between Record Failure's read and its write
     table, bridge = InterruptedJobsTable(JOBS_TABLE), RecordingEventBridge()
-    steps = JobSteps(runtime.eraser(), table, EventPublisher(client=bridge), runtime.jobs_config())
+    steps = machinery(table, bridge).steps
     launcher, _ = stepped_launcher(world)
     job, _ = launcher.start(SCOPE, requester="test")
     steps.plan(job.job_id)
@@ -134,7 +135,7 @@ def test_a_cancel_winning_the_race_with_record_failure_gets_no_failed_event(worl
     # When the state machine records a failure
     answer = steps.fail(job.job_id, "StoreError", "S3 Vectors delete_vectors failed: AccessDeniedException")
     # Then the job stays CANCELLED, with no error and no ErasureFailed event
-    assert answer == {"status": "CANCELLED"}
+    assert answer == JobStatus.CANCELLED
     cancelled = world.launcher.get(job.job_id)
     assert cancelled.status == JobStatus.CANCELLED and cancelled.error is None
     assert bridge.detail_types() == []
@@ -143,15 +144,18 @@ def test_a_cancel_winning_the_race_with_record_failure_gets_no_failed_event(worl
 # ---- cancel and resume keep the evidence --------------------------------------------------------------------------
 
 
-def cancel_after_first_delete(monkeypatch: pytest.MonkeyPatch, launcher: JobLauncher, job_id: str) -> list[JobRecord]:
-    """The job is cancelled (through the launcher) right after its first S3 DeleteVectors succeeded."""
+def cancel_after_first_delete(monkeypatch: pytest.MonkeyPatch, launcher: JobIntake, job_id: str) -> list[JobRecord]:
+    """The job is cancelled (through the launcher, by another request: another thread) right after its first S3
+    DeleteVectors succeeded; the worker goes on until it finds its next claim refused."""
     original = S3VectorsStore.delete_batch
     cancelled: list[JobRecord] = []
+    cancels: list[threading.Thread] = []
 
     def delete_then_cancel(store: S3VectorsStore, native_ids: Any) -> int:
         deleted = original(store, native_ids)
-        if not cancelled:
-            cancelled.append(launcher.cancel(job_id))
+        if not cancels:
+            cancels.append(threading.Thread(target=lambda: cancelled.append(launcher.cancel(job_id))))
+            cancels[0].start()
         return deleted
 
     monkeypatch.setattr(S3VectorsStore, "delete_batch", delete_then_cancel)
@@ -161,12 +165,15 @@ def cancel_after_first_delete(monkeypatch: pytest.MonkeyPatch, launcher: JobLaun
 def test_a_job_cancelled_after_erasing_shows_its_counts_and_its_resume_receipt_counts_every_run(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a job (queued for Step Functions, run here inline) cancelled right after its first S3 delete batch
+    # Given a job (queued for Step Functions, run here by its program) cancelled right after its first S3 delete
     launcher, sfn = stepped_launcher(world)
     queued, _ = launcher.start(SCOPE, requester="test")
     cancels = cancel_after_first_delete(monkeypatch, launcher, queued.job_id)
     # When it runs
-    stopped = world.launcher.run_inline(queued.job_id)
+    program.run(runtime.job_steps(), queued.job_id)
+    while not cancels:
+        time.sleep(0.01)
+    stopped = world.launcher.get(queued.job_id)
     # Then it stopped CANCELLED, and its record counts exactly the memories it erased before stopping: some, not all
     erased_before = 2 * PER_USER - victims_left(world)
     assert len(cancels) == 1 and sfn.stopped == [queued.execution_arn]
@@ -175,7 +182,7 @@ def test_a_job_cancelled_after_erasing_shows_its_counts_and_its_resume_receipt_c
     assert stopped.memories_erased == stopped.records_erased == erased_before
     assert sum(p.deleted for p in stopped.progress if p.role == "memories") == erased_before
     assert {p.target: p.role for p in stopped.progress} == {"s3": "memories", "os": "memories"}
-    assert cancels[0].memories_erased == erased_before  # recorded at the transition itself
+    assert cancels[0].memories_erased == erased_before and cancels[0].in_doubt == 0  # the cancel's own answer
     assert f"cancelled after erasing {erased_before} memory record(s)" in stopped.public()["summary"]
     # And nothing outside the scope was touched
     s3, os_ = world.contents()
@@ -191,19 +198,34 @@ def test_a_job_cancelled_after_erasing_shows_its_counts_and_its_resume_receipt_c
     assert done.memories_erased == 2 * PER_USER and done.memories_left == 0 and done.unfinished_items == 0
 
 
-def test_the_status_of_a_cancelled_job_counts_a_batch_its_worker_finished_after_the_cancel(world: World) -> None:
-    # Given a running job cancelled before any of its workers recorded anything
+def test_a_cancel_waits_for_the_batch_a_worker_claimed_before_it_and_counts_it(world: World) -> None:
+    """Before claims, a cancel answered at once with the counts of that moment, and a batch a worker was deleting
+    went on being deleted (and counted) after the answer."""
+    # Given a running job, one of whose workers claimed a delete batch of 7 memories just before the cancel
     launcher, _ = stepped_launcher(world)
     job, _ = launcher.start(SCOPE, requester="test")
-    item = WorkItem.model_validate(next(i for i in runtime.job_steps().plan(job.job_id) if i["target"] == "s3"))
-    assert launcher.cancel(job.job_id).memories_erased == 0
-    # When a worker in flight records afterwards the batch it was deleting (it finishes a batch it started)
+    item = next(i for i in runtime.job_steps().plan(job.job_id) if i.target == "s3")
+    claim = ItemProgress(item=item, pending=[(f"v{n}", f"m{n}") for n in range(7)], claim_until=epoch_ms() + 10_000)
+    assert world.jobs.claim_batch(job.job_id, claim)
+    # When the job is cancelled while the worker is deleting, and the worker confirms its batch 0.3 s later
+    answers: list[JobRecord] = []
+    cancel = threading.Thread(target=lambda: answers.append(launcher.cancel(job.job_id)))
+    started = time.monotonic()
+    cancel.start()
+    time.sleep(0.3)
     world.jobs.save_progress(job.job_id, ItemProgress(item=item, scanned=7, matched=7, deleted=7))
-    # Then the job's status shows it, recomputed from the work-item rows, while the stored record is as cancelled
-    shown = world.launcher.get(job.job_id)
-    assert shown.status == JobStatus.CANCELLED and shown.memories_erased == 7
-    assert {p.target: p.deleted for p in shown.progress} == {"s3": 7, "os": 0}
-    assert world.jobs.get(job.job_id).memories_erased == 0
+    cancel.join(timeout=20)
+    # Then the cancel answered only once the claimed batch was confirmed, counting it, with nothing in doubt
+    assert time.monotonic() - started >= 0.3
+    [answer] = answers
+    assert answer.status == JobStatus.CANCELLED and answer.memories_erased == 7 and answer.in_doubt == 0
+    assert world.launcher.get(job.job_id).memories_erased == 7
+    # And a claim of that job's worker is refused from then on
+    assert not world.jobs.claim_batch(job.job_id, claim.model_copy(update={"claim_until": epoch_ms() + 10_000}))
+
+
+def epoch_ms() -> int:
+    return int(time.time() * 1000)
 
 
 # ---- listing jobs -------------------------------------------------------------------------------------------------
@@ -252,9 +274,7 @@ def test_the_receipt_counts_memory_records_apart_from_entity_records(world: Worl
 def test_every_cancel_emits_an_erasure_cancelled_event(world: World) -> None:
     # Given a job started through Step Functions (held QUEUED), with steps whose events are recorded
     bridge = RecordingEventBridge()
-    steps = JobSteps(runtime.eraser(), world.jobs, EventPublisher(client=bridge), runtime.jobs_config())
-    sfn = FakeStepFunctions()
-    launcher = JobLauncher(runtime.eraser(), world.jobs, steps, STATE_MACHINE, sfn_client=sfn)
+    launcher = machinery(bridge=bridge).intake
     job, _ = launcher.start(SCOPE, requester="test")
     # When it is cancelled
     launcher.cancel(job.job_id)

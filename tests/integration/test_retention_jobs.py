@@ -9,18 +9,16 @@ from typing import Any
 
 import pytest
 
-from memerase import runtime
 from memerase.criteria import Criteria
 from memerase.fingerprint import ScopeHasher
-from memerase.jobs.launcher import JobLauncher
 from memerase.jobs.models import ErasureSpec, JobStatus
-from memerase.jobs.repository import JobsTable
 from memerase.models import Scope
-from tests.integration.test_jobs_launcher import STATE_MACHINE, FakeStepFunctions, drive_like_the_state_machine
+from tests.integration.test_jobs_launcher import drive_like_the_state_machine
 from tests.support import mem0_data as m0
+from tests.support.jobs import FakeStepFunctions, stepped_intake
 from tests.support.retention_data import AGED, EXPIRED, NOW, dated_memories, ids
 from tests.support.s3vectors_limits import S3VectorsLimits
-from tests.support.targets import JOBS_TABLE, Deploy, create_tables, memerase_config
+from tests.support.targets import Deploy, create_tables, memerase_config
 
 ALICE = Scope.of(user_id="alice")
 
@@ -32,9 +30,7 @@ class World:
         m0.write(s3, [d.memory for d in self.s3_data])
         m0.write(os_, [d.memory for d in self.os_data])
         self.sfn = FakeStepFunctions()
-        self.launcher = JobLauncher(
-            runtime.eraser(), JobsTable(JOBS_TABLE), runtime.job_steps(), STATE_MACHINE, self.sfn
-        )
+        self.launcher = stepped_intake(self.sfn)
 
     def contents(self) -> tuple[set[str], set[str]]:
         return set(m0.s3_contents(self.s3)), set(m0.opensearch_contents(self.os))

@@ -19,6 +19,7 @@ from memerase.fingerprint import ScopeHasher
 from memerase.jobs.models import JobRecord, JobStatus
 from memerase.jobs.queue_requests import FIELD_ATTRIBUTE, MESSAGE_ID_ATTRIBUTE, REASON_ATTRIBUTE
 from memerase.jobs.repository import JobsTable
+from memerase.jobs.runners import InProcessRunner
 from memerase.jobs.steps import JobSteps
 from memerase_local.handlers import LambdaContext
 from tests.support import mem0_data as m0
@@ -152,7 +153,7 @@ def test_a_mixed_batch_starts_one_job_for_the_duplicate_pair_and_dead_letters_ea
     assert receive_all(world.queue.url) == []
     # And the duplicate pair started exactly one job, which erased exactly user-1
     [job] = jobs()
-    assert job.status == JobStatus.COMPLETED and job.receipt is not None and job.reply_to is None
+    assert job.status == JobStatus.COMPLETED and job.receipt is not None and job.replies == []
     assert world.left() == without(world.data, user_id="user-1")
     # And its receipt arrived on the reply queue once, with the request id, and ErasureCompleted was published
     assert bodies(world.reply_url) == [
@@ -320,12 +321,18 @@ def test_a_reply_that_cannot_be_sent_changes_nothing_of_the_job_and_is_counted(
     assert bodies(world.reply_url) == []
 
 
+def background(submit: Callable[[Callable[[], object]], object]) -> None:
+    runner = runtime.job_runner()
+    assert isinstance(runner, InProcessRunner)
+    runner.run_in_background(submit)
+
+
 def test_a_cancelled_job_answers_cancelled(world: World) -> None:
     from functions.sqs_erasure.app import handler
 
     # Given jobs that wait in the queue (a background runner that has not run them yet) and a request with a reply
     waiting: list[Callable[[], object]] = []
-    runtime.intake().run_in_background(waiting.append)
+    background(waiting.append)
     world.queue.send({"user_id": "user-1", "request_id": "ticket-5", "reply_to": world.reply_arn})
     event = world.queue.poll()
     handler(event, LambdaContext())
