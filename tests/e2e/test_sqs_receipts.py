@@ -135,7 +135,7 @@ def test_a_request_whose_execution_could_not_start_is_retried_and_its_redelivery
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given Step Functions refuses the first StartExecution (a fault on the launcher's client)
-    sfn = runtime.intake()._sfn
+    sfn = runtime.job_runner()._sfn  # type: ignore[attr-defined]
     original = sfn.start_execution
     refusals: list[int] = []
 

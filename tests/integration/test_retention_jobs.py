@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from memerase.criteria import Criteria
+from memerase.errors import ScopeBusy
 from memerase.fingerprint import ScopeHasher
 from memerase.jobs.models import ErasureSpec, JobStatus
 from memerase.models import Scope
@@ -60,9 +61,14 @@ def test_an_age_job_never_shares_a_lock_with_a_scope_or_expiry_job_of_the_same_s
     assert {scope_job.scope_hash, age_job.scope_hash, policy_job.scope_hash} == {ScopeHasher.from_env().scope(ALICE)}
     # When a second age job of alice is asked for a minute later (another cutoff) while the first is active
     later = Criteria.at(NOW + timedelta(minutes=1), older_than=timedelta(days=30))
-    again, created = world.launcher.start(ErasureSpec(scope=ALICE, criteria=later), requester="test")
-    # Then the active age job is returned: two age jobs of one scope never run at once; it keeps its own cutoff
-    assert not created and again.job_id == age_job.job_id and again.criteria == AGED
+    # Then it is refused, naming the active age job: two age jobs of one scope never run at once, and a request is
+    # never mapped onto a job of other cutoffs (before: answered with the running job, whose cutoff differs)
+    with pytest.raises(ScopeBusy, match=age_job.job_id) as busy:
+        world.launcher.start(ErasureSpec(scope=ALICE, criteria=later), requester="test")
+    assert busy.value.status == 409 and busy.value.job_id == age_job.job_id
+    # And the same cutoffs again map onto it
+    again, created = world.launcher.start(ErasureSpec(scope=ALICE, criteria=AGED), requester="other")
+    assert not created and again.job_id == age_job.job_id and again.may_read("other")
 
 
 def test_an_idempotency_key_maps_a_retried_age_request_to_its_job_and_refuses_another_kind(world: World) -> None:

@@ -116,8 +116,8 @@ def test_the_alarms_watch_the_dead_letter_queue_and_the_failed_jobs_metric_and_n
     assert (dlq["Namespace"], dlq["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": {"GetAtt": "ErasureRequestsDeadLetterQueue.QueueName"}}]
     # And the other on the metric a failing job emits, in the namespace and service dimension memerase publishes
-    steps = (ROOT / "shared" / "memerase" / "jobs" / "steps.py").read_text()
-    assert f'count("{failed["MetricName"]}", 1)' in steps
+    lifecycle = (ROOT / "shared" / "memerase" / "jobs" / "lifecycle.py").read_text()
+    assert f'FAILED: "{failed["MetricName"]}"' in lifecycle
     assert failed["Namespace"] == metrics.namespace
     assert failed["Dimensions"] == [{"Name": "service", "Value": metrics.service}]
     # And both fire on any count above zero, stay quiet without data, and notify the topic only when one is given

@@ -72,17 +72,18 @@ class JobIntake:
         if key:  # keys are per requester: one caller's key never reaches another caller's job
             key = hasher.idempotency(f"{requester}\n{key}")
         job_id = "job-" + (key[:32] if key else uuid.uuid4().hex)
+        lock = spec.lock_key(scope_hash)
         if key and (bound := self._jobs.claim_key(key, job_id)) and bound != job_id:
-            return self._mapped(bound, spec, options, same_key=True), False
+            return self._mapped(bound, spec, options, keyed=lock), False
         if key and self._exists(job_id):
-            return self._mapped(job_id, spec, options, same_key=True), False
+            return self._mapped(job_id, spec, options, keyed=lock), False
         dry_run = options.get("dry_run", False)
         keeps = _keeps_lock_for(spec)
-        if not dry_run and (holder := self._jobs.claim_scope(spec.lock_key(scope_hash), job_id, keeps)):
-            return self._mapped(holder, spec, options, same_key=False), False
+        if not dry_run and (holder := self._jobs.claim_scope(lock, job_id, keeps)):
+            return self._mapped(holder, spec, options), False
         job = self._record(job_id, spec, scope_hash, options)
         if not self._jobs.create(job):
-            return self._mapped(job_id, spec, options, same_key=True), False
+            return self._mapped(job_id, spec, options, keyed=lock), False
         logger.info(
             "job created", extra={"job_id": job_id, "source": job.source, "actor": requester, "dry_run": dry_run}
         )
@@ -119,16 +120,18 @@ class JobIntake:
             raise
         return self._lifecycle.counted(job, progress, left)
 
-    def _mapped(self, job_id: str, spec: ErasureSpec, options: StartOptions, same_key: bool) -> JobRecord:
-        """The existing job a request maps onto: it must select exactly the same; its requester may read it, its
-        reply queue is answered; a FAILED or stalled job is resumed."""
+    def _mapped(self, job_id: str, spec: ErasureSpec, options: StartOptions, keyed: str | None = None) -> JobRecord:
+        """The existing job a request maps onto: under the same idempotency key (`keyed`: the request's lock), the
+        same request again, its cutoffs computed anew: it must have the job's lock; else it must select exactly the
+        same. Its requester may read the job, its reply queue is answered; a FAILED or stalled job is resumed."""
         try:
             job = self.get(job_id)
         except JobNotFound:
             raise JobConflict("another request is starting a job for this scope; try again in a moment") from None
-        if job.dry_run != options.get("dry_run", False) or not _same_selection(job, spec):
-            if same_key:
+        if keyed is not None:
+            if job.dry_run != options.get("dry_run", False) or job.lock_key() != keyed:
                 raise JobConflict("this idempotency key was used for a different erasure request")
+        elif not _same_selection(job, spec):
             raise ScopeBusy(
                 f"job {job.job_id} is {job.status.value} for this scope with other criteria; wait for it to end or "
                 "cancel it, then ask again",

@@ -41,6 +41,7 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     COMPLETED: frozenset(),
 }
 
+END_METRICS = {COMPLETED: "ErasureJobsCompleted", FAILED: "ErasureJobsFailed", CANCELLED: "ErasureJobsCancelled"}
 VERBS = {QUEUED: "resumed", RUNNING: "run", COMPLETED: "completed", FAILED: "failed", CANCELLED: "cancelled"}
 ATTEMPTS = 5
 SETTLE_GRACE_S = 1.0  # beyond a claim's end: clocks of workers and the canceller may differ by this much
@@ -134,7 +135,7 @@ class JobLifecycle:
             job = self._settled(job)
         if job.status != FAILED:
             self._jobs.release_scope(job.lock_key(), job.job_id)
-        count(f"ErasureJobs{job.status.value.title()}", 1)
+        count(END_METRICS[job.status], 1)
         if job.status == COMPLETED:
             count("MemoriesErased", job.memories_erased)
         if self._events is not None:

@@ -14,6 +14,7 @@ from memerase.engine import MEMORIES
 from memerase.engine.progress import PartitionProgress
 from memerase.erasure_reason import ErasureReason, legacy_reason
 from memerase.errors import InvalidRequest, MissingFilter
+from memerase.jobs.task_inputs import WorkItem
 from memerase.models import Scope
 
 POLICY_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -63,22 +64,6 @@ class JobStatus(StrEnum):
     @property
     def active(self) -> bool:
         return self in (JobStatus.QUEUED, JobStatus.RUNNING)
-
-
-class WorkItem(BaseModel):
-    """One partition of one collection in one verification pass: what a Map iteration works on."""
-
-    model_config = ConfigDict(hide_input_in_errors=True, frozen=True, populate_by_name=True)
-
-    target: str
-    role: str
-    index: int = 0
-    count: int = 1
-    pass_no: int = Field(1, alias="pass")
-
-    @property
-    def key(self) -> str:
-        return f"{self.pass_no:02d}#{self.target}#{self.role}#{self.index:02d}-of-{self.count:02d}"
 
 
 class ItemProgress(PartitionProgress):
