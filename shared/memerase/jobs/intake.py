@@ -168,11 +168,9 @@ class JobIntake:
     def cancel(self, job_id: str) -> JobRecord:
         """CANCELLED: once this returns no further delete is sent for the job; its counts are what is gone."""
         try:
-            job = self._lifecycle.cancel(job_id)
+            return self._lifecycle.cancel(job_id, stop=self.runner.stop)
         except TransitionNotAllowed as exc:
             raise JobConflict(str(exc)) from exc
-        self.runner.stop(job)
-        return job
 
     def resume(self, job_id: str) -> JobRecord:
         """Run a FAILED, CANCELLED or stalled job again from its persisted cursors; its counts (and the receipt it

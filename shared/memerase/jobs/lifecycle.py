@@ -89,10 +89,14 @@ class JobLifecycle:
             return None
         return self._ended(job)
 
-    def cancel(self, job_id: str) -> JobRecord:
-        """CANCELLED. From the moment this is written no worker's claim is granted; it returns once the batches
-        claimed before it settled, with the counts of what is gone."""
-        return self._ended(self._move_latest(job_id, CANCELLED, {"completed_at": now()}))
+    def cancel(self, job_id: str, stop: Callable[[JobRecord], None] | None = None) -> JobRecord:
+        """CANCELLED. From the moment this is written no worker's claim is granted; `stop` (the runner's) is asked
+        then to stop the job's program; this returns once the batches claimed before it settled, with the counts of
+        what is gone."""
+        job = self._move_latest(job_id, CANCELLED, {"completed_at": now()})
+        if stop is not None:
+            stop(job)
+        return self._ended(job)
 
     def resume(self, job: JobRecord, changes: dict[str, Any]) -> JobRecord:
         """FAILED or CANCELLED (or active but stalled) → QUEUED, to run again from its cursors."""
