@@ -347,6 +347,26 @@ def test_a_cancelled_job_answers_cancelled(world: World) -> None:
     assert world.left() == {m.id: m.payload for m in world.data}
 
 
+def test_a_request_mapped_onto_a_running_job_is_answered_too(world: World) -> None:
+    """Before: a request mapped onto an existing job (the same scope, another request id) never got its reply: only
+    the reply queue of the request that created the job was kept (issue 17)."""
+    from functions.sqs_erasure.app import handler
+
+    # Given a request for user-1 whose job waits in the queue (a background runner that has not run it yet)
+    waiting: list[Callable[[], object]] = []
+    background(waiting.append)
+    world.queue.send({"user_id": "user-1", "request_id": "ticket-20", "reply_to": world.reply_arn})
+    handler(world.queue.poll(), LambdaContext())
+    # When a second request for user-1, under another request id, arrives while it is active
+    world.queue.send({"user_id": "user-1", "request_id": "ticket-21", "reply_to": world.reply_arn})
+    handler(world.queue.poll(), LambdaContext())
+    # Then it maps onto the same job, and when that job ends both requests are answered
+    [job] = jobs()
+    runtime.intake().cancel(job.job_id)
+    answered = sorted((b["request_id"], b["job_id"], b["status"]) for b in bodies(world.reply_url))
+    assert answered == [("ticket-20", job.job_id, "CANCELLED"), ("ticket-21", job.job_id, "CANCELLED")]
+
+
 def test_a_reply_without_request_id_names_the_message_id(world: World) -> None:
     # Given a request naming the reply queue by its URL, without a request id
     [message_id] = world.queue.send({"agent_id": "agent-a", "reply_to": world.reply_url})
