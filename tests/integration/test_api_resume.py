@@ -4,6 +4,7 @@ memories, inline jobs, three API keys)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import boto3
@@ -39,26 +40,31 @@ def running_job() -> str:
     return next(str(i["job_id"]) for i in items if i["sk"] == "job" and i["status"] == "RUNNING")
 
 
-def cancel_after_first_s3_delete(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The running job is cancelled (by another request) right after its first S3 DeleteVectors succeeded."""
+def cancel_after_first_s3_delete(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
+    """The running job is cancelled by another request (a thread of its own) right after its first S3 DeleteVectors
+    succeeded; the worker goes on until its next claim is refused. Returns the cancel's thread, once started."""
     original = S3VectorsStore.delete_batch
-    done: list[str] = []
+    cancels: list[threading.Thread] = []
 
     def delete_then_cancel(store: S3VectorsStore, native_ids: Any) -> int:
         deleted = original(store, native_ids)
-        if not done:
-            done.append(runtime.intake().cancel(running_job()).job_id)
+        if not cancels:
+            job_id = running_job()
+            cancels.append(threading.Thread(target=lambda: runtime.intake().cancel(job_id)))
+            cancels[0].start()
         return deleted
 
     monkeypatch.setattr(S3VectorsStore, "delete_batch", delete_then_cancel)
+    return cancels
 
 
 def test_the_key_that_started_a_cancelled_job_resumes_it_and_its_receipt_counts_both_runs(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given user-1's key started an erasure of user-1 that was cancelled right after S3 lost user-1's memories
-    cancel_after_first_s3_delete(monkeypatch)
+    cancels = cancel_after_first_s3_delete(monkeypatch)
     job_id = start_erasure(world, {"user_id": "user-1"}, key="user1").json["job_id"]
+    cancels[0].join(30)
     cancelled = get_erasure(world, job_id, key="user1").json
     # Then its status says CANCELLED and counts what it erased: user-1's memories in S3, none in OpenSearch
     assert cancelled["status"] == "CANCELLED" and cancelled["receipt"] is None
