@@ -1,4 +1,4 @@
-"""`memerase jobs list|show|cancel|resume`: erasure jobs from the command line, through the same launcher the API
+"""`memerase jobs list|show|cancel|resume`: erasure jobs from the command line, through the same job intake the API
 uses (a configuration with a `jobs` section; without a state machine, a resumed job runs in this process)."""
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ def intake() -> JobIntake:
 
 @lru_cache(maxsize=1)
 def request_intake() -> RequestIntake:
-    """SQS erasure requests: the launcher, the allowed reply queues and the dead-letter queue."""
+    """SQS erasure requests: the job intake, the allowed reply queues and the dead-letter queue."""
     from memerase.jobs.queue_requests import RequestIntake
     from memerase.jobs.queues import Queues
 

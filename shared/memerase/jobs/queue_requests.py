@@ -66,8 +66,8 @@ class Refusal(Exception):
 
 
 class RequestIntake:
-    def __init__(self, launcher: JobIntake, config: RequestsConfig, queues: Queues):
-        self._launcher = launcher
+    def __init__(self, intake: JobIntake, config: RequestsConfig, queues: Queues):
+        self._intake = intake
         self._config = config
         self._queues = queues
 
@@ -95,7 +95,7 @@ class RequestIntake:
         reply = self._reply(message, message_id)
         try:
             job = start_from_message(
-                self._launcher,
+                self._intake,
                 message,
                 source=SOURCE,
                 default_key=message.request_id or f"sqs:{message_id}",
@@ -138,7 +138,7 @@ def read_message(body: str) -> QueueMessage:
 
 
 def refusal_of(exc: InvalidRequest | JobConflict, message: QueueMessage) -> Refusal:
-    """The reason code of a request the launcher refused."""
+    """The reason code of a request the intake refused."""
     if isinstance(exc, MissingFilter):
         return Refusal("missing_filter")
     if isinstance(exc, JobConflict):

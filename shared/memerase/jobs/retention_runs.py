@@ -1,4 +1,4 @@
-"""A scheduled retention run: one erasure job per retention policy, through the same launcher and state machine as
+"""A scheduled retention run: one erasure job per retention policy, through the same intake and state machine as
 every other job (resumable, verified, with a receipt naming the policy and its cutoff, never a user id).
 
 The run's time is the schedule's (EventBridge Scheduler's `<aws.scheduler.scheduled-time>`), never the clock at
@@ -21,7 +21,7 @@ from memerase.errors import MemeraseError, ScopeBusy
 from memerase.observability import logger
 from memerase.retention import POLICY_NAME, RetentionPolicy, select_policies
 
-if TYPE_CHECKING:  # the job machinery loads when the runtime builds the launcher, not when the handler imports
+if TYPE_CHECKING:  # the job machinery loads when the runtime builds the intake, not when the handler imports
     from memerase.jobs.intake import JobIntake
     from memerase.jobs.models import JobRecord
 
@@ -64,13 +64,13 @@ def idempotency_key(policy: RetentionPolicy, scheduled: AwareDatetime) -> str:
 
 
 def start_policies(
-    launcher: JobIntake, policies: Sequence[RetentionPolicy], scheduled: AwareDatetime
+    intake: JobIntake, policies: Sequence[RetentionPolicy], scheduled: AwareDatetime
 ) -> list[PolicyOutcome]:
     """Start (or find) the job of every policy for the run scheduled at `scheduled`; never stops at a failure."""
     outcomes = []
     for policy in policies:
         try:
-            outcome = start_policy(launcher, policy, scheduled)
+            outcome = start_policy(intake, policy, scheduled)
         except Exception as exc:  # one policy's failure is reported; the others still run
             outcome = PolicyOutcome(policy=policy.name, outcome="failed", error=type(exc).__name__)
         log = logger.warning if outcome.outcome == "failed" else logger.info
@@ -82,7 +82,7 @@ def start_policies(
     return outcomes
 
 
-def start_policy(launcher: JobIntake, policy: RetentionPolicy, scheduled: AwareDatetime) -> PolicyOutcome:
+def start_policy(intake: JobIntake, policy: RetentionPolicy, scheduled: AwareDatetime) -> PolicyOutcome:
     """The policy's job for this run: started now, or the one a first delivery of the same run started (a FAILED one
     is resumed: the redelivery is the retry), or, while an earlier run's job of the policy is still active, that one
     (reported, not duplicated)."""
@@ -91,7 +91,7 @@ def start_policy(launcher: JobIntake, policy: RetentionPolicy, scheduled: AwareD
     criteria = policy.criteria_at(scheduled)
     spec = ErasureSpec(scope=policy.scope(), criteria=criteria, policy=policy.name)
     try:
-        job, created = launcher.start(
+        job, created = intake.start(
             spec,
             requester=SCHEDULE,
             source=SCHEDULE,
@@ -100,7 +100,7 @@ def start_policy(launcher: JobIntake, policy: RetentionPolicy, scheduled: AwareD
             dry_run=policy.dry_run,
         )
     except ScopeBusy as busy:  # the lock of the policy is held by an earlier run's job, of other cutoffs
-        return _outcome(policy, "already_running", launcher.get(busy.job_id))
+        return _outcome(policy, "already_running", intake.get(busy.job_id))
     outcome: Outcome
     if created:
         outcome = "counted" if policy.dry_run else "started"
@@ -127,13 +127,13 @@ def raise_if_failed(outcomes: Sequence[PolicyOutcome]) -> None:
 
 
 def run_scheduled(
-    launcher: JobIntake, policies: Sequence[RetentionPolicy], invocation: RetentionInvocation
+    intake: JobIntake, policies: Sequence[RetentionPolicy], invocation: RetentionInvocation
 ) -> list[PolicyOutcome]:
     """A scheduled invocation: the policies it names, each started (or found) for its scheduled time; raises
     RetentionRunFailed at the end when any failed (each outcome is logged as it happens)."""
     chosen = select_policies(policies, invocation.retention)
     if not chosen:
         logger.info("retention: no policies configured; nothing to run")
-    outcomes = start_policies(launcher, chosen, invocation.scheduled_time)
+    outcomes = start_policies(intake, chosen, invocation.scheduled_time)
     raise_if_failed(outcomes)
     return outcomes

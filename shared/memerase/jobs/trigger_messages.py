@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from memerase.criteria import MAX_AGE_DAYS, requested_days
 from memerase.erasure_reason import Justification, ReasonCode, Reference
 
-if TYPE_CHECKING:  # the launcher (and the engine and job machinery under it) loads when the runtime builds it
+if TYPE_CHECKING:  # the intake (and the engine and job machinery under it) loads when the runtime builds it
     from memerase.jobs.intake import JobIntake
     from memerase.jobs.models import JobRecord, ReplyTo
 
@@ -31,7 +31,7 @@ class ErasureMessage(BaseModel):
 
 
 def start_from_message(
-    launcher: JobIntake, message: ErasureMessage, source: str, default_key: str, reply: ReplyTo | None = None
+    intake: JobIntake, message: ErasureMessage, source: str, default_key: str, reply: ReplyTo | None = None
 ) -> JobRecord:
     """The one library call every trigger uses, with a key that makes a redelivered message map to the same job. Age
     and expiry cutoffs are fixed here, when the message is handled (a redelivery maps to the job made first)."""
@@ -43,7 +43,7 @@ def start_from_message(
         agent_id=message.agent_id,
         run_id=message.run_id,
     )
-    job, _ = launcher.start(
+    job, _ = intake.start(
         spec,
         requester=source,  # stamped here, never taken from the message: it decides who may see and cancel the job
         source=source,

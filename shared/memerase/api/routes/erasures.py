@@ -31,7 +31,7 @@ from memerase.models import Scope
 from memerase.observability import count
 from memerase.principal import Principal
 
-if TYPE_CHECKING:  # the job machinery loads when a route first asks the runtime for the launcher
+if TYPE_CHECKING:  # the job machinery loads when a route first asks the runtime for the job intake
     from memerase.jobs.models import ErasureSpec, JobRecord
 
 router = Router()
