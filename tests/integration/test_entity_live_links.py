@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
+
 import pytest
 
 from memerase.engine import Eraser
@@ -113,4 +114,3 @@ def test_an_entity_record_of_another_scope_is_never_touched_even_when_it_links_o
     assert world.memory_ids() == set()
     after = world.entity_records()
     assert after == {r.id: before[r.id] for r in others}
-

@@ -110,9 +110,6 @@ class S3VectorsStore:
         chosen = require_selection(selection)  # ListVectors is strongly consistent: a fresh listing sees every deletion
         return sum(len(page.records) for page in scan(self, chosen))
 
-    def count_present(self, memory_ids: Sequence[str]) -> int:
-        return len(self.lookup(memory_ids))
-
     def lookup(self, memory_ids: Sequence[str]) -> list[Record]:
         keys = list(dict.fromkeys(memory_ids))
         found: list[Record] = []
@@ -121,6 +118,12 @@ class S3VectorsStore:
             vectors = self._call("get_vectors", keys=chunk, returnMetadata=True, returnData=False)["vectors"]
             found += [Record(v["key"], v["key"], _metadata(v)) for v in vectors]
         return found
+
+    def present(self, memory_ids: Collection[str]) -> set[str]:
+        return {r.memory_id for r in self.lookup(list(memory_ids))}  # GetVectors is strongly consistent
+
+    def read(self, records: Sequence[Record]) -> list[Record]:
+        return self.lookup([r.native_id for r in records])  # GetVectors, by key
 
     def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
         """ListVectors cannot filter, so the collection's links are listed once and answered from memory, kept
