@@ -124,8 +124,8 @@ class ErasureResult(BaseModel):
     entity_records_left_alone: int = Field(
         0,
         description="entity records left in place: by id, those linking an erased memory from outside its scope (or "
-        "the caller's), untouched; in a scope erasure, those of the scope a memory still stored links (the erased ids "
-        "stripped)",
+        "the caller's), untouched; in a scope erasure, those of the scope a stored memory outside it still links (the "
+        "erased ids stripped)",
     )
     duration_ms: int = 0
 

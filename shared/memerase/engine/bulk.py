@@ -43,7 +43,7 @@ def survey(store: ScopeCollection, selection: Selection) -> tuple[int, int]:
 
 def verify(store: ScopeCollection, selection: Selection) -> tuple[int, int]:
     """After an erasure: (records the selection still selects, entity records of the scope left alone because a
-    stored memory links them)."""
+    stored memory outside the scope links them)."""
     if isinstance(store, EntitySweep):
         return store.survey(selection)
     return store.count_remaining(selection), 0

@@ -47,8 +47,7 @@ class StoreCatalog:
 
     def stores(self) -> Iterable[tuple[StoreRef, ScopeCollection]]:
         """Every collection: each target's memories, then its entities where they exist (as a scope erasure sees
-        them: see `entity_sweep`), then its graph data. An inline erasure runs them in this order, so its entity pass
-        starts once the scope's memories are gone."""
+        them: see `entity_sweep`), then its graph data. An inline erasure runs them in this order."""
         for name, target in self._targets.items():
             yield StoreRef(name, MEMORIES), target.memories
             if target.entities is not None:

@@ -7,7 +7,7 @@ that links an erased memory is left alone and counted: memerase never rewrites o
 Every erasure of memories unlinks: by id, by age/expiry criteria (which leave the entity collection to the scope's
 other memories) and by scope. A scope erasure cannot simply delete its scope's records: one inside the erased scope
 may also link memories outside it (mem0 links a {user} memory to a {user, agent} record), so its entity pass deletes
-only the records of the scope no stored memory links (`entity_sweep`).
+only the records of the scope no stored memory outside the scope links (`entity_sweep`).
 """
 
 from __future__ import annotations

@@ -1,16 +1,17 @@
-"""mem0 2.x's entity collection as a scope erasure sees it: a record of the scope is selected only when no memory that
-still exists links it.
+"""mem0 2.x's entity collection as a scope erasure sees it: a record of the scope is selected only when no stored memory
+outside the erased scope links it.
 
 A record inside the erased scope can be linked by memories outside it: mem0 2.2.1's `_upsert_entity` looks for a
 record with the add's own filters only, so `add(user_id="alice")` links its memory to a record tagged
 {alice, agent "bot"}. Deleting every record of {alice, "bot"} would take that record from alice's other memories;
 mem0's own `delete_all` only strips the erased ids. So a scope erasure strips the ids it erases from the entity
 records as it deletes the memories (`entity_links.unlink`, in the memories pass), and its entity pass deletes only
-the records of the scope that link no memory still stored: those whose every link was erased (whichever pass ran
-first: a job runs them in parallel, and a record kept while its memories still existed is found again by the next
-pass), or that link nothing. A record still linked is left alone, and counted (`entity_records_left_alone`).
-Each record's links are read again and checked against its target's memories right before it is selected, and the
-verification counts the same way, so a kept record never counts as left behind.
+the scope's records that link no stored memory outside the scope: those whose links are all erased, or inside the
+scope (erased by the same erasure), or that link nothing. So the rule does not depend on which pass runs first (a
+job runs them in parallel): a memory of the scope is as good as erased, a memory outside it keeps its record. A
+record still linked from outside is left alone, and counted (`entity_records_left_alone`). Each record's links are
+read again, and the memories they name looked up, right before the record is selected; the verification counts the
+same way, so a kept record never counts as left behind.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def links(record: Record) -> list[str] | None:
 
 
 class EntitySweep:
-    """Plays `ScopeCollection` over one target's entity collection, checking links against its memories."""
+    """Plays `ScopeCollection` over one target's entity collection, checking links against the target's memories."""
 
     def __init__(self, entities: EntityCollection, memories: MemoryCollection):
         self._entities = entities
@@ -61,20 +62,20 @@ class EntitySweep:
         return self._entities.not_applicable(selection)
 
     def list_matching(self, selection: Selector, partition: Partition, cursor: str | None) -> Page:
-        """One page of the scope's records that no stored memory links (the scan's own counts and cursor)."""
+        """One page of the scope's records no stored memory outside the scope links (the scan's counts and cursor)."""
         chosen = require_selection(selection)
         page = self._entities.list_matching(chosen, partition, cursor)
         unlinked, _ = self.split(chosen, page.records)
         return Page(records=unlinked, scanned=page.scanned, cursor=page.cursor, unreadable=page.unreadable)
 
     def split(self, selection: Selection, listed: Sequence[Record]) -> tuple[list[Record], list[Record]]:
-        """(the listed records that are still in scope and link no stored memory, those still linked)."""
+        """(the listed records still in scope that no stored memory outside the scope links, those it still links)."""
         if not listed:
             return [], []
-        fresh = self._entities.read(listed)
-        current = [(r, links(r)) for r in fresh if selection.decide(r.payload) == Decision.IN]
+        current = [(r, links(r)) for r in self._entities.read(listed) if selection.decide(r.payload) == Decision.IN]
         wanted = {m for _, ids in current for m in ids or ()}
-        live = self._memories.present(wanted) if wanted else set()
+        stored = self._memories.stored(wanted) if wanted else []
+        live = {m.memory_id for m in stored if selection.decide(m.payload) != Decision.IN}  # not erased by this one
         unlinked: list[Record] = []
         kept: list[Record] = []
         for record, ids in current:
@@ -84,7 +85,7 @@ class EntitySweep:
         return unlinked, kept
 
     def survey(self, selection: Selector) -> tuple[int, int]:
-        """(the scope's records no stored memory links, the scope's records still linked), by one scan."""
+        """(the scope's records no stored memory outside the scope links, those it still links), by one scan."""
         chosen = require_selection(selection)
         unlinked = kept = 0
         for page in scan(self._entities, chosen):
@@ -93,7 +94,7 @@ class EntitySweep:
         return unlinked, kept
 
     def count_remaining(self, selection: Selector) -> int:
-        """What the scope's entity pass still selects: its records no stored memory links."""
+        """What the scope's entity pass still selects: its records no stored memory outside the scope links."""
         return self.survey(selection)[0]
 
     def delete_batch(self, native_ids: Sequence[str]) -> int:

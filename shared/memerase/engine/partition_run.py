@@ -125,13 +125,12 @@ class PartitionRunner:
         if mem0_history is not None:
             mem0_history.erase_memories(memory_ids)
         run.store.delete_batch([r.native_id for r in chunk])
-        # The erased ids are stripped from the entity records of each memory's own scope, as mem0's own delete does
-        # (records of other scopes are never touched; a batch replayed after a crash has no payloads, and leaves its
-        # ids listed), and a record left linking nothing is deleted. In a scope erasure too: a record inside the
-        # erased scope may also link memories outside it (mem0 links a {user} memory to a {user, agent} record), so
-        # the scope's entity pass deletes only records no stored memory links (`entity_sweep`); a selection with
-        # criteria leaves the entity collection to the scope's other memories.
+        # The erased ids are stripped from the entity records of each memory's own scope, as mem0's own delete does,
+        # and a record left linking nothing is deleted (records of other scopes are never touched; a batch replayed
+        # after a crash has no payloads, and leaves its ids listed). A scope erasure unlinks too: a record inside the
+        # erased scope may also link memories outside it (mem0 links a {user} memory to a {user, agent} record), and
+        # its entity pass deletes only the records no memory outside the scope links (`entity_sweep`). A selection
+        # with criteria leaves the entity collection to the scope's other memories.
         if memories:
             unlink(self._catalog.target(run.ref.target).entities, chunk)
-        if memories:
             run.hooks.erased(memory_ids)

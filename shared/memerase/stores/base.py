@@ -120,8 +120,8 @@ class MemoryCollection(ScopeCollection, Protocol):
         """The records holding these mem0 memory ids (normally one each; none for an absent id), in batches."""
         ...
 
-    def present(self, memory_ids: Collection[str]) -> set[str]:
-        """Which of these memory ids are stored now, seeing every write (and deletion) made before the call."""
+    def stored(self, memory_ids: Collection[str]) -> list[Record]:
+        """`lookup`, seeing every write and deletion made before the call (what is stored now)."""
         ...
 
     def scan_scopes(self) -> Iterator[Record]:

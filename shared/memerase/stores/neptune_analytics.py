@@ -124,8 +124,8 @@ class NeptuneAnalyticsStore:
             found += [node_record(row) for row in rows]
         return found
 
-    def present(self, memory_ids: Collection[str]) -> set[str]:
-        return {r.memory_id for r in self.lookup(list(memory_ids))}
+    def stored(self, memory_ids: Collection[str]) -> list[Record]:
+        return self.lookup(list(memory_ids))
 
     def scan_scopes(self) -> Iterator[Record]:
         for page in paginate(lambda cursor: self._page("", {}, cursor)):

@@ -205,9 +205,9 @@ class OpenSearchStore:
         # The same query and the same exact check as the erasure (a `_count` would also count non-string values).
         return sum(len(page.records) for page in scan(self, chosen))
 
-    def present(self, memory_ids: Collection[str]) -> set[str]:
+    def stored(self, memory_ids: Collection[str]) -> list[Record]:
         self._refresh()  # near-real-time: a memory written a moment ago is then found
-        return {r.memory_id for r in self.lookup(list(memory_ids))}
+        return self.lookup(list(memory_ids))
 
     def lookup(self, memory_ids: Sequence[str], source: Sequence[str] = SCOPE_SOURCE) -> list[Record]:
         wanted = set(memory_ids)

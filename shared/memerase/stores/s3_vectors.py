@@ -119,8 +119,8 @@ class S3VectorsStore:
             found += [Record(v["key"], v["key"], _metadata(v)) for v in vectors]
         return found
 
-    def present(self, memory_ids: Collection[str]) -> set[str]:
-        return {r.memory_id for r in self.lookup(list(memory_ids))}  # GetVectors is strongly consistent
+    def stored(self, memory_ids: Collection[str]) -> list[Record]:
+        return self.lookup(list(memory_ids))  # GetVectors is strongly consistent
 
     def read(self, records: Sequence[Record]) -> list[Record]:
         return self.lookup([r.native_id for r in records])  # GetVectors, by key
