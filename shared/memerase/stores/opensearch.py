@@ -228,6 +228,7 @@ class OpenSearchStore:
         wanted = sorted(set(memory_ids))
         if not wanted:
             return []
+        self._refresh()  # near-real-time: an earlier batch's rewrites are what is searched, not the records before them
         body = {
             "size": 10000,
             "query": {"terms": {"payload.linked_memory_ids.keyword": wanted}},

@@ -29,6 +29,7 @@ from memerase.stores.base import (
 LIST_PAGE_SIZE = 1000  # ListVectors maxResults maximum
 DELETE_BATCH_SIZE = 500  # DeleteVectors keys maximum
 GET_BATCH_SIZE = 100  # GetVectors keys maximum
+KEY_MAX_LENGTH = 1024  # a vector key's maximum length (characters)
 MAX_SEGMENTS = 16  # ListVectors segmentCount maximum
 THROTTLING_CODES = s3_vectors_retry.THROTTLING_CODES
 RETRYABLE_CODES = s3_vectors_retry.TRANSIENT_CODES
@@ -120,7 +121,9 @@ class S3VectorsStore:
         return found
 
     def stored(self, memory_ids: Collection[str]) -> list[Record]:
-        return self.lookup(list(memory_ids))  # GetVectors is strongly consistent
+        """GetVectors is strongly consistent. An id no key can be (an entity record may link anything) names no
+        vector, and is not sent."""
+        return self.lookup([m for m in memory_ids if 0 < len(m) <= KEY_MAX_LENGTH])
 
     def read(self, records: Sequence[Record]) -> list[Record]:
         return self.lookup([r.native_id for r in records])  # GetVectors, by key
