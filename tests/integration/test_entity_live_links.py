@@ -3,7 +3,7 @@
 mem0 2.2.1's `_upsert_entity` looks for an entity record with the add's own filters, so `add(user_id="alice")` links
 its memory to the record alice's agent "bot" created, tagged {alice, bot}. Erasing {alice, bot} strips the erased
 memories' ids from the entity records (as mem0's own `delete_all` does) and deletes only the records of that scope no
-remaining memory links; a record of any other scope is never touched. In every store that keeps mem0 2.x entity
+memory outside it links; a record of any other scope is never touched. In every store that keeps mem0 2.x entity
 collections (S3 Vectors, OpenSearch, Neptune Analytics), inline and through a job's work items.
 """
 
