@@ -122,7 +122,10 @@ class ErasureResult(BaseModel):
     stores: list[StoreOutcome] = Field(default_factory=list)
     history_events: int = 0
     entity_records_left_alone: int = Field(
-        0, description="entity records linking an erased memory from outside its scope (or the caller's): untouched"
+        0,
+        description="entity records left in place: by id, those linking an erased memory from outside its scope (or "
+        "the caller's), untouched; in a scope erasure, those of the scope a stored memory outside it still links (the "
+        "erased ids stripped)",
     )
     duration_ms: int = 0
 

@@ -207,7 +207,7 @@ def test_cancelled_partition_returns_before_deleting_what_it_listed(s3_mem0: Any
     assert state.deleted == 0 and state.cursor is None and not state.done
 
 
-def test_a_scope_erasure_never_lists_entity_links_nor_touches_another_scopes_entity_records(
+def test_a_scope_erasure_lists_entity_links_once_and_never_touches_another_scopes_entity_records(
     s3_limits: S3VectorsLimits, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given 1,100 memories of user-0 (three delete batches of 500) and entity records of user-1 that also link
@@ -230,9 +230,9 @@ def test_a_scope_erasure_never_lists_entity_links_nor_touches_another_scopes_ent
     monkeypatch.setattr(type(target.entities), "_pages", counting)
     # When user-0 is erased
     result = Eraser([target]).delete_matching(Scope.of(user_id="user-0"))
-    # Then the entity collection was never listed for links (a record inside an erased memory's scope is inside the
-    # erased scope: the entity pass deletes it), and user-1's records are byte for byte as they were
+    # Then the entity collection was listed for links once for the three delete batches (the adapter's link index),
+    # and user-1's records are byte for byte as they were (outside every erased memory's scope and the erased scope)
     assert result.verified and result.stores[0].deleted == 1100
-    assert listings.count(entity_collection_name("s3_vectors", m0.INDEX)) == 0
+    assert listings.count(entity_collection_name("s3_vectors", m0.INDEX)) == 1
     left = m0.s3_contents(m0.s3_store(index=entity_collection_name("s3_vectors", m0.INDEX)))
     assert left == {e.id: e.payload for e in ents}

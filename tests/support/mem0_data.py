@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
+from mem0.memory.main import Memory as Mem0Memory
 from mem0.vector_stores.opensearch import OpenSearchDB
 from mem0.vector_stores.s3_vectors import S3Vectors
 from opensearchpy import OpenSearch
@@ -63,6 +64,25 @@ def entity(text: str, linked: Sequence[str], rng: random.Random | None = None, *
         **{k: v for k, v in scope.items() if v},
     }
     return Memory(str(uuid.UUID(int=rng.getrandbits(128), version=4)), payload, [rng.random() for _ in range(DIMS)])
+
+
+class _Embedder:
+    """Stands in for mem0's embedding model: `_upsert_entity` embeds the entity text before it looks for a record."""
+
+    def embed(self, text: str, memory_action: str | None = None) -> list[float]:
+        return [random.Random(text).random() for _ in range(DIMS)]
+
+
+def link_entity(entity_store: Any, text: str, memory_id: str, **scope: str) -> None:
+    """mem0 2.2.1's own `Memory._upsert_entity`, as `add(**scope)` runs it for an entity `text` of memory `memory_id`:
+    it lists the entity records with the add's own filters (so an add for a user finds a record of that user and any
+    agent), and appends the memory id to the one with the same text. (A new entity is found by a vector search first,
+    which the stand-ins do not serve: write new records with `entity`.) mem0 swallows its own errors: callers check
+    the link."""
+    memory = Mem0Memory.__new__(Mem0Memory)  # only what `_upsert_entity` uses: the entity store and an embedder
+    memory._entity_store = entity_store
+    memory.embedding_model = _Embedder()
+    memory._upsert_entity(text, "PERSON", memory_id, dict(scope))
 
 
 def dataset(

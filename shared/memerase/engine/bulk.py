@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from memerase.criteria import NO_CRITERIA, Criteria, Selection
 from memerase.engine.catalog import StoreCatalog, not_applicable
+from memerase.engine.entity_sweep import EntitySweep
 from memerase.engine.partition_run import PartitionRunner
 from memerase.engine.progress import PartitionProgress, ProgressCallback, RunHooks
 from memerase.errors import InvalidRequest
@@ -38,6 +39,14 @@ def survey(store: ScopeCollection, selection: Selection) -> tuple[int, int]:
         selected += len(page.records)
         unreadable += page.unreadable
     return selected, unreadable
+
+
+def verify(store: ScopeCollection, selection: Selection) -> tuple[int, int]:
+    """After an erasure: (records the selection still selects, entity records of the scope left alone because a
+    stored memory outside the scope links them)."""
+    if isinstance(store, EntitySweep):
+        return store.survey(selection)
+    return store.count_remaining(selection), 0
 
 
 def criteria_shown(criteria: Criteria | None) -> dict[str, str] | None:
@@ -71,6 +80,7 @@ class ScopeEraser:
         log = OncePerMemory(self._history) if self._history else None  # one event per memory, across targets
         runner = PartitionRunner(self._catalog, log)
         outcomes: list[StoreOutcome] = []
+        left_alone = 0
         for ref, store in self._catalog.stores():
             outcome = StoreOutcome(target=ref.target, store=store.label, role=ref.role)
             if reason := not_applicable(ref, store, selection):
@@ -84,12 +94,14 @@ class ScopeEraser:
             if progress:
                 hooks = replace(hooks, progress=progress)
             state = runner.erase(ref, selection, Partition(), PartitionProgress(), hooks)
+            remaining, kept = verify(store, selection)
+            left_alone += kept
             outcomes.append(
                 outcome.model_copy(
                     update={
                         "matched": state.matched,
                         "deleted": state.deleted,
-                        "remaining": store.count_remaining(selection),
+                        "remaining": remaining,
                         "unreadable_kept": state.unreadable,
                     }
                 )
@@ -102,6 +114,7 @@ class ScopeEraser:
             memories=len(erased),
             stores=outcomes,
             history_events=log.written if log else 0,
+            entity_records_left_alone=left_alone,
             duration_ms=int((time.monotonic() - started) * 1000),
         )
         logger.info(

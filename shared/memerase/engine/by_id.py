@@ -96,7 +96,7 @@ class ByIdDeleter:
             for i in range(0, len(records), store.batch_size)
         )
         left_alone = unlink(target.entities, records, allowed)
-        remaining = store.count_present(memory_ids) if records else 0
+        remaining = len(store.stored(memory_ids)) if records else 0
         outcome = StoreOutcome(
             target=target.name, store=store.label, matched=len(records), deleted=deleted, remaining=remaining
         )

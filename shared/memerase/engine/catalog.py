@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from memerase.criteria import CRITERIA_NOT_APPLICABLE, Selection
+from memerase.engine.entity_sweep import EntitySweep
 from memerase.errors import InvalidRequest, UnknownTarget
 from memerase.stores.base import ScopeCollection
 from memerase.stores.factory import TargetStores
@@ -45,11 +46,12 @@ class StoreCatalog:
             raise UnknownTarget(f"unknown target {name!r}; configured: {', '.join(self._targets)}") from None
 
     def stores(self) -> Iterable[tuple[StoreRef, ScopeCollection]]:
-        """Every collection: each target's memories, then its entities where they exist, then its graph data."""
+        """Every collection: each target's memories, then its entities where they exist (as a scope erasure sees
+        them: see `entity_sweep`), then its graph data. An inline erasure runs them in this order."""
         for name, target in self._targets.items():
             yield StoreRef(name, MEMORIES), target.memories
             if target.entities is not None:
-                yield StoreRef(name, ENTITIES), target.entities
+                yield StoreRef(name, ENTITIES), EntitySweep(target.entities, target.memories)
             for role, graph in target.graph:
                 yield StoreRef(name, role), graph
 
@@ -59,7 +61,7 @@ class StoreCatalog:
         if ref.role == MEMORIES:
             store = target.memories
         elif ref.role == ENTITIES:
-            store = target.entities
+            store = EntitySweep(target.entities, target.memories) if target.entities is not None else None
         else:
             store = next((graph for role, graph in target.graph if role == ref.role), None)
         if store is None:

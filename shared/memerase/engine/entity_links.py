@@ -4,9 +4,10 @@ An erased memory's id is stripped only from entity records inside that memory's 
 field the memory carries, the record carries with the same value: what mem0's own search by the memory's filters
 finds) and, for a scoped caller, inside the caller's scopes; a record left with no link is deleted. Any other record
 that links an erased memory is left alone and counted: memerase never rewrites or deletes another scope's record.
-A scope erasure needs no unlinking at all: a record inside an erased memory's scope is inside the erased scope, and
-the scope's entity pass deletes it; deletion by id and erasure by age/expiry criteria (which leave the entity
-collection to the scope's other memories) unlink.
+Every erasure of memories unlinks: by id, by age/expiry criteria (which leave the entity collection to the scope's
+other memories) and by scope. A scope erasure cannot simply delete its scope's records: one inside the erased scope
+may also link memories outside it (mem0 links a {user} memory to a {user, agent} record), so its entity pass deletes
+only the records of the scope no stored memory outside the scope links (`entity_sweep`).
 """
 
 from __future__ import annotations

@@ -148,13 +148,13 @@ class PartitionRunner:
         if not self._may_send(run):
             return False
         run.store.delete_batch([r.native_id for r in chunk])
-        # A scope erasure needs no entity unlinking: an entity record inside an erased memory's scope is inside the
-        # erased scope too, and the scope's entity pass deletes it. A selection with criteria leaves the entity
-        # collection to its other memories, so the erased ids are stripped from the records of each memory's own
-        # scope, as mem0's own delete does (records of other scopes are never touched; a batch replayed after a
-        # crash has no payloads, and leaves its ids listed).
-        if memories and run.selection.criteria.present:
-            unlink(self._catalog.target(run.ref.target).entities, chunk)
+        # The erased ids are stripped from the entity records of each memory's own scope, as mem0's own delete does,
+        # and a record left linking nothing is deleted (records of other scopes are never touched; a batch replayed
+        # after a crash has no payloads, and leaves its ids listed). A scope erasure unlinks too: a record inside the
+        # erased scope may also link memories outside it (mem0 links a {user} memory to a {user, agent} record), and
+        # its entity pass deletes only the records no memory outside the scope links (`entity_sweep`). A selection
+        # with criteria leaves the entity collection to the scope's other memories.
         if memories:
+            unlink(self._catalog.target(run.ref.target).entities, chunk)
             run.hooks.erased(memory_ids)
         return True

@@ -120,8 +120,8 @@ class MemoryCollection(ScopeCollection, Protocol):
         """The records holding these mem0 memory ids (normally one each; none for an absent id), in batches."""
         ...
 
-    def count_present(self, memory_ids: Sequence[str]) -> int:
-        """How many of these memory ids are still stored, seeing every deletion this store made."""
+    def stored(self, memory_ids: Collection[str]) -> list[Record]:
+        """`lookup`, seeing every write and deletion made before the call (what is stored now)."""
         ...
 
     def scan_scopes(self) -> Iterator[Record]:
@@ -133,6 +133,11 @@ class EntityCollection(ScopeCollection, Protocol):
     """mem0 2.x's entity collection: also finds and rewrites the records that link erased memories."""
 
     def exists(self) -> bool: ...
+
+    def read(self, records: Sequence[Record]) -> list[Record]:
+        """These records as stored now, seeing every write made before the call, with their user/agent/run fields and
+        `linked_memory_ids` at least (a record no longer stored is absent)."""
+        ...
 
     def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
         """Entity records whose `linked_memory_ids` hold any of `memory_ids`, with their full payloads."""

@@ -124,14 +124,17 @@ class NeptuneAnalyticsStore:
             found += [node_record(row) for row in rows]
         return found
 
-    def count_present(self, memory_ids: Sequence[str]) -> int:
-        return len(self.lookup(memory_ids))
+    def stored(self, memory_ids: Collection[str]) -> list[Record]:
+        return self.lookup(list(memory_ids))
 
     def scan_scopes(self) -> Iterator[Record]:
         for page in paginate(lambda cursor: self._page("", {}, cursor)):
             yield from page.records
 
     # ---- entity links --------------------------------------------------------------------------------------------
+
+    def read(self, records: Sequence[Record]) -> list[Record]:
+        return self.lookup([r.native_id for r in records])  # by `~id`
 
     def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
         """Entity nodes whose `linked_memory_ids` hold any of `memory_ids` (asked of the graph in batches of ids,

@@ -31,6 +31,7 @@ DELETE_BATCH_SIZE = 1000
 PIT_KEEP_ALIVE = "10m"
 RETRYABLE_STATUS = (429, 502, 503, 504)
 SCOPE_SOURCE = ["id", "payload.user_id", "payload.agent_id", "payload.run_id"]
+LINK_SOURCE = [*SCOPE_SOURCE, "payload.linked_memory_ids"]
 SELECT_SOURCE = [*SCOPE_SOURCE, f"payload.{CREATED_AT}", f"payload.{EXPIRATION_DATE}"]
 DATE_FIELDS = (CREATED_AT, EXPIRATION_DATE)
 
@@ -204,25 +205,30 @@ class OpenSearchStore:
         # The same query and the same exact check as the erasure (a `_count` would also count non-string values).
         return sum(len(page.records) for page in scan(self, chosen))
 
-    def count_present(self, memory_ids: Sequence[str]) -> int:
-        self._refresh()
-        return len(self.lookup(memory_ids))
+    def stored(self, memory_ids: Collection[str]) -> list[Record]:
+        self._refresh()  # near-real-time: a memory written a moment ago is then found
+        return self.lookup(list(memory_ids))
 
-    def lookup(self, memory_ids: Sequence[str]) -> list[Record]:
+    def lookup(self, memory_ids: Sequence[str], source: Sequence[str] = SCOPE_SOURCE) -> list[Record]:
         wanted = set(memory_ids)
         found: list[Record] = []
         ids = sorted(wanted)
         for i in range(0, len(ids), LOOKUP_BATCH):
             chunk = ids[i : i + LOOKUP_BATCH]
-            body = {"size": 10 * len(chunk), "query": {"terms": {"id": chunk}}, "_source": SCOPE_SOURCE}
+            body = {"size": 10 * len(chunk), "query": {"terms": {"id": chunk}}, "_source": source}
             hits = self._call(self._client.search, index=self.index, body=body)["hits"]["hits"]
             found += [self._record(h) for h in hits if h["_source"].get("id") in wanted]
         return found
+
+    def read(self, records: Sequence[Record]) -> list[Record]:
+        self._refresh()  # by mem0's `id`; the scope fields and the links only, never the entity's text
+        return self.lookup([r.memory_id for r in records], LINK_SOURCE)
 
     def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
         wanted = sorted(set(memory_ids))
         if not wanted:
             return []
+        self._refresh()  # near-real-time: an earlier batch's rewrites are what is searched, not the records before them
         body = {
             "size": 10000,
             "query": {"terms": {"payload.linked_memory_ids.keyword": wanted}},

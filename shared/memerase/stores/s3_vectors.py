@@ -29,6 +29,7 @@ from memerase.stores.base import (
 LIST_PAGE_SIZE = 1000  # ListVectors maxResults maximum
 DELETE_BATCH_SIZE = 500  # DeleteVectors keys maximum
 GET_BATCH_SIZE = 100  # GetVectors keys maximum
+KEY_MAX_LENGTH = 1024  # a vector key's maximum length (characters)
 MAX_SEGMENTS = 16  # ListVectors segmentCount maximum
 THROTTLING_CODES = s3_vectors_retry.THROTTLING_CODES
 RETRYABLE_CODES = s3_vectors_retry.TRANSIENT_CODES
@@ -110,9 +111,6 @@ class S3VectorsStore:
         chosen = require_selection(selection)  # ListVectors is strongly consistent: a fresh listing sees every deletion
         return sum(len(page.records) for page in scan(self, chosen))
 
-    def count_present(self, memory_ids: Sequence[str]) -> int:
-        return len(self.lookup(memory_ids))
-
     def lookup(self, memory_ids: Sequence[str]) -> list[Record]:
         keys = list(dict.fromkeys(memory_ids))
         found: list[Record] = []
@@ -121,6 +119,14 @@ class S3VectorsStore:
             vectors = self._call("get_vectors", keys=chunk, returnMetadata=True, returnData=False)["vectors"]
             found += [Record(v["key"], v["key"], _metadata(v)) for v in vectors]
         return found
+
+    def stored(self, memory_ids: Collection[str]) -> list[Record]:
+        """GetVectors is strongly consistent. An id no key can be (an entity record may link anything) names no
+        vector, and is not sent."""
+        return self.lookup([m for m in memory_ids if 0 < len(m) <= KEY_MAX_LENGTH])
+
+    def read(self, records: Sequence[Record]) -> list[Record]:
+        return self.lookup([r.native_id for r in records])  # GetVectors, by key
 
     def list_linking(self, memory_ids: Collection[str]) -> list[Record]:
         """ListVectors cannot filter, so the collection's links are listed once and answered from memory, kept
