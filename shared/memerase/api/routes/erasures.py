@@ -114,13 +114,12 @@ def batch_delete(body: BatchDelete) -> MemoryDeleted:
     if len(body.memories) > MAX_BATCH:
         raise PayloadTooLarge(f"at most {MAX_BATCH} memories per batch; got {len(body.memories)}")
     principal = caller(router)
-    result = runtime.eraser().delete_memories(
-        [m.memory_id for m in body.memories], allowed=principal.memory_scopes, actor=principal.key_id
-    )
+    distinct = list(dict.fromkeys(m.memory_id for m in body.memories))  # an id given twice is one memory
+    result = runtime.eraser().delete_memories(distinct, allowed=principal.memory_scopes, actor=principal.key_id)
     count("MemoriesErased", result.deleted)
     audit(router, principal, "batch_delete", memories=result.memories, deleted=result.deleted)
     return MemoryDeleted(
-        message=f"Successfully deleted {len(body.memories)} memories",
+        message=f"Successfully deleted {len(distinct)} memories",
         deleted=result.deleted,
         stores=[StoreCount(**s.model_dump()) for s in result.stores],
     )
