@@ -11,7 +11,7 @@ from typing import NoReturn
 
 DIGITS = re.compile(r"[0-9]{1,9}")
 PORTS = (0, 65535)  # 0: a free port the system chooses (the banner shows it)
-DEMO_MEMORIES = 500  # the demo seeds S3 Vectors in one PutVectors request, which takes at most 500 vectors
+DEMO_MAX = 100  # users, and memories per user: the demo's before/after table reads at most 10,000 of OpenSearch's
 JOBS_LISTED = 1000
 
 

@@ -490,6 +490,19 @@ def test_scoped_batch_touching_another_user_is_404_and_deletes_nothing(world: Wo
     world.expect_intact()
 
 
+def test_batch_with_the_same_id_twice_counts_one_memory(world: World) -> None:
+    """Before the fix: "Successfully deleted 2 memories" for one memory. Decision: distinct ids are counted (a
+    repeated id is not refused: mem0's client sends whatever list it is given, and the erasure is the same)."""
+    # Given one memory in both stores
+    target = world.data[0]
+    # When mem0's client batch-deletes it with its id given twice
+    reply = batch(world, {"memories": [{"memory_id": target.id}, {"memory_id": target.id}]})
+    # Then 200 saying one memory was deleted (one record per store), and only that memory is gone
+    assert reply.status == 200, reply.text
+    assert reply.json["message"] == "Successfully deleted 1 memories" and reply.json["deleted"] == 2
+    world.expect_only(world.without(lambda m: m.id == target.id))
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -701,6 +714,20 @@ def test_invalid_erasure_request_is_400(world: World, body: dict[str, Any]) -> N
     reply = start_erasure(world, body)
     # Then 400 and nothing was deleted
     error_of(reply, 400)
+    world.expect_intact()
+
+
+def test_an_array_of_erasure_requests_is_400_and_erases_nothing(world: World) -> None:
+    """Before the fix: 202, and the first scope (user-1) was erased: Powertools reads a list body's first element
+    for a model parameter (its rule for form fields), and the second request was dropped silently."""
+    # Given 3 users x 4 memories in both stores
+    # When two erasure requests are posted as one JSON array
+    reply = world.call(
+        erasures_fn, "POST", "/v1/erasures", "/v1/erasures", body=[{"user_id": "user-1"}, {"user_id": "user-2"}]
+    )
+    # Then 400 naming the problem, and nothing was erased
+    body = error_of(reply, 400, "invalid_request")
+    assert "one JSON object, not an array" in body["detail"]
     world.expect_intact()
 
 
