@@ -18,6 +18,8 @@ from functions.authorizer import app as authorizer_fn
 from memerase import runtime
 from memerase.engine import Eraser
 from memerase.errors import MissingFilter
+from memerase.jobs.launcher import JobLauncher
+from memerase.jobs.models import JobStatus
 from memerase.keys import ApiKeyStore
 from memerase.models import Scope
 from memerase_local import proxy_events
@@ -729,6 +731,80 @@ def test_an_array_of_erasure_requests_is_400_and_erases_nothing(world: World) ->
     body = error_of(reply, 400, "invalid_request")
     assert "one JSON object, not an array" in body["detail"]
     world.expect_intact()
+
+
+def get_event(world: World, event_id: str, key: str = "admin") -> Reply:
+    return world.call(
+        erasures_fn,
+        "GET",
+        f"/v1/event/{event_id}/",
+        "/v1/event/{event_id}",
+        key,
+        path_parameters={"event_id": event_id},
+    )
+
+
+def test_mem0_deletes_answer_with_an_event_id_that_reads_as_a_mem0_event(world: World) -> None:
+    """Before the fix: the 202 bodies had no `event_id`, and `GET /v1/event/{event_id}/` was 404 no_route."""
+    # Given mem0's filtered delete of user-1 and its entity delete of user-2
+    deleted = delete_all(world, user_id="user-1")
+    entity = world.call(
+        erasures_fn,
+        "DELETE",
+        "/v2/entities/user/user-2/",
+        "/v2/entities/{entity_type}/{entity_id}",
+        path_parameters={"entity_type": "user", "entity_id": "user-2"},
+    )
+    # When each answer's event is read
+    for reply in (deleted, entity):
+        assert reply.status == 202, reply.text
+        assert reply.json["event_id"] == reply.json["job_id"]
+        event = get_event(world, reply.json["event_id"])
+        # Then it is mem0's event shape, SUCCEEDED (the job COMPLETED), with no raw id anywhere
+        assert event.status == 200, event.text
+        body = event.json
+        assert body["id"] == reply.json["job_id"] and body["event_type"] == "DELETE"
+        assert body["status"] == "SUCCEEDED" and body["metadata"]["job_status"] == "COMPLETED"
+        assert body["latency"] is not None and body["latency"] >= 0
+        assert "user-1" not in event.text and "user-2" not in event.text
+
+
+@pytest.mark.parametrize(
+    ("job_status", "event_status"),
+    [
+        ("QUEUED", "PENDING"),
+        ("RUNNING", "RUNNING"),
+        ("COMPLETED", "SUCCEEDED"),
+        ("FAILED", "FAILED"),
+        ("CANCELLED", "FAILED"),
+    ],
+)
+def test_an_event_maps_the_jobs_status_to_mem0s(world: World, job_status: str, event_status: str) -> None:
+    """Before the fix: no event route (404 no_route). CANCELLED is FAILED: the erasure asked for did not happen."""
+    # Given a job, as the launcher reports it in each of its statuses
+    job_id = delete_all(world, user_id="user-1").json["job_id"]
+    real = JobLauncher.get
+    world.monkeypatch.setattr(
+        JobLauncher, "get", lambda self, i: real(self, i).model_copy(update={"status": JobStatus(job_status)})
+    )
+    # When its event is read
+    reply = get_event(world, job_id)
+    # Then the status is mem0's
+    assert reply.status == 200, reply.text
+    assert reply.json["status"] == event_status and reply.json["metadata"]["job_status"] == job_status
+
+
+def test_an_event_is_read_with_the_jobs_own_permission(world: World) -> None:
+    """Before the fix: 404 no_route for every key."""
+    # Given a job started by user-1's key
+    job_id = start_erasure(world, {"user_id": "user-1"}, key="user1").json["job_id"]
+    # When user-1's key, user-2's key and an admin read its event, and an unknown event is read
+    own, other, admin = (get_event(world, job_id, key=k) for k in ("user1", "user2", "admin"))
+    unknown = get_event(world, "job-00000000000000000000000000000000")
+    # Then as for GET /v1/erasures/{job_id}: the starter and admins see it, another key is 403, an unknown id 404
+    assert (own.status, admin.status) == (200, 200)
+    error_of(other, 403, "forbidden")
+    error_of(unknown, 404, "job_not_found")
 
 
 # ---- reset function ----------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -12,11 +13,13 @@ from memerase import runtime
 from memerase.api.request import ENCODED_ID_LENGTH, audit, base_path, caller, path_value
 from memerase.api.responses import COMMON, accepted, errors, ok
 from memerase.api.schemas import (
+    EVENT_STATUS,
     MAX_BATCH,
     BatchDelete,
     Entity,
     EntityList,
     ErasureRequest,
+    Event,
     JobAccepted,
     JobView,
     MemoryDeleted,
@@ -86,6 +89,7 @@ def _accepted(job: JobRecord, message: str) -> Response[JobAccepted]:
     body = JobAccepted(
         message=message,
         job_id=job.job_id,
+        event_id=job.job_id,
         status=job.status.value,
         status_url=f"{base_path(router)}/v1/erasures/{job.job_id}",
     )
@@ -211,6 +215,37 @@ def resume_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) ->
     resumed = runtime.launcher().resume(job.job_id)
     audit(router, caller(router), "resume_job", job_id=job.job_id)
     return Response(status_code=202, content_type="application/json", body=JobView(**resumed.public()))
+
+
+@router.get(
+    "/v1/event/<event_id>/",
+    summary="An erasure job as one of mem0's platform events (mem0's statuses)",
+    responses=ok(*COMMON, s404="unknown event"),
+)
+def get_event(event_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Event:
+    job = _visible(event_id)
+    return Event(
+        id=job.job_id,
+        status=EVENT_STATUS[job.status.value],
+        metadata={
+            "job_status": job.status.value,
+            "summary": job.summary(),
+            "memories_erased": job.memories_erased,
+            "records_erased": job.records_erased,
+            "status_url": f"{base_path(router)}/v1/erasures/{job.job_id}",
+        },
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        started_at=job.started_at,
+        completed_at=job.completed_at,
+        latency=_milliseconds(job.started_at, job.completed_at),
+    )
+
+
+def _milliseconds(start: str | None, end: str | None) -> float | None:
+    if not (start and end):
+        return None
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() * 1000
 
 
 def _visible(job_id: str) -> JobRecord:
