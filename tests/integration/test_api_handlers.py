@@ -8,6 +8,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -16,7 +17,7 @@ from functions.api_memories import app as memories_fn
 from functions.api_reset import app as reset_fn
 from functions.authorizer import app as authorizer_fn
 from memerase import runtime
-from memerase.engine import Eraser
+from memerase.engine import Eraser, reads
 from memerase.errors import MissingFilter
 from memerase.jobs.launcher import JobLauncher
 from memerase.jobs.models import JobStatus
@@ -543,6 +544,35 @@ def test_entities_lists_users_agents_and_runs_with_counts(world: World) -> None:
             if value := m.payload.get(f"{kind}_id"):
                 expected[(kind, value)] = expected.get((kind, value), 0) + 1
     assert found == expected and reply.json["count"] == len(expected)
+
+
+def test_entities_come_in_pages_linked_by_next_as_mem0s_paginated_answers(world: World) -> None:
+    """Before the fix: one answer read every record of every target, however large the stores: no bound to set
+    (AttributeError here) and no `next`."""
+    # Given 3 users x 4 memories in two targets, and one store request per page
+    world.monkeypatch.setattr(reads, "ENTITY_PAGE_REQUESTS", 1)
+    # When an admin lists entities, then follows the `next` link it is given
+    first = world.call(erasures_fn, "GET", "/v1/entities/", "/v1/entities")
+    assert first.status == 200, first.text
+    link = urlsplit(first.json["next"])
+    query = {k: v[0] for k, v in parse_qs(link.query).items()}
+    second = world.call(erasures_fn, "GET", "/v1/entities/", "/v1/entities", query=query)
+    # Then the first page holds the first target's entities and an absolute `next` link on the caller's own host and
+    # stage; the second holds the second target's and no `next`
+    assert (link.scheme, link.netloc, link.path) == ("https", STAGE.domain, f"/{STAGE.name}/v1/entities/")
+    assert second.status == 200 and second.json["next"] is None and second.json["previous"] is None
+    users = {e["id"]: e["total_memories"] for e in first.json["results"] if e["type"] == "user"}
+    assert users == {u: len(world.of(u)) for u in ("user-0", "user-1", "user-2")}
+    assert first.json["results"] == second.json["results"] and first.json["count"] == len(first.json["results"])
+
+
+def test_entities_from_a_made_up_cursor_is_400(world: World) -> None:
+    """Before the fix: the parameter was ignored (200 with every entity)."""
+    # Given the deployment's two targets
+    # When entities are listed from a cursor this API did not give
+    reply = world.call(erasures_fn, "GET", "/v1/entities/", "/v1/entities", query={"cursor": "WzksbnVsbF0"})
+    # Then 400 naming the cursor
+    assert "invalid cursor" in error_of(reply, 400, "invalid_request")["detail"]
 
 
 def test_scoped_key_sees_only_its_own_entity(world: World) -> None:

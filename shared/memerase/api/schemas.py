@@ -170,9 +170,13 @@ class Entity(BaseModel):
 
 
 class EntityList(BaseModel):
+    """One page of entities, in the shape of mem0's paginated answers."""
+
     model_config = ConfigDict(hide_input_in_errors=True)
 
-    count: int
+    count: int = Field(description="entities on this page")
+    next: str | None = Field(None, description="the URL of the next page; null after the last")
+    previous: str | None = Field(None, description="always null: pages are read forwards only")
     results: list[Entity]
 
 

@@ -124,8 +124,10 @@ class MemoryCollection(ScopeCollection, Protocol):
         """How many of these memory ids are still stored, seeing every deletion this store made."""
         ...
 
-    def scan_scopes(self) -> Iterator[Record]:
-        """Every record with its user/agent/run fields (for listing entities; never used to select deletions)."""
+    def scope_page(self, cursor: str | None) -> Page:
+        """One page of records with their user/agent/run fields, after `cursor` (None: the first page), in a stable
+        order, with the cursor of the next page; a cursor stays valid across requests (for listing entities, a page
+        per request; never used to select deletions)."""
         ...
 
 

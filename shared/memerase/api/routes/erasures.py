@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
-from memerase.api.request import ENCODED_ID_LENGTH, audit, base_path, caller, path_value
+from memerase.api.request import ENCODED_ID_LENGTH, absolute_url, audit, base_path, caller, path_value
 from memerase.api.responses import COMMON, accepted, errors, ok
 from memerase.api.schemas import (
     EVENT_STATUS,
@@ -130,17 +130,22 @@ def batch_delete(body: BatchDelete) -> MemoryDeleted:
 
 
 @router.get(
-    "/v1/entities/", summary="Users, agents and runs that have memories (within the key's scope)", responses=ok(*COMMON)
+    "/v1/entities/",
+    summary="Users, agents and runs that have memories (within the key's scope), a bounded slice of the stores per "
+    "page: follow `next`; an entity whose memories span pages is listed on each with that page's count",
+    responses=ok(*COMMON),
 )
-def entities() -> EntityList:
+def entities(cursor: Annotated[str | None, Query(max_length=4096)] = None) -> EntityList:
     principal = caller(router)
+    page = runtime.eraser().entities(cursor)
     found = []
-    for key, counts in runtime.eraser().entities().items():
+    for key, counts in page.counts.items():
         kind = key.removesuffix("_id")
         for name, total in sorted(counts.items()):
             if principal.allows_filters({key: name}):
                 found.append(Entity(id=name, name=name, type=kind, total_memories=total))
-    return EntityList(count=len(found), results=found)
+    following = absolute_url(router, f"/v1/entities/?cursor={page.cursor}") if page.cursor else None
+    return EntityList(count=len(found), next=following, results=found)
 
 
 @router.delete(
