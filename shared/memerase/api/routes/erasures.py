@@ -162,6 +162,37 @@ def delete_entity(
     return _accepted(job, "Entity deleted successfully.")
 
 
+@router.get(
+    "/v1/event/<event_id>/",
+    summary="An erasure job as one of mem0's platform events (mem0's statuses)",
+    responses=ok(*COMMON, s404="unknown event"),
+)
+def get_event(event_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Event:
+    job = _visible(event_id)
+    return Event(
+        id=job.job_id,
+        status=EVENT_STATUS.get(job.status.value, "RUNNING" if job.status.active else "FAILED"),
+        metadata={
+            "job_status": job.status.value,
+            "summary": job.summary(),
+            "memories_erased": job.memories_erased,
+            "records_erased": job.records_erased,
+            "status_url": f"{base_path(router)}/v1/erasures/{job.job_id}",
+        },
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        started_at=job.started_at,
+        completed_at=job.completed_at,
+        latency=_milliseconds(job.started_at, job.completed_at),
+    )
+
+
+def _milliseconds(start: str | None, end: str | None) -> float | None:
+    if not (start and end):
+        return None
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() * 1000
+
+
 @router.post("/v1/erasures", summary="Start an erasure job", responses={**JOB_ERRORS, **accepted("queued")})
 def start_erasure(
     body: ErasureRequest,
@@ -220,37 +251,6 @@ def resume_erasure(job_id: Annotated[str, Path(min_length=1, max_length=80)]) ->
     resumed = runtime.launcher().resume(job.job_id)
     audit(router, caller(router), "resume_job", job_id=job.job_id)
     return Response(status_code=202, content_type="application/json", body=JobView(**resumed.public()))
-
-
-@router.get(
-    "/v1/event/<event_id>/",
-    summary="An erasure job as one of mem0's platform events (mem0's statuses)",
-    responses=ok(*COMMON, s404="unknown event"),
-)
-def get_event(event_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Event:
-    job = _visible(event_id)
-    return Event(
-        id=job.job_id,
-        status=EVENT_STATUS[job.status.value],
-        metadata={
-            "job_status": job.status.value,
-            "summary": job.summary(),
-            "memories_erased": job.memories_erased,
-            "records_erased": job.records_erased,
-            "status_url": f"{base_path(router)}/v1/erasures/{job.job_id}",
-        },
-        created_at=job.created_at,
-        updated_at=job.updated_at,
-        started_at=job.started_at,
-        completed_at=job.completed_at,
-        latency=_milliseconds(job.started_at, job.completed_at),
-    )
-
-
-def _milliseconds(start: str | None, end: str | None) -> float | None:
-    if not (start and end):
-        return None
-    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() * 1000
 
 
 def _visible(job_id: str) -> JobRecord:
