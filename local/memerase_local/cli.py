@@ -22,6 +22,7 @@ from memerase.errors import InvalidRequest, MemeraseError
 from memerase.models import ErasureResult, Scope
 from memerase.observability import logger
 from memerase_local import cli_jobs, cli_retention
+from memerase_local.cli_args import DEMO_MAX, PORTS, Parser, whole
 from memerase_local.cli_retention import CLI_ACTOR
 from memerase_local.scope_key import ensure_scope_key
 
@@ -40,7 +41,7 @@ AGE = re.compile(r"([1-9][0-9]{0,6})([dh])")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="memerase", description="Erase mem0 memories, in scope and provably.")
+    parser: argparse.ArgumentParser = Parser(prog="memerase", description="Erase mem0 memories, in scope and provably.")
     sub = parser.add_subparsers(dest="command", required=True)
     delete = sub.add_parser("delete", help="erase one memory by id from every target")
     delete.add_argument("memory_id")
@@ -70,11 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     cli_jobs.add_parser(sub)
     cli_retention.add_parser(sub)
     serve = sub.add_parser("serve", help="run the HTTP API locally (embedded stand-ins unless MEMERASE_CONFIG)")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=whole(*PORTS, " (0: any free port)"), default=8000)
     serve.add_argument("--no-seed", action="store_true", help="do not write sample mem0 memories")
     demo = sub.add_parser("demo", help="run a demo on embedded stand-ins (moto, osmem-server)")
-    demo.add_argument("--users", type=int, default=4)
-    demo.add_argument("--per-user", type=int, default=25)
+    demo.add_argument("--users", type=whole(2, DEMO_MAX, " (the demo erases user-1)"), default=4)
+    demo.add_argument("--per-user", type=whole(1, DEMO_MAX), default=25)
     return parser
 
 
@@ -101,15 +102,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _keys(args: argparse.Namespace) -> int:
-    store = runtime.api_keys()
     if args.keys_command == "create":
         scopes = [Scope.of(**{k: v}) for k in ("user_id", "agent_id", "run_id") for v in getattr(args, k)]
         if not args.admin and not scopes:
             raise InvalidRequest("a key needs --admin or at least one --user-id/--agent-id/--run-id")
-        key, info = store.create(args.name, admin=args.admin, scopes=scopes)
+        if args.admin and scopes:
+            raise InvalidRequest("--admin covers every scope: give --admin or --user-id/--agent-id/--run-id, not both")
+        key, info = runtime.api_keys().create(args.name, admin=args.admin, scopes=scopes)
         out.print(f"{info['key_id']}  {key}", highlight=False)
         err.print("memerase: store this key now; only its hash is kept", highlight=False)
         return 0
+    store = runtime.api_keys()
     if args.keys_command == "revoke":
         if not store.revoke(args.key_id):
             raise InvalidRequest(f"no key {args.key_id!r}")

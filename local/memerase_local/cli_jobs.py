@@ -10,13 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 from memerase import runtime
+from memerase_local.cli_args import JOBS_LISTED, whole
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     jobs = sub.add_parser("jobs", help="list, show, cancel and resume erasure jobs")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
     listing = jobs_sub.add_parser("list", help="the newest jobs first")
-    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--limit", type=whole(1, JOBS_LISTED), default=20)
     for name, text in (
         ("show", "a job's status, counts and receipt (never its scope)"),
         ("cancel", "cancel a queued or running job (it keeps the counts of what it erased)"),
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace, out: Console) -> int:
         table = Table(title="erasure jobs, newest first")
         for column in ("job_id", "status", "created_at", "memories_erased", "summary"):
             table.add_column(column)
-        for job in jobs.list_jobs(limit=max(1, args.limit)):
+        for job in jobs.list_jobs(limit=args.limit):
             table.add_row(job.job_id, job.status.value, job.created_at, str(job.memories_erased), job.summary())
         out.print(table)
         return 0

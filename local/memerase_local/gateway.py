@@ -84,7 +84,7 @@ class Gateway:
             if route.method == method and match:
                 break
         else:
-            return _json(404, {"code": "no_route", "detail": f"no route for {method} {path}"})
+            return _no_route(self.routes, method, split.path, path)
         request = ProxyRequest(
             method,
             split.path,
@@ -112,8 +112,19 @@ class Gateway:
         return {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
 
 
-def _json(status: int, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
-    return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+def _json(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
+
+
+def _no_route(routes: list[Route], method: str, raw_path: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """405 with `Allow` when other methods serve this path, else 404."""
+    allowed = sorted({route.method for route in routes if route.pattern.match(raw_path)})
+    if allowed:
+        detail = f"{method} is not allowed here; this path takes {', '.join(allowed)}"
+        return _json(405, {"code": "method_not_allowed", "detail": detail}, {"Allow": ", ".join(allowed)})
+    return _json(404, {"code": "no_route", "detail": f"no route for {method} {path}"})
 
 
 def serve_http(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:

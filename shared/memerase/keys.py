@@ -13,7 +13,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr
 
 from memerase import dynamo
-from memerase.errors import ConfigError, StoreError, Unauthorized
+from memerase.errors import ConfigError, InvalidRequest, StoreError, Unauthorized
 from memerase.models import Scope
 from memerase.principal import Principal
 
@@ -68,6 +68,8 @@ class ApiKeyStore:
         """A new key; the key itself is returned once and never stored."""
         if not admin and not scopes:
             raise ValueError("a non-admin key needs at least one scope")
+        if admin and scopes:  # an admin key covers every scope: a scope beside it would be listed but mean nothing
+            raise InvalidRequest("an admin key covers every scope: give a key either admin or scopes, not both")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         digest = hash_key(key)
         item = {

@@ -10,6 +10,7 @@ one taken after: exactly the named memories are gone from every store, every oth
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -247,6 +248,37 @@ def test_delete_all_by_run_id_erases_that_runs_memories_only(world: World) -> No
     # Then only run-a's memories are gone
     assert world.server.wait_for_job(reply["job_id"])["status"] == "COMPLETED"
     assert_only_erased(before, world.server.stores(), gone)
+
+
+def test_delete_all_answers_a_mem0_event_id_whose_event_ends_succeeded(world: World) -> None:
+    """Before the fix: no `event_id` in delete_all's answer, and `GET /v1/event/{event_id}/` was 404 no_route."""
+    before = world.server.stores()
+    gone = before.matching(agent_id=AGENT_Y)
+    # Given agent-y's memories of agent-user
+    assert len(gone) == 2
+    # When delete_all(agent_id="agent-y") is called, and its event is polled on the client's own connection
+    reply = world.admin.delete_all(agent_id=AGENT_Y)
+    deadline = time.monotonic() + 60
+    while True:
+        event = world.admin.client.get(f"/v1/event/{reply['event_id']}/")
+        assert event.status_code == 200, event.text
+        if event.json()["status"] not in ("PENDING", "RUNNING") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    # Then the event is the job, SUCCEEDED, and exactly agent-y's memories are gone
+    assert reply["event_id"] == reply["job_id"] and event.json()["id"] == reply["job_id"]
+    assert event.json()["status"] == "SUCCEEDED" and event.json()["metadata"]["job_status"] == "COMPLETED"
+    assert_only_erased(before, world.server.stores(), gone)
+
+
+def test_a_wrong_method_on_a_known_path_is_405_with_allow_through_the_gateway(world: World) -> None:
+    """Before the fix: 404 no_route."""
+    # Given the served API
+    # When a path it serves with DELETE is requested with GET
+    reply = world.admin.client.get("/v1/memories/")
+    # Then 405 naming the method it takes
+    assert (reply.status_code, reply.headers["Allow"]) == (405, "DELETE")
+    assert reply.json()["code"] == "method_not_allowed"
 
 
 def test_delete_users_by_user_id_erases_that_user_and_nobody_else(world: World) -> None:

@@ -143,6 +143,9 @@ REAL_CASES: dict[str, Callable[[LocalServer], Case]] = {
     "status of a finished job (200)": lambda s: op("/v1/erasures/{job_id}", "GET").Case(
         path_parameters={"job_id": finished_job(s)}
     ),
+    "event of a finished job (200)": lambda s: op("/v1/event/{event_id}", "GET").Case(
+        path_parameters={"event_id": finished_job(s)}
+    ),
     "cancel a finished job (409)": lambda s: op("/v1/erasures/{job_id}/cancel", "POST").Case(
         path_parameters={"job_id": finished_job(s)}
     ),

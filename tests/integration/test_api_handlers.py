@@ -8,6 +8,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -16,8 +17,10 @@ from functions.api_memories import app as memories_fn
 from functions.api_reset import app as reset_fn
 from functions.authorizer import app as authorizer_fn
 from memerase import runtime
-from memerase.engine import Eraser
+from memerase.engine import Eraser, reads
 from memerase.errors import MissingFilter
+from memerase.jobs.launcher import JobLauncher
+from memerase.jobs.models import JobStatus
 from memerase.keys import ApiKeyStore
 from memerase.models import Scope
 from memerase_local import proxy_events
@@ -490,6 +493,19 @@ def test_scoped_batch_touching_another_user_is_404_and_deletes_nothing(world: Wo
     world.expect_intact()
 
 
+def test_batch_with_the_same_id_twice_counts_one_memory(world: World) -> None:
+    """Before the fix: "Successfully deleted 2 memories" for one memory. Decision: distinct ids are counted (a
+    repeated id is not refused: mem0's client sends whatever list it is given, and the erasure is the same)."""
+    # Given one memory in both stores
+    target = world.data[0]
+    # When mem0's client batch-deletes it with its id given twice
+    reply = batch(world, {"memories": [{"memory_id": target.id}, {"memory_id": target.id}]})
+    # Then 200 saying one memory was deleted (one record per store), and only that memory is gone
+    assert reply.status == 200, reply.text
+    assert reply.json["message"] == "Successfully deleted 1 memories" and reply.json["deleted"] == 2
+    world.expect_only(world.without(lambda m: m.id == target.id))
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -528,6 +544,35 @@ def test_entities_lists_users_agents_and_runs_with_counts(world: World) -> None:
             if value := m.payload.get(f"{kind}_id"):
                 expected[(kind, value)] = expected.get((kind, value), 0) + 1
     assert found == expected and reply.json["count"] == len(expected)
+
+
+def test_entities_come_in_pages_linked_by_next_as_mem0s_paginated_answers(world: World) -> None:
+    """Before the fix: one answer read every record of every target, however large the stores: no bound to set
+    (AttributeError here) and no `next`."""
+    # Given 3 users x 4 memories in two targets, and one store request per page
+    world.monkeypatch.setattr(reads, "ENTITY_PAGE_REQUESTS", 1)
+    # When an admin lists entities, then follows the `next` link it is given
+    first = world.call(erasures_fn, "GET", "/v1/entities/", "/v1/entities")
+    assert first.status == 200, first.text
+    link = urlsplit(first.json["next"])
+    query = {k: v[0] for k, v in parse_qs(link.query).items()}
+    second = world.call(erasures_fn, "GET", "/v1/entities/", "/v1/entities", query=query)
+    # Then the first page holds the first target's entities and an absolute `next` link on the caller's own host and
+    # stage; the second holds the second target's and no `next`
+    assert (link.scheme, link.netloc, link.path) == ("https", STAGE.domain, f"/{STAGE.name}/v1/entities/")
+    assert second.status == 200 and second.json["next"] is None and second.json["previous"] is None
+    users = {e["id"]: e["total_memories"] for e in first.json["results"] if e["type"] == "user"}
+    assert users == {u: len(world.of(u)) for u in ("user-0", "user-1", "user-2")}
+    assert first.json["results"] == second.json["results"] and first.json["count"] == len(first.json["results"])
+
+
+def test_entities_from_a_made_up_cursor_is_400(world: World) -> None:
+    """Before the fix: the parameter was ignored (200 with every entity)."""
+    # Given the deployment's two targets
+    # When entities are listed from a cursor this API did not give
+    reply = world.call(erasures_fn, "GET", "/v1/entities/", "/v1/entities", query={"cursor": "WzksbnVsbF0"})
+    # Then 400 naming the cursor
+    assert "invalid cursor" in error_of(reply, 400, "invalid_request")["detail"]
 
 
 def test_scoped_key_sees_only_its_own_entity(world: World) -> None:
@@ -702,6 +747,94 @@ def test_invalid_erasure_request_is_400(world: World, body: dict[str, Any]) -> N
     # Then 400 and nothing was deleted
     error_of(reply, 400)
     world.expect_intact()
+
+
+def test_an_array_of_erasure_requests_is_400_and_erases_nothing(world: World) -> None:
+    """Before the fix: 202, and the first scope (user-1) was erased: Powertools reads a list body's first element
+    for a model parameter (its rule for form fields), and the second request was dropped silently."""
+    # Given 3 users x 4 memories in both stores
+    # When two erasure requests are posted as one JSON array
+    reply = world.call(
+        erasures_fn, "POST", "/v1/erasures", "/v1/erasures", body=[{"user_id": "user-1"}, {"user_id": "user-2"}]
+    )
+    # Then 400 naming the problem, and nothing was erased
+    body = error_of(reply, 400, "invalid_request")
+    assert "one JSON object, not an array" in body["detail"]
+    world.expect_intact()
+
+
+def get_event(world: World, event_id: str, key: str = "admin") -> Reply:
+    return world.call(
+        erasures_fn,
+        "GET",
+        f"/v1/event/{event_id}/",
+        "/v1/event/{event_id}",
+        key,
+        path_parameters={"event_id": event_id},
+    )
+
+
+def test_mem0_deletes_answer_with_an_event_id_that_reads_as_a_mem0_event(world: World) -> None:
+    """Before the fix: the 202 bodies had no `event_id`, and `GET /v1/event/{event_id}/` was 404 no_route."""
+    # Given mem0's filtered delete of user-1 and its entity delete of user-2
+    deleted = delete_all(world, user_id="user-1")
+    entity = world.call(
+        erasures_fn,
+        "DELETE",
+        "/v2/entities/user/user-2/",
+        "/v2/entities/{entity_type}/{entity_id}",
+        path_parameters={"entity_type": "user", "entity_id": "user-2"},
+    )
+    # When each answer's event is read
+    for reply in (deleted, entity):
+        assert reply.status == 202, reply.text
+        assert reply.json["event_id"] == reply.json["job_id"]
+        event = get_event(world, reply.json["event_id"])
+        # Then it is mem0's event shape, SUCCEEDED (the job COMPLETED), with no raw id anywhere
+        assert event.status == 200, event.text
+        body = event.json
+        assert body["id"] == reply.json["job_id"] and body["event_type"] == "DELETE"
+        assert body["status"] == "SUCCEEDED" and body["metadata"]["job_status"] == "COMPLETED"
+        assert body["latency"] is not None and body["latency"] >= 0
+        assert "user-1" not in event.text and "user-2" not in event.text
+
+
+@pytest.mark.parametrize(
+    ("job_status", "event_status"),
+    [
+        ("QUEUED", "PENDING"),
+        ("RUNNING", "RUNNING"),
+        ("COMPLETED", "SUCCEEDED"),
+        ("FAILED", "FAILED"),
+        ("CANCELLED", "FAILED"),
+    ],
+)
+def test_an_event_maps_the_jobs_status_to_mem0s(world: World, job_status: str, event_status: str) -> None:
+    """Before the fix: no event route (404 no_route). CANCELLED is FAILED: the erasure asked for did not happen."""
+    # Given a job, as the launcher reports it in each of its statuses
+    job_id = delete_all(world, user_id="user-1").json["job_id"]
+    real = JobLauncher.get
+    world.monkeypatch.setattr(
+        JobLauncher, "get", lambda self, i: real(self, i).model_copy(update={"status": JobStatus(job_status)})
+    )
+    # When its event is read
+    reply = get_event(world, job_id)
+    # Then the status is mem0's
+    assert reply.status == 200, reply.text
+    assert reply.json["status"] == event_status and reply.json["metadata"]["job_status"] == job_status
+
+
+def test_an_event_is_read_with_the_jobs_own_permission(world: World) -> None:
+    """Before the fix: 404 no_route for every key."""
+    # Given a job started by user-1's key
+    job_id = start_erasure(world, {"user_id": "user-1"}, key="user1").json["job_id"]
+    # When user-1's key, user-2's key and an admin read its event, and an unknown event is read
+    own, other, admin = (get_event(world, job_id, key=k) for k in ("user1", "user2", "admin"))
+    unknown = get_event(world, "job-00000000000000000000000000000000")
+    # Then as for GET /v1/erasures/{job_id}: the starter and admins see it, another key is 403, an unknown id 404
+    assert (own.status, admin.status) == (200, 200)
+    error_of(other, 403, "forbidden")
+    error_of(unknown, 404, "job_not_found")
 
 
 # ---- reset function ----------------------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from memerase.keys import ApiKeyStore
 from tests.support import mem0_data as m0
-from tests.support.targets import create_tables, memerase_config
+from tests.support.targets import KEYS_TABLE, create_tables, memerase_config
 
 
 def memerase(*args: str, conf: dict[str, Any] | None) -> subprocess.CompletedProcess[str]:
@@ -120,3 +121,40 @@ def test_bad_config_and_bad_filters_get_one_line_reasons(aws: str) -> None:
     assert wild.returncode == 1 and "wildcard" in wild.stderr
     for done in (no_config, bad, wild):
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_keys_create_refuses_admin_with_a_scope_and_stores_nothing(aws: str) -> None:
+    """Before the fix: the key was created (exit 0) and `keys list` showed it as admin with a meaningless scope."""
+    # Given a keys table
+    create_tables(history=None, jobs=None, keys=KEYS_TABLE)
+    conf = memerase_config("http://127.0.0.1:1", api={})
+    # When `memerase keys create` is asked for an admin key bound to a user
+    done = memerase("keys", "create", "--name", "ops", "--admin", "--user-id", "u", conf=conf)
+    # Then it is refused in one line naming both options, and no key was stored
+    assert done.returncode == 1, done.stdout
+    assert "--admin" in done.stderr and "--user-id" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert ApiKeyStore(KEYS_TABLE).list() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("demo", "--users", "0"), "argument --users: give a whole number from 2 to 100"),
+        (("demo", "--per-user", "0"), "argument --per-user: give a whole number from 1 to 100"),
+        (("serve", "--port", "99999"), "argument --port: give a whole number from 0 to 65535"),
+        (("serve", "--port", "-1"), "argument --port: give a whole number from 0 to 65535"),
+        (("jobs", "list", "--limit", "0"), "argument --limit: give a whole number from 1 to 1000"),
+    ],
+    ids=["demo-no-users", "demo-no-memories", "port-too-high", "port-negative", "limit-0"],
+)
+def test_out_of_range_numbers_are_refused_at_the_edge_in_one_line(args: tuple[str, ...], named: str) -> None:
+    """Before the fix: `demo --users 0` and `--per-user 0` failed (exit 3) inside the demo, after starting the
+    stand-ins, with `ParamValidationError` (PutVectors takes at least one vector); `serve --port 99999` and `--port -1`
+    with `OverflowError`; `jobs list --limit 0` went on to read the configuration (and, given one, listed one job)."""
+    # Given no configuration at all (the check comes before anything is read or started)
+    # When the command runs with a number outside what it takes
+    done = memerase(*args, conf=None)
+    # Then it exits 2 with one line naming the argument and the range, and no Python exception name
+    assert done.returncode == 2, done.stderr
+    assert named in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "Error" not in done.stderr and "Traceback" not in done.stderr

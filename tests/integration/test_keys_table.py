@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from memerase.errors import StoreError, Unauthorized
+from memerase.errors import InvalidRequest, StoreError, Unauthorized
 from memerase.keys import ApiKeyStore, table_schema
 from memerase.models import Scope
 
@@ -94,3 +94,13 @@ def test_a_stored_key_whose_admin_flag_is_not_a_boolean_is_refused_not_made_admi
 
     # Then it is refused, naming the flag, never taken as admin
     assert "admin" in str(refused.value) and info["key_id"] in str(refused.value)
+
+
+def test_an_admin_key_with_a_scope_is_refused_and_nothing_is_stored(store: ApiKeyStore) -> None:
+    """Before the fix: the key was created, and listed as admin beside a scope that meant nothing."""
+    # Given an empty keys table
+    # When an admin key is asked for with a user scope
+    with pytest.raises(InvalidRequest, match="admin key covers every scope"):
+        store.create("ops", admin=True, scopes=[Scope.of(user_id="u")])
+    # Then no key was stored
+    assert store.list() == []

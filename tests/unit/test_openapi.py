@@ -34,6 +34,7 @@ def test_every_mem0_compatible_route_is_documented() -> None:
         ("/v1/erasures", "post"),
         ("/v1/erasures/{job_id}", "get"),
         ("/v1/erasures/{job_id}/cancel", "post"),
+        ("/v1/event/{event_id}", "get"),
         ("/v1/reset", "post"),
     }
     # When its operations are listed

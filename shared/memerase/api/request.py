@@ -35,6 +35,18 @@ def base_path(router: Router) -> str:
     return ""
 
 
+def absolute_url(router: Router, path: str) -> str:
+    """`path` (under the stage) as an absolute URL, as the caller reached the API: mem0's client follows a `next`
+    link as given, and a relative one would be joined to its own base URL, stage and all."""
+    raw: dict[str, Any] = router.current_event.raw_event
+    headers = {str(k).lower(): str(v) for k, v in (raw.get("headers") or {}).items()}
+    host = headers.get("host")
+    if not host:
+        return f"{base_path(router)}{path}"
+    scheme = headers.get("x-forwarded-proto", "http").split(",")[0].strip()  # API Gateway always sets it: https
+    return f"{scheme}://{host}{base_path(router)}{path}"
+
+
 ENCODED_ID_LENGTH = 3 * MAX_ID_LENGTH  # a path parameter arrives percent-encoded: the decoded id is checked after
 
 

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import __version__
+from memerase.api.body import body_problem
 from memerase.api.schemas import ErrorBody
 from memerase.errors import MemeraseError
 from memerase.observability import logger
@@ -29,24 +30,36 @@ def _error(status: int, code: str, detail: str, headers: dict[str, str] | None =
 
 
 class _JsonOnlyResolver(APIGatewayRestResolver):
-    """Refuses a request body that is not JSON before any parsing (Powertools would try form and multipart
-    parsers, whose failures are not validation errors)."""
+    """Refuses a request body that is not one strict JSON object before any parsing (Powertools would try form and
+    multipart parsers, whose failures are not validation errors, take an array body's first element, and recurse
+    into any depth of nesting)."""
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         content_type = str(headers.get("content-type") or "application/json").split(";")[0].strip().lower()
         if event.get("body") and content_type != "application/json" and not content_type.endswith("+json"):
-            detail = "the request body must be JSON (Content-Type: application/json)"
-            return {
-                "statusCode": 400,
-                "headers": {"Content-Type": "application/json"},
-                "body": ErrorBody(code="invalid_request", detail=detail).model_dump_json(),
-                "isBase64Encoded": False,
-            }
+            return _refusal("the request body must be JSON (Content-Type: application/json)")
+        problem = body_problem(event)
+        if problem:
+            return _refusal(problem)
         return super().resolve(event, context)
 
+    def allowed_methods(self, path: str) -> list[str]:
+        """The methods of the routes serving `path` (for a 405's `Allow`)."""
+        routes = self._static_routes + self._dynamic_routes
+        return sorted({route.method for route in routes if route.rule.match(path)})
 
-def make_resolver(*routers: Router) -> APIGatewayRestResolver:
+
+def _refusal(detail: str) -> dict[str, Any]:
+    return {
+        "statusCode": 400,
+        "headers": {"Content-Type": "application/json"},
+        "body": ErrorBody(code="invalid_request", detail=detail).model_dump_json(),
+        "isBase64Encoded": False,
+    }
+
+
+def make_resolver(*routers: Router) -> _JsonOnlyResolver:
     app = _JsonOnlyResolver(enable_validation=True, response_validation_error_http_code=500)
     for router in routers:
         app.include_router(router)
@@ -67,7 +80,12 @@ def make_resolver(*routers: Router) -> APIGatewayRestResolver:
 
     @app.not_found
     def not_found(_exc: NotFoundError) -> Response[Any]:
-        return _error(404, "no_route", f"no route for {app.current_event.http_method} {app.current_event.path}")
+        method = app.current_event.http_method.upper()
+        allowed = app.allowed_methods(app.context.get("_path") or app.current_event.path)
+        if allowed:
+            detail = f"{method} is not allowed here; this path takes {', '.join(allowed)}"
+            return _error(405, "method_not_allowed", detail, {"Allow": ", ".join(allowed)})
+        return _error(404, "no_route", f"no route for {method} {app.current_event.path}")
 
     @app.exception_handler(Exception)
     def unexpected(exc: Exception) -> Response[Any]:

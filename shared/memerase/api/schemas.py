@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
@@ -89,8 +89,41 @@ class JobAccepted(BaseModel):
 
     message: str
     job_id: str
+    event_id: str = Field(description="the job id again, under mem0's name: `GET /v1/event/{event_id}/` reads it")
     status: str
     status_url: str
+
+
+# mem0's event statuses from a job's: a CANCELLED job did not do what was asked, so it is FAILED to mem0's clients
+EVENT_STATUS = {
+    "QUEUED": "PENDING",
+    "RUNNING": "RUNNING",
+    "COMPLETED": "SUCCEEDED",
+    "FAILED": "FAILED",
+    "CANCELLED": "FAILED",
+}
+
+
+class Event(BaseModel):
+    """An erasure job in the shape of mem0's platform events (`GET /v1/event/{event_id}/`): never raw ids."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    id: str = Field(description="the job id")
+    event_type: Literal["DELETE"] = "DELETE"
+    status: Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED"] = Field(
+        description="QUEUED -> PENDING, RUNNING -> RUNNING, COMPLETED -> SUCCEEDED, FAILED and CANCELLED -> FAILED"
+    )
+    payload: dict[str, Any] = Field(default_factory=dict, description="empty: the request's ids are never kept")
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="the job's own status, summary, counts and status URL"
+    )
+    results: list[Any] = Field(default_factory=list)
+    created_at: str
+    updated_at: str
+    started_at: str | None = None
+    completed_at: str | None = None
+    latency: float | None = Field(None, description="milliseconds from start to completion, once completed")
 
 
 class JobView(BaseModel):
@@ -137,9 +170,13 @@ class Entity(BaseModel):
 
 
 class EntityList(BaseModel):
+    """One page of entities, in the shape of mem0's paginated answers."""
+
     model_config = ConfigDict(hide_input_in_errors=True)
 
-    count: int
+    count: int = Field(description="entities on this page")
+    next: str | None = Field(None, description="the URL of the next page; null after the last")
+    previous: str | None = Field(None, description="always null: pages are read forwards only")
     results: list[Entity]
 
 

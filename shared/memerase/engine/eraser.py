@@ -11,7 +11,7 @@ from memerase.engine.by_id import ByIdDeleter
 from memerase.engine.catalog import StoreCatalog, StoreRef
 from memerase.engine.partition_run import PartitionRunner
 from memerase.engine.progress import ProgressCallback
-from memerase.engine.reads import Reader
+from memerase.engine.reads import EntityPage, Reader
 from memerase.engine.reset import Resetter
 from memerase.fingerprint import HasherSource, ScopeHasher
 from memerase.history import HistoryStore
@@ -80,5 +80,5 @@ class Eraser:
     def history(self, memory_id: str, allowed: Sequence[Scope] | None = None) -> list[dict[str, object]]:
         return self._reader.history(memory_id, allowed)
 
-    def entities(self) -> dict[str, dict[str, int]]:
-        return self._reader.entities()
+    def entities(self, cursor: str | None = None) -> EntityPage:
+        return self._reader.entities(cursor)

@@ -124,8 +124,10 @@ class MemoryCollection(ScopeCollection, Protocol):
         """`lookup`, seeing every write and deletion made before the call (what is stored now)."""
         ...
 
-    def scan_scopes(self) -> Iterator[Record]:
-        """Every record with its user/agent/run fields (for listing entities; never used to select deletions)."""
+    def scope_page(self, cursor: str | None) -> Page:
+        """One page of records with their user/agent/run fields, after `cursor` (None: the first page), in a stable
+        order, with the cursor of the next page; a cursor stays valid across requests (for listing entities, a page
+        per request; never used to select deletions)."""
         ...
 
 

@@ -127,8 +127,12 @@ class NeptuneAnalyticsStore:
     def stored(self, memory_ids: Collection[str]) -> list[Record]:
         return self.lookup(list(memory_ids))
 
+    def scope_page(self, cursor: str | None) -> Page:
+        return self._page("", {}, cursor)
+
     def scan_scopes(self) -> Iterator[Record]:
-        for page in paginate(lambda cursor: self._page("", {}, cursor)):
+        """Every record of every `scope_page`."""
+        for page in paginate(self.scope_page):
             yield from page.records
 
     # ---- entity links --------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import boto3
@@ -238,27 +238,21 @@ class OpenSearchStore:
         records = [self._record(h) for h in hits]
         return [r for r in records if links_any(r.payload, set(wanted))]
 
-    def scan_scopes(self) -> Iterator[Record]:
-        after: list[Any] | None = None
-        pit = self._open_pit()
-        try:
-            while True:
-                body: dict[str, Any] = {
-                    "size": self._page_size,
-                    "query": {"match_all": {}},
-                    "_source": SCOPE_SOURCE,
-                    "pit": {"id": pit, "keep_alive": PIT_KEEP_ALIVE},
-                    "sort": [{"_shard_doc": "asc"}],
-                }
-                if after is not None:
-                    body["search_after"] = after
-                hits = self._call(self._client.search, body=body)["hits"]["hits"]
-                yield from (self._record(h) for h in hits)
-                if len(hits) < self._page_size:
-                    return
-                after = hits[-1]["sort"]
-        finally:
-            self._close_pit(pit)
+    def scope_page(self, cursor: str | None) -> Page:
+        """In mem0's `id` order (a keyword in mem0's mapping) after the cursor, the last id of the previous page: no
+        point in time to keep open between the requests of a slow caller."""
+        body: dict[str, Any] = {
+            "size": self._page_size,
+            "query": {"exists": {"field": "id"}},
+            "_source": SCOPE_SOURCE,
+            "sort": [{"id": "asc"}],
+        }
+        if cursor is not None:
+            body["search_after"] = [cursor]
+        hits = self._call(self._client.search, index=self.index, body=body)["hits"]["hits"]
+        records = [self._record(h) for h in hits]
+        last = hits[-1]["sort"][0] if len(hits) >= self._page_size else None
+        return Page(records=records, scanned=len(hits), cursor=str(last) if last is not None else None)
 
     def replace_payload(self, record: Record, payload: Mapping[str, Any]) -> None:
         self._call(self._client.update, index=self.index, id=record.native_id, body={"doc": {"payload": dict(payload)}})

@@ -149,9 +149,8 @@ class S3VectorsStore:
     def _pages(self, keep: Callable[[Mapping[str, Any]], bool]) -> Iterator[Page]:
         return paginate(lambda cursor: self._list(keep, Partition(), cursor))
 
-    def scan_scopes(self) -> Iterator[Record]:
-        for page in self._pages(lambda _payload: True):
-            yield from page.records
+    def scope_page(self, cursor: str | None) -> Page:
+        return self._list(lambda _payload: True, Partition(), cursor)
 
     def replace_payload(self, record: Record, payload: Mapping[str, Any]) -> None:
         vectors = self._call("get_vectors", keys=[record.native_id], returnData=True, returnMetadata=False)["vectors"]

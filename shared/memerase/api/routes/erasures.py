@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -9,14 +10,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
-from memerase.api.request import ENCODED_ID_LENGTH, audit, base_path, caller, path_value
+from memerase.api.request import ENCODED_ID_LENGTH, absolute_url, audit, base_path, caller, path_value
 from memerase.api.responses import COMMON, accepted, errors, ok
 from memerase.api.schemas import (
+    EVENT_STATUS,
     MAX_BATCH,
     BatchDelete,
     Entity,
     EntityList,
     ErasureRequest,
+    Event,
     JobAccepted,
     JobView,
     MemoryDeleted,
@@ -96,6 +99,7 @@ def _accepted(started: tuple[JobRecord, bool], message: str) -> Response[JobAcce
     body = JobAccepted(
         message=message,
         job_id=job.job_id,
+        event_id=job.job_id,
         status=job.status.value,
         status_url=f"{base_path(router)}/v1/erasures/{job.job_id}",
     )
@@ -124,30 +128,34 @@ def batch_delete(body: BatchDelete) -> MemoryDeleted:
     if len(body.memories) > MAX_BATCH:
         raise PayloadTooLarge(f"at most {MAX_BATCH} memories per batch; got {len(body.memories)}")
     principal = caller(router)
-    result = runtime.eraser().delete_memories(
-        [m.memory_id for m in body.memories], allowed=principal.memory_scopes, actor=principal.key_id
-    )
+    distinct = list(dict.fromkeys(m.memory_id for m in body.memories))  # an id given twice is one memory
+    result = runtime.eraser().delete_memories(distinct, allowed=principal.memory_scopes, actor=principal.key_id)
     count("MemoriesErased", result.deleted)
     audit(router, principal, "batch_delete", memories=result.memories, deleted=result.deleted)
     return MemoryDeleted(
-        message=f"Successfully deleted {len(body.memories)} memories",
+        message=f"Successfully deleted {len(distinct)} memories",
         deleted=result.deleted,
         stores=[StoreCount(**s.model_dump()) for s in result.stores],
     )
 
 
 @router.get(
-    "/v1/entities/", summary="Users, agents and runs that have memories (within the key's scope)", responses=ok(*COMMON)
+    "/v1/entities/",
+    summary="Users, agents and runs that have memories (within the key's scope), a bounded slice of the stores per "
+    "page: follow `next`; an entity whose memories span pages is listed on each with that page's count",
+    responses=ok(*COMMON),
 )
-def entities() -> EntityList:
+def entities(cursor: Annotated[str | None, Query(max_length=4096)] = None) -> EntityList:
     principal = caller(router)
+    page = runtime.eraser().entities(cursor)
     found = []
-    for key, counts in runtime.eraser().entities().items():
+    for key, counts in page.counts.items():
         kind = key.removesuffix("_id")
         for name, total in sorted(counts.items()):
             if principal.allows_filters({key: name}):
                 found.append(Entity(id=name, name=name, type=kind, total_memories=total))
-    return EntityList(count=len(found), results=found)
+    following = absolute_url(router, f"/v1/entities/?cursor={page.cursor}") if page.cursor else None
+    return EntityList(count=len(found), next=following, results=found)
 
 
 @router.delete(
@@ -162,6 +170,37 @@ def delete_entity(
     entity_id = path_value(entity_id)
     started = _start(caller(router), Scope.of(**{ENTITY_TYPES[entity_type]: entity_id}))
     return _accepted(started, "Entity deleted successfully.")
+
+
+@router.get(
+    "/v1/event/<event_id>/",
+    summary="An erasure job as one of mem0's platform events (mem0's statuses)",
+    responses=ok(*COMMON, s404="unknown event"),
+)
+def get_event(event_id: Annotated[str, Path(min_length=1, max_length=80)]) -> Event:
+    job = _visible(event_id)
+    return Event(
+        id=job.job_id,
+        status=EVENT_STATUS.get(job.status.value, "RUNNING" if job.status.active else "FAILED"),
+        metadata={
+            "job_status": job.status.value,
+            "summary": job.summary(),
+            "memories_erased": job.memories_erased,
+            "records_erased": job.records_erased,
+            "status_url": f"{base_path(router)}/v1/erasures/{job.job_id}",
+        },
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        started_at=job.started_at,
+        completed_at=job.completed_at,
+        latency=_milliseconds(job.started_at, job.completed_at),
+    )
+
+
+def _milliseconds(start: str | None, end: str | None) -> float | None:
+    if not (start and end):
+        return None
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() * 1000
 
 
 @router.post("/v1/erasures", summary="Start an erasure job", responses={**JOB_ERRORS, **accepted("queued")})
