@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from memerase.jobs.launcher import JobLauncher
 
 from functions.api_erasures import app as erasures_fn
 from functions.api_memories import app as memories_fn
@@ -19,7 +20,6 @@ from functions.authorizer import app as authorizer_fn
 from memerase import runtime
 from memerase.engine import Eraser, reads
 from memerase.errors import MissingFilter
-from memerase.jobs.launcher import JobLauncher
 from memerase.jobs.models import JobStatus
 from memerase.keys import ApiKeyStore
 from memerase.models import Scope
