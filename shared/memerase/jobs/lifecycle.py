@@ -118,8 +118,10 @@ class JobLifecycle:
         if not allowed(job.status, new):
             raise TransitionNotAllowed(f"job {job.job_id} is {job.status.value} and cannot be {VERBS[new]}")
         moved = job.model_copy(update={**changes, "status": new})
-        if not self._jobs.save(moved, expect=(job.status,)):
+        fields = moved.model_dump(mode="json", by_alias=True, include={*changes, "status"} - {"scope"})
+        if not self._jobs.update_fields(job.job_id, fields, expect=(job.status,)):  # the changes only: no stale copy
             raise TransitionLost(f"job {job.job_id} changed while it was being {VERBS[new]}")
+        self._jobs.place_scope(moved)
         return moved
 
     def _move_latest(self, job_id: str, new: JobStatus, changes: dict[str, Any]) -> JobRecord:

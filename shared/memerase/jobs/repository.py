@@ -93,18 +93,22 @@ class JobsTable:
         return job.model_copy(update={"scope": None})
 
     def save(self, job: JobRecord, expect: tuple[JobStatus, ...] | None = None) -> bool:
-        """Overwrite the record; with `expect`, only while its stored status is one of them. The scope is kept
-        apart, its expiry pushed back to a resume window from now while the job can still run or be resumed, and
-        removed once the job completed (or has no scope any more)."""
+        """Overwrite the record; with `expect`, only while its stored status is one of them; its scope kept apart
+        (see `place_scope`)."""
         job = job.model_copy(update={"updated_at": now()})
         item = {"pk": f"job#{job.job_id}", "sk": RECORD, **_doc(job)}
         if not self._put(item, Attr("status").is_in([s.value for s in expect]) if expect else None):
             return False
+        self.place_scope(job)
+        return True
+
+    def place_scope(self, job: JobRecord) -> None:
+        """The job's raw scope, kept apart: its expiry pushed back to a resume window from now while the job can still
+        run or be resumed, removed once the job completed (or has no scope any more)."""
         if job.scope is None or job.status == JobStatus.COMPLETED:
             self._drop_scope(job.job_id)
         else:
             self._keep_scope(job)
-        return True
 
     def _keep_scope(self, job: JobRecord) -> None:
         if job.scope is None:
@@ -162,8 +166,8 @@ class JobsTable:
         return True
 
     def update_fields(self, job_id: str, fields: dict[str, Any], expect: tuple[JobStatus, ...]) -> bool:
-        """Bookkeeping: set `fields` of the record (None removes one) while its status is one of `expect`; the
-        status itself never changes here (that is a transition: `JobLifecycle`)."""
+        """Set `fields` of the record (None removes one) while its status is one of `expect`: bookkeeping, or, with
+        `status` among the fields, a transition (only `JobLifecycle` makes those)."""
         update = dynamo.update_expression({**fields, "updated_at": now()})
         update["ExpressionAttributeNames"]["#status"] = "status"
         update["ExpressionAttributeValues"].update({f":s{i}": s.value for i, s in enumerate(expect)})
