@@ -176,9 +176,9 @@ class JobsConfig(_Strict):
     claim_seconds: float = Field(
         15,
         gt=0,
-        le=25,
+        le=20,
         description="how long a worker's claim on a delete batch lasts: it sends the batch's delete request only "
-        "within it, and a cancel waits at most this long for batches in flight (under API Gateway's 29 s)",
+        "within it, and a cancel waits at most this long for batches in flight (within API Gateway's 29 s)",
     )
     stall_seconds: int = Field(
         900, ge=1, description="an active job with no recorded progress for this long is shown as stalled (resumable)"
