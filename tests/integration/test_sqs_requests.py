@@ -31,6 +31,7 @@ SECRET_TEXT = "my diagnosis is confidential"
 REASONS = {
     "bad_json",
     "not_an_object",
+    "duplicate_key",
     "unknown_field",
     "wrong_type",
     "bad_length",
