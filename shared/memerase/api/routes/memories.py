@@ -33,7 +33,15 @@ def delete_memory(memory_id: MemoryId) -> MemoryDeleted:
     result = runtime.eraser().delete_memory(memory_id, allowed=principal.memory_scopes, actor=principal.key_id)
     count("MemoriesErased", result.deleted)
     audit(router, principal, "delete_memory", memories=result.memories, deleted=result.deleted)
-    return MemoryDeleted(deleted=result.deleted, stores=[StoreCount(**s.model_dump()) for s in result.stores])
+    stores = [StoreCount(**s.model_dump()) for s in result.stores]
+    if not principal.admin:  # a store's label names its bucket, index or graph id: for admins only
+        stores = [s.model_copy(update={"store": store_kind(s.store)}) for s in stores]
+    return MemoryDeleted(deleted=result.deleted, stores=stores)
+
+
+def store_kind(label: str) -> str:
+    """The kind of store a label names (`opensearch:<index>` -> `opensearch`), without the resource."""
+    return label.split(":", 1)[0]
 
 
 @router.get(
