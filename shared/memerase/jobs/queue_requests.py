@@ -27,7 +27,7 @@ from memerase.jobs.launcher import JobLauncher
 from memerase.jobs.models import JobRecord, JobStatus, ReplyTo
 from memerase.jobs.queues import Queues
 from memerase.jobs.trigger_messages import ErasureMessage, start_from_message
-from memerase.models import ENTITY_KEYS, WILDCARD_CHARACTERS, validate_entity_id
+from memerase.models import ENTITY_KEYS, MEM0_WILDCARD, validate_entity_id
 from memerase.observability import count, logger
 from memerase.request_settings import RequestsConfig
 
@@ -187,6 +187,6 @@ def refusal_of(exc: InvalidRequest | JobConflict, message: QueueMessage) -> Refu
         try:
             validate_entity_id(value, name)
         except InvalidRequest:
-            wildcard = any(c in WILDCARD_CHARACTERS for c in str(value))
+            wildcard = str(value).strip() == MEM0_WILDCARD
             return Refusal("wildcard_filter" if wildcard else "invalid_filter", name)
     return Refusal("invalid_request")
