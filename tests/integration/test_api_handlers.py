@@ -311,19 +311,21 @@ def test_scoped_key_can_delete_its_own_users_memory(world: World) -> None:
 def test_a_scoped_key_is_not_shown_the_stores_bucket_index_or_graph_id(world: World) -> None:
     """Before the fix a scoped key's reply named `s3_vectors:mem0-test/mem0` and `opensearch:mem0`: the bucket and
     the index, which are the operator's business."""
-    # Given one memory of user-1 and one of user-2, user-1's scoped key and the admin key
-    own, other = world.of("user-1")[0], world.of("user-2")[0]
-    # When each key deletes a memory by id
-    scoped = delete_memory(world, own.id, key="user1")
+    # Given memories of user-1 and of user-2, user-1's scoped key and the admin key
+    own, other = world.of("user-1"), world.of("user-2")[0]
+    # When each key deletes a memory by id, and the scoped key a batch of its user's
+    scoped = delete_memory(world, own[0].id, key="user1")
+    scoped_batch = batch(world, {"memories": [{"memory_id": m.id} for m in own[1:3]]}, key="user1")
     admin = delete_memory(world, other.id, key="admin")
-    # Then the scoped key's reply names each store's kind only, the admin's the full labels
-    assert scoped.status == admin.status == 200
-    assert sorted(s["store"] for s in scoped.json["stores"]) == ["opensearch", "s3_vectors"]
+    # Then the scoped key's replies name each store's kind only, the admin's the full labels
+    assert scoped.status == scoped_batch.status == admin.status == 200
+    for reply in (scoped, scoped_batch):
+        assert sorted(s["store"] for s in reply.json["stores"]) == ["opensearch", "s3_vectors"]
+        assert m0.BUCKET not in reply.text and f":{m0.INDEX}" not in reply.text
     assert sorted(s["store"] for s in admin.json["stores"]) == [
         f"opensearch:{m0.INDEX}",
         f"s3_vectors:{m0.BUCKET}/{m0.INDEX}",
     ]
-    assert m0.BUCKET not in scoped.text and f":{m0.INDEX}" not in scoped.text
 
 
 def test_history_after_delete_is_a_delete_row_without_the_erased_text(world: World) -> None:
