@@ -231,6 +231,8 @@ CASES = [
 def test_an_adversarial_user_id_is_refused_or_erases_exactly_its_byte_equal_memories(
     stores: Stores, value: Any, expected: Refused | int
 ) -> None:
+    """Before the fix the `?`/`*`-inside and 1,500- and 8,192-character cases were refused ("wildcard characters
+    (* ?) are not allowed", "longer than 1024 characters"): ids mem0 accepts, whose users could not be erased."""
     # Given the adversarial dataset in both stores
     before = stores.everything()
     if isinstance(expected, Refused):

@@ -37,6 +37,8 @@ def users_besides(user: str) -> list[str]:
 def test_neptune_analytics_erases_exactly_that_users_memories_and_graph_nodes(
     neptune_graph: NeptuneGraphStandIn, user: str
 ) -> None:
+    """Before the fix each of these ids was refused ("wildcard characters (* ?) are not allowed", "longer than 1024
+    characters"), so the user could not be erased."""
     # Given mem0 2.x memories and mem0 1.x graph data of that user and of users whose ids look like it
     users = users_besides(user)
     write_graph(neptune_graph.graph_id, users, per_user=1, base_label=True)
@@ -57,6 +59,8 @@ def test_neptune_analytics_erases_exactly_that_users_memories_and_graph_nodes(
 
 @pytest.mark.parametrize("user", ACCEPTED)
 def test_neptune_database_erases_exactly_that_users_vertices(gremlin_graph: GremlinGraph, user: str) -> None:
+    """Before the fix each of these ids was refused ("wildcard characters (* ?) are not allowed", "longer than 1024
+    characters"), so the user could not be erased."""
     # Given mem0 1.x entity vertices of that user and of users whose ids look like it
     g = gremlin_graph.g
     written = write_mem0_graph(g, users_besides(user), per_user=2)
@@ -71,6 +75,8 @@ def test_neptune_database_erases_exactly_that_users_vertices(gremlin_graph: Grem
 
 @pytest.mark.parametrize("user", ACCEPTED)
 def test_mem0s_history_loses_exactly_that_users_sessions(tmp_path: Path, user: str) -> None:
+    """Before the fix each of these ids was refused ("wildcard characters (* ?) are not allowed", "longer than 1024
+    characters"), so the user's sessions stayed."""
     # Given mem0's chat sessions of that user, of look-alikes and of that user with an agent
     path = tmp_path / "history.db"
     db = SQLiteManager(str(path))
