@@ -14,9 +14,11 @@ MAX_ID_LENGTH = 1024  # a memory id: an S3 Vectors key is at most 1,024 characte
 # A user, agent or run id. mem0 accepts any length; S3 Vectors holds at most 2 KB of filterable metadata per vector
 # (mem0 makes every payload key filterable), so no id stored there is longer than 2,048 bytes, while OpenSearch (the
 # text field, for ids over 256 characters), Neptune and mem0's SQLite history take longer ones. 8,192 characters
-# covers every id S3 Vectors can hold four times over and stays well inside what memerase carries it through: API
-# Gateway's 10,240 bytes of request line and headers (mem0's client sends the id in the query string), SQS and
-# EventBridge's 256 KB messages, DynamoDB's 400 KB items (a job keeps its scope for a resume).
+# covers every id S3 Vectors can hold four times over and stays well inside what memerase carries it through in a
+# body: SQS and EventBridge's 256 KB messages, DynamoDB's 400 KB items (a job keeps its scope for a resume). An id in
+# a URL (mem0's `DELETE /v1/memories/?user_id=`, `/v2/entities/<type>/<id>/`) stays at 1,024 characters: API Gateway
+# takes 10,240 bytes of request line and headers, percent-encoding triples a byte; longer ids go in a JSON body
+# (`POST /v1/erasures`, SQS, EventBridge).
 MAX_ENTITY_ID_LENGTH = 8192
 MEM0_WILDCARD = "*"  # as a whole filter value, mem0's vector stores read it as "any value" (OpenSearch: `exists`)
 

@@ -724,6 +724,25 @@ def test_invalid_erasure_request_is_400(world: World, body: dict[str, Any]) -> N
     world.expect_intact()
 
 
+def test_an_erasure_request_erases_a_user_whose_id_has_a_star_and_is_longer_than_1024_characters(world: World) -> None:
+    """Before the fix the body was refused: `max_length` 1024 on user_id, then "wildcard characters (* ?) are not
+    allowed". A URL cannot carry such an id through API Gateway (query and path ids stay at 1,024 characters): the
+    JSON body does."""
+    # Given memories of a user whose id mem0 accepted, and of a user whose id differs by its last character
+    user, twin = "u*" * 750, "u*" * 749 + "uX"
+    extra = [m0.memory(f"note {i}", user_id=u) for i, u in enumerate([user, user, twin])]
+    m0.write(world.s3, extra)
+    m0.write(world.os_, extra)
+    world.data += extra
+    # When an erasure of that user is posted, and one of an id longer than 8,192 characters
+    reply = start_erasure(world, {"user_id": user})
+    too_long = start_erasure(world, {"user_id": "u" * 8193})
+    # Then the user's two memories are gone and nothing else; the overlong id is refused
+    assert reply.status == 202, reply.text
+    world.expect_only(world.without(lambda m: m.payload["user_id"] == user))
+    error_of(too_long, 400)
+
+
 # ---- reset function ----------------------------------------------------------------------------------------------
 
 

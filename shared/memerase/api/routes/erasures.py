@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from aws_lambda_powertools.event_handler.router import Router
 
 from memerase import runtime
-from memerase.api.request import audit, base_path, caller, path_value
+from memerase.api.request import ENCODED_ID_LENGTH, audit, base_path, caller, path_value
 from memerase.api.responses import COMMON, accepted, errors, ok
 from memerase.api.schemas import (
     MAX_BATCH,
@@ -27,7 +27,7 @@ from memerase.api.store_labels import store_counts
 from memerase.criteria import requested_days
 from memerase.erasure_reason import Justification
 from memerase.errors import Forbidden, InvalidRequest, PayloadTooLarge
-from memerase.models import MAX_ENTITY_ID_LENGTH, Scope
+from memerase.models import Scope
 from memerase.observability import count
 from memerase.principal import Principal
 
@@ -38,7 +38,7 @@ router = Router()
 ENTITY_TYPES = {"user": "user_id", "agent": "agent_id", "run": "run_id"}
 JOB_ERRORS = errors(*COMMON, 409, s404="unknown job")
 JOB_OK = ok(*COMMON, 409, s404="unknown job")
-IdParam = Annotated[str | None, Query(max_length=MAX_ENTITY_ID_LENGTH)]
+IdParam = Annotated[str | None, Query(max_length=1024)]
 
 
 def _start(
@@ -147,7 +147,7 @@ def entities() -> EntityList:
 )
 def delete_entity(
     entity_type: Annotated[Literal["user", "agent", "run"], Path()],
-    entity_id: Annotated[str, Path(min_length=1, max_length=3 * MAX_ENTITY_ID_LENGTH)],  # percent-encoded
+    entity_id: Annotated[str, Path(min_length=1, max_length=ENCODED_ID_LENGTH)],
 ) -> Response[JobAccepted]:
     entity_id = path_value(entity_id)
     job = _start(caller(router), Scope.of(**{ENTITY_TYPES[entity_type]: entity_id}))
