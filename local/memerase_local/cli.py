@@ -38,6 +38,11 @@ BAD_AGE = (  # never quotes the value given
     f"at most {MAX_AGE_DAYS} days"
 )
 AGE = re.compile(r"([1-9][0-9]{0,6})([dh])")
+AUTHORIZER_CACHE_SECONDS = 60  # template.yaml's ApiKeyAuthorizer `ReauthorizeEvery`
+REVOKE_DELAY = (
+    f"API Gateway caches the authorizer's answer for a key up to {AUTHORIZER_CACHE_SECONDS} s (ReauthorizeEvery): "
+    "a revoked key can keep working that long"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--agent-id", action="append", default=[], help="bind to this agent (repeatable)")
     create.add_argument("--run-id", action="append", default=[], help="bind to this run (repeatable)")
     keys_sub.add_parser("list", help="list keys (never the keys themselves)")
-    revoke = keys_sub.add_parser("revoke", help="revoke a key by its key_id")
+    revoke = keys_sub.add_parser("revoke", help=f"revoke a key by its key_id ({REVOKE_DELAY})")
     revoke.add_argument("key_id")
     cli_jobs.add_parser(sub)
     cli_retention.add_parser(sub)
@@ -117,6 +122,7 @@ def _keys(args: argparse.Namespace) -> int:
         if not store.revoke(args.key_id):
             raise InvalidRequest(f"no key {args.key_id!r}")
         out.print(f"revoked {args.key_id}")
+        err.print(f"memerase: {REVOKE_DELAY}", highlight=False)
         return 0
     table = Table(title="API keys")
     for column in ("key_id", "name", "admin", "scopes", "created_at", "revoked"):

@@ -35,8 +35,10 @@ CRITERIA_NOT_APPLICABLE = (
     "not applicable: age/expiry criteria select memories only; this collection is not erased by them"
 )
 
+# ASCII digits only (`re.ASCII`: `\d` would also take full-width and other Unicode digits, which int() reads)
 _ISO_DATETIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:(Z|z)|([+-])(\d{2})(?::?(\d{2}))?)?"
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:(Z|z)|([+-])(\d{2})(?::?(\d{2}))?)?",
+    re.ASCII,
 )
 
 
@@ -54,6 +56,8 @@ def parse_created_at(value: Any) -> datetime | None:
     try:
         tz = UTC
         if sign:
+            if int(off_h) > 23 or int(off_m or 0) > 59:
+                return None  # not a real offset (`+00:99` would otherwise read as 99 minutes)
             offset = timedelta(hours=int(off_h), minutes=int(off_m or 0))
             tz = timezone(offset if sign == "+" else -offset)
         micro = int((fraction or "0").ljust(6, "0")[:6])

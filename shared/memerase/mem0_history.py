@@ -14,6 +14,10 @@ Decisions:
 - `secure_delete` is on for this connection, so the freed space of rewritten or deleted rows is zeroed in the file:
   the erased text is gone from the bytes of the database, not only from its queries. Stale copies that mem0's own
   writes left in free space (only on an SQLite built without SQLITE_SECURE_DELETE) go with `vacuum()`.
+- An erased memory's rows keep only mem0's bookkeeping (`id, memory_id, event, created_at, updated_at,
+  is_deleted`); every other column is nulled: the text (`old_memory`, `new_memory`) and who said it (`actor_id`, the
+  message's `name`, and its `role`), and any column an older mem0 layout had beyond those (mem0ai 1.0.11 and 2.2.1
+  create the same `history` table; `_migrate_history_table` rebuilds older ones into it).
 - Every write runs in one `BEGIN IMMEDIATE` transaction; `database is locked` is waited for (busy timeout), retried
   a bounded number of times with backoff, then raised as RetryableStoreError with nothing changed.
 """
@@ -42,6 +46,7 @@ __all__ = ["Mem0History", "Mem0HistoryDb", "build_session_scope", "delete_row_id
 
 T = TypeVar("T")
 
+BOOKKEEPING = frozenset({"id", "memory_id", "event", "created_at", "updated_at", "is_deleted"})  # all else: nulled
 DELETE_ROW_NAMESPACE = uuid.UUID("0b6f4a8e-2f4d-5c1e-9a53-7d0c6e2b1f94")
 CHUNK = 500  # bound parameters per statement, well under SQLite's limit (999 before 3.32)
 _BUSY_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
@@ -121,7 +126,8 @@ class Mem0HistoryDb:
         self.close()
 
     def erase_memories(self, memory_ids: Sequence[str]) -> int:
-        """Null the text of every history row of these memories and add mem0's DELETE row for each.
+        """Null the text and the speaker (every column but mem0's bookkeeping) of every history row of these
+        memories, and add mem0's DELETE row for each.
 
         Returns the number of DELETE rows added (0 for ids already erased by an earlier call).
         """
@@ -160,14 +166,18 @@ class Mem0HistoryDb:
     @staticmethod
     def _erase_memories(cur: sqlite3.Cursor, ids: list[str]) -> int:
         created: dict[str, str | None] = {}
+        personal = [_quoted(column) for column in _columns(cur, "history") if column not in BOOKKEEPING]
+        nulled = ", ".join(f"{column} = NULL" for column in personal)
+        left = " OR ".join(f"{column} IS NOT NULL" for column in personal)
         for chunk in _chunks(ids):
-            # Only "?" placeholders are formatted into the SQL; the ids travel as parameters.
+            # Only "?" placeholders and the file's own column names are formatted into the SQL; ids are parameters.
             marks = _marks(len(chunk))
             select = f"SELECT memory_id, MIN(created_at) FROM history WHERE memory_id IN ({marks})"  # nosec B608
             rows = cur.execute(select + " GROUP BY memory_id", chunk).fetchall()
             created.update((row[0], row[1]) for row in rows)
-            scrub = f"UPDATE history SET old_memory = NULL, new_memory = NULL WHERE memory_id IN ({marks})"  # nosec B608
-            cur.execute(scrub + " AND (old_memory IS NOT NULL OR new_memory IS NOT NULL)", chunk)
+            if personal:
+                scrub = f"UPDATE history SET {nulled} WHERE memory_id IN ({marks}) AND ({left})"  # nosec B608
+                cur.execute(scrub, chunk)
         now = datetime.now(UTC).isoformat()
         added = 0
         for memory_id in ids:
@@ -238,6 +248,15 @@ class Mem0HistoryDb:
 
 def _is_busy(exc: sqlite3.Error) -> bool:
     return getattr(exc, "sqlite_errorcode", None) in _BUSY_CODES or "locked" in str(exc)
+
+
+def _columns(cur: sqlite3.Cursor, table: str) -> list[str]:
+    """The columns of one of mem0's tables, as the file has them."""
+    return [str(row[1]) for row in cur.execute(f"PRAGMA table_info({table})").fetchall()]  # a literal table name
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _text(value: object) -> str | None:

@@ -10,16 +10,27 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_fie
 from memerase.errors import InvalidRequest, MissingFilter
 
 ENTITY_KEYS: tuple[str, ...] = ("user_id", "agent_id", "run_id")
-MAX_ID_LENGTH = 1024
-WILDCARD_CHARACTERS = frozenset("*?")
+MAX_ID_LENGTH = 1024  # a memory id: an S3 Vectors key is at most 1,024 characters
+# A user, agent or run id. mem0 accepts any length; S3 Vectors holds at most 2 KB of filterable metadata per vector
+# (mem0 makes every payload key filterable), so no id stored there is longer than 2,048 bytes, while OpenSearch (the
+# text field, for ids over 256 characters), Neptune and mem0's SQLite history take longer ones. 8,192 characters
+# covers every id S3 Vectors can hold four times over and stays well inside what memerase carries it through in a
+# body: SQS and EventBridge's 256 KB messages, DynamoDB's 400 KB items (a job keeps its scope for a resume). An id in
+# a URL (mem0's `DELETE /v1/memories/?user_id=`, `/v2/entities/<type>/<id>/`) stays at 1,024 characters: API Gateway
+# takes 10,240 bytes of request line and headers, percent-encoding triples a byte; longer ids go in a JSON body
+# (`POST /v1/erasures`, SQS, EventBridge).
+MAX_ENTITY_ID_LENGTH = 8192
+MEM0_WILDCARD = "*"  # as a whole filter value, mem0's vector stores read it as "any value" (OpenSearch: `exists`)
 
 
 def validate_entity_id(value: Any, name: str) -> str | None:
     """mem0 2.x's `_validate_and_trim_entity_id`, made stricter.
 
     Like mem0: None passes, non-strings are coerced to str, surrounding whitespace is trimmed, empty and inner
-    whitespace are refused. Stricter: no wildcard characters (mem0's OpenSearch adapter turns "*" into "match
-    everything"), no control characters, at most MAX_ID_LENGTH characters.
+    whitespace are refused. Stricter: not mem0's wildcard value `*` (which mem0 reads as "everyone"), no control
+    characters, at most MAX_ENTITY_ID_LENGTH characters. `*` and `?` inside an id are plain characters: no adapter
+    builds a wildcard, pattern or LIKE query (exact terms, parameters and bytecode arguments only, and every hit is
+    checked for exact equality), so `a?b` erases exactly `a?b`.
     """
     if value is None:
         return None
@@ -30,12 +41,12 @@ def validate_entity_id(value: Any, name: str) -> str | None:
         raise InvalidRequest(f"Invalid {name}: cannot be empty or whitespace-only. Provide a valid identifier.")
     if any(c.isspace() for c in trimmed):
         raise InvalidRequest(f"Invalid {name}: cannot contain whitespace. Provide a valid identifier without spaces.")
-    if any(c in WILDCARD_CHARACTERS for c in trimmed):
-        raise InvalidRequest(f"Invalid {name}: wildcard characters (* ?) are not allowed; ids are matched exactly.")
+    if trimmed == MEM0_WILDCARD:
+        raise InvalidRequest(f"Invalid {name}: * is mem0's wildcard (any value); ids are matched exactly.")
     if any(ord(c) < 32 or ord(c) == 127 for c in trimmed):
         raise InvalidRequest(f"Invalid {name}: control characters are not allowed.")
-    if len(trimmed) > MAX_ID_LENGTH:
-        raise InvalidRequest(f"Invalid {name}: longer than {MAX_ID_LENGTH} characters.")
+    if len(trimmed) > MAX_ENTITY_ID_LENGTH:
+        raise InvalidRequest(f"Invalid {name}: longer than {MAX_ENTITY_ID_LENGTH} characters.")
     return trimmed
 
 

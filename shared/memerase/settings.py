@@ -25,12 +25,16 @@ from memerase.neptune_settings import (
     NeptuneStore,
     graph_id_of,
 )
+from memerase.opensearch_settings import AwsAuthConfig, OpenSearchConfig, index_name_problem, verifies_certificates
 from memerase.request_settings import RequestsConfig
 from memerase.retention import RetentionPolicy, unique_policy_names
 from memerase.scope_key import ScopeHashConfig
 from memerase.strict import Strict as _Strict
 
 __all__ = [
+    "AwsAuthConfig",
+    "OpenSearchConfig",
+    "verifies_certificates",
     "NEPTUNE_DB_SCHEME",
     "NEPTUNE_GRAPH_SCHEME",
     "GraphStoreConfig",
@@ -53,72 +57,9 @@ class S3VectorsConfig(_Strict):
     region_name: str | None = None
 
 
-class AwsAuthConfig(_Strict):
-    """SigV4 signing for Amazon OpenSearch Service (`es`) or OpenSearch Serverless (`aoss`)."""
-
-    region: str
-    service: Literal["es", "aoss"] = "es"
-
-
-class OpenSearchConfig(_Strict):
-    """mem0's `OpenSearchConfig` fields (those that can be written as JSON), plus `aws_auth`.
-
-    `api_key`, `connection_class` and `auto_refresh` are mem0's too, but change nothing in mem0 2.2.1's own client
-    (it ignores `api_key` and `connection_class`) or in what memerase does (it refreshes after deleting by itself):
-    their defaults are accepted, so a pasted mem0 configuration reads, and any other value is refused, naming the key.
-    """
-
-    collection_name: str = "mem0"
-    host: str = "localhost"
-    port: int = 9200
-    user: str | None = None
-    password: str | None = None
-    api_key: str | None = None
-    embedding_model_dims: int = Field(1536, gt=0)
-    verify_certs: StrictBool | None = Field(
-        None,
-        description="certificate verification; unset, it is on whenever use_ssl is (false must be said explicitly)",
-    )
-    use_ssl: StrictBool = False
-    connection_class: str | None = "RequestsHttpConnection"
-    pool_maxsize: int = 20
-    auto_refresh: bool = False
-    aws_auth: AwsAuthConfig | None = None
-
-    @field_validator("api_key")
-    @classmethod
-    def _no_api_key(cls, value: str | None) -> None:
-        if value is not None:
-            raise ValueError("not supported: OpenSearch takes no API key (mem0 ignores it too); use user and password")
-        return None
-
-    @field_validator("connection_class")
-    @classmethod
-    def _requests_connection(cls, value: str | None) -> str | None:
-        if value not in (None, "RequestsHttpConnection"):
-            raise ValueError("only RequestsHttpConnection (mem0's and memerase's client use it whatever this says)")
-        return value
-
-    @field_validator("auto_refresh")
-    @classmethod
-    def _no_auto_refresh(cls, value: bool) -> bool:
-        if value:
-            raise ValueError(
-                "not supported: memerase refreshes the index after deleting by itself (where the service allows it); "
-                "remove the key or set it to false"
-            )
-        return value
-
-
 class S3VectorsStore(_Strict):
     provider: Literal["s3_vectors"]
     config: S3VectorsConfig
-
-
-def verifies_certificates(config: OpenSearchConfig) -> bool:
-    """TLS without certificate verification trusts any certificate, so a forged search answer could name the
-    documents memerase deletes: verification is on with TLS unless the configuration turns it off explicitly."""
-    return config.verify_certs if config.verify_certs is not None else config.use_ssl
 
 
 class OpenSearchStore(_Strict):
@@ -148,6 +89,16 @@ class Target(_Strict):
         description="parallel scan partitions of a job: ListVectors "
         "segments (default 4) or OpenSearch PIT slices (default 2)",
     )
+
+    @model_validator(mode="after")
+    def _graph_embeddings_index(self) -> Target:
+        """mem0 1.x keeps Neptune Database's entity embeddings in the main vector store: on OpenSearch, an index."""
+        store, graph = self.vector_store, self.graph_store
+        if isinstance(store, OpenSearchStore) and graph is not None and graph.provider == "neptunedb":
+            name = graph.config.collection_name or f"{store.config.collection_name}_neptune_vector_store"
+            if problem := index_name_problem(name):
+                raise ValueError(f"graph_store.config.collection_name (or the name derived from it): {problem}")
+        return self
 
 
 class HistoryConfig(_Strict):

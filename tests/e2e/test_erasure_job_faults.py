@@ -177,7 +177,7 @@ def test_worker_killed_between_deleting_and_checkpointing_is_retried_from_its_la
     completed(job, erased=job.receipt.erased)
     world.assert_only_scope_gone()
     # And the receipt counts at most what was erased. What a killed worker deleted after its last checkpoint is not
-    # counted (the re-listed page no longer holds it): see test_jobs_launcher's receipt undercount test (a defect).
+    # counted (the re-listed page no longer holds it): see test_job_intake's receipt undercount test (a defect).
     assert 2 * PER_USER - lost[0] <= job.receipt.erased <= 2 * PER_USER
 
 

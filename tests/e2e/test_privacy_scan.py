@@ -394,12 +394,12 @@ def run_triggers(world: World) -> None:
     bodies = (
         json.dumps({"agent_id": AGENT}),
         json.dumps({"user_id": bystander, "note": f"the secret plan {TEXT}"}),
-        json.dumps({"user_id": f"{bystander}*"}),
+        json.dumps({"user_id": f"{bystander}\u0007"}),  # a control character: refused
         f"user_id={bystander} {TEXT}",
     )
-    response = handler_of("sqs_erasure")(sqs_event(*bodies, ids=["ok", "extra", "wildcard", "garbage"]), world.ctx)
+    response = handler_of("sqs_erasure")(sqs_event(*bodies, ids=["ok", "extra", "control", "garbage"]), world.ctx)
     world.captured.add("lambda response sqs_erasure", json.dumps(response))
-    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["extra", "garbage", "wildcard"]
+    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["control", "extra", "garbage"]
     result = handler_of("scheduled_erasure")(eventbridge_event({"run_id": RUN}, event_id="evt-run"), world.ctx)
     world.captured.add("lambda response scheduled_erasure", json.dumps(result))
     malformed = eventbridge_event({"user_id": bystander, "reason": TEXT * 100}, event_id="evt-bad")

@@ -15,7 +15,7 @@ import pytest
 
 from memerase.engine import Eraser
 from memerase.errors import InvalidRequest, MissingFilter
-from memerase.models import MAX_ID_LENGTH, Scope
+from memerase.models import MAX_ENTITY_ID_LENGTH, Scope
 from tests.support import mem0_data as m0
 from tests.support.s3vectors_limits import S3VectorsLimits
 from tests.support.targets import os_target, s3_target
@@ -28,9 +28,10 @@ LONG_MIXED = "Ab-" * 100  # 300 chars the standard analyzer lowercases and split
 LONG_MIXED_TWIN = "ab-" * 100  # ...its lower-case twin, which exact equality must keep
 LONG_PUNCT = "-" * 300  # 300 chars from which the standard analyzer makes no token at all
 LONG_PUNCT_TWIN = "-" * 299 + "."
-KB = "k" * (MAX_ID_LENGTH - 1) + "a"  # the longest id Scope accepts
-KB_TWIN = "k" * (MAX_ID_LENGTH - 1) + "b"
-OVER_KB = "k" * (MAX_ID_LENGTH + 1)
+KB = "k" * (MAX_ENTITY_ID_LENGTH - 1) + "a"  # the longest id Scope accepts
+KB_TWIN = "k" * (MAX_ENTITY_ID_LENGTH - 1) + "b"
+OVER_KB = "k" * (MAX_ENTITY_ID_LENGTH + 1)
+OVER_1024 = "m" * 1500  # mem0 accepts it; memerase refused ids over 1,024 characters before
 EMOJI_129 = "\U0001f600" * 129  # 129 code points, but 258 UTF-16 code units (what Java's String.length counts)
 NFC = "us\u00e9r"  # "usér", precomposed
 NFD = "use\u0301r"  # "usér", e + combining acute accent: looks the same, differs byte for byte
@@ -53,6 +54,12 @@ USER_VALUES: list[Any] = [
     "*",
     "?",
     "user-1*",
+    "a?b",
+    "a*b",
+    "aXb",
+    "ab",
+    "a b",
+    OVER_1024,
     "1",
     "01",
     LONG_300,
@@ -137,20 +144,25 @@ class Refused:
     because: str
 
 
-WILDCARD = "wildcard characters (* ?) are not allowed"
+WILDCARD = "* is mem0's wildcard (any value)"
 BLANK = "cannot be empty or whitespace-only"
 INNER_SPACE = "cannot contain whitespace"
 CONTROL = "control characters are not allowed"
-TOO_LONG = f"longer than {MAX_ID_LENGTH} characters"
+TOO_LONG = f"longer than {MAX_ENTITY_ID_LENGTH} characters"
 
 CASES = [
-    # wildcards: refused, never "everyone"
+    # mem0's wildcard value: refused, never "everyone"
     pytest.param("*", Refused(WILDCARD), id="star"),
-    pytest.param("?", Refused(WILDCARD), id="question-mark"),
-    pytest.param("user-1*", Refused(WILDCARD), id="prefix-star"),
-    pytest.param("user-?", Refused(WILDCARD), id="single-char-wildcard"),
-    pytest.param("*:*", Refused(WILDCARD), id="lucene-match-all"),
-    pytest.param("payload.user_id:*", Refused(WILDCARD), id="lucene-field-exists"),
+    pytest.param(" * ", Refused(WILDCARD), id="star-trimmed-like-mem0"),
+    # `*` and `?` inside an id (or `?` alone) are plain characters, as mem0 stores them: exactly that id
+    pytest.param("?", 1, id="question-mark"),
+    pytest.param("user-1*", 1, id="prefix-star"),
+    pytest.param("user-?", 0, id="single-char-wildcard"),
+    pytest.param("a?b", 1, id="question-mark-inside"),
+    pytest.param("a*b", 1, id="star-inside"),
+    pytest.param("*:*", 0, id="lucene-match-all"),
+    pytest.param("payload.user_id:*", 1, id="lucene-field-exists"),
+    pytest.param(OVER_1024, 1, id="1500-chars"),
     # blank and whitespace
     pytest.param("", Refused(BLANK), id="empty"),
     pytest.param(" ", Refused(BLANK), id="space"),
@@ -163,7 +175,7 @@ CASES = [
     pytest.param("user\x001", Refused(CONTROL), id="nul-byte"),
     pytest.param("user\x1b[2J", Refused(CONTROL), id="escape-sequence"),
     pytest.param("user\x7f", Refused(CONTROL), id="delete-char"),
-    pytest.param(OVER_KB, Refused(TOO_LONG), id="1025-chars"),
+    pytest.param(OVER_KB, Refused(TOO_LONG), id="8193-chars"),
     # exact matches, case and digits
     pytest.param("user-1", 2, id="plain"),
     pytest.param("User-1", 1, id="title-case-is-distinct"),
@@ -188,8 +200,8 @@ CASES = [
         1,
         id="300-chars-punctuation-only",
     ),
-    pytest.param(KB, 1, id="1024-chars-twin-kept"),
-    pytest.param(KB_TWIN, 1, id="1024-chars-twin-b"),
+    pytest.param(KB, 1, id="8192-chars-twin-kept"),
+    pytest.param(KB_TWIN, 1, id="8192-chars-twin-b"),
     pytest.param(EMOJI_129, 1, id="129-emoji-258-utf16-units"),
     # quotes and query-language fragments are plain bytes
     pytest.param("o'brien", 1, id="single-quote"),
@@ -219,6 +231,8 @@ CASES = [
 def test_an_adversarial_user_id_is_refused_or_erases_exactly_its_byte_equal_memories(
     stores: Stores, value: Any, expected: Refused | int
 ) -> None:
+    """Before the fix the `?`/`*`-inside and 1,500- and 8,192-character cases were refused ("wildcard characters
+    (* ?) are not allowed", "longer than 1024 characters"): ids mem0 accepts, whose users could not be erased."""
     # Given the adversarial dataset in both stores
     before = stores.everything()
     if isinstance(expected, Refused):

@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from memerase.jobs.launcher import JobLauncher
 
 from functions.api_erasures import app as erasures_fn
 from functions.api_memories import app as memories_fn
@@ -20,6 +19,7 @@ from functions.authorizer import app as authorizer_fn
 from memerase import runtime
 from memerase.engine import Eraser, reads
 from memerase.errors import MissingFilter
+from memerase.jobs.intake import JobIntake
 from memerase.jobs.models import JobStatus
 from memerase.keys import ApiKeyStore
 from memerase.models import Scope
@@ -309,6 +309,26 @@ def test_scoped_key_can_delete_its_own_users_memory(world: World) -> None:
     # Then it is erased
     assert reply.status == 200, reply.text
     world.expect_only(world.without(lambda m: m.id == own.id))
+
+
+def test_a_scoped_key_is_not_shown_the_stores_bucket_index_or_graph_id(world: World) -> None:
+    """Before the fix a scoped key's reply named `s3_vectors:mem0-test/mem0` and `opensearch:mem0`: the bucket and
+    the index, which are the operator's business."""
+    # Given memories of user-1 and of user-2, user-1's scoped key and the admin key
+    own, other = world.of("user-1"), world.of("user-2")[0]
+    # When each key deletes a memory by id, and the scoped key a batch of its user's
+    scoped = delete_memory(world, own[0].id, key="user1")
+    scoped_batch = batch(world, {"memories": [{"memory_id": m.id} for m in own[1:3]]}, key="user1")
+    admin = delete_memory(world, other.id, key="admin")
+    # Then the scoped key's replies name each store's kind only, the admin's the full labels
+    assert scoped.status == scoped_batch.status == admin.status == 200
+    for reply in (scoped, scoped_batch):
+        assert sorted(s["store"] for s in reply.json["stores"]) == ["opensearch", "s3_vectors"]
+        assert m0.BUCKET not in reply.text and f":{m0.INDEX}" not in reply.text
+    assert sorted(s["store"] for s in admin.json["stores"]) == [
+        f"opensearch:{m0.INDEX}",
+        f"s3_vectors:{m0.BUCKET}/{m0.INDEX}",
+    ]
 
 
 def test_history_after_delete_is_a_delete_row_without_the_erased_text(world: World) -> None:
@@ -813,9 +833,9 @@ def test_an_event_maps_the_jobs_status_to_mem0s(world: World, job_status: str, e
     """Before the fix: no event route (404 no_route). CANCELLED is FAILED: the erasure asked for did not happen."""
     # Given a job, as the launcher reports it in each of its statuses
     job_id = delete_all(world, user_id="user-1").json["job_id"]
-    real = JobLauncher.get
+    real = JobIntake.get
     world.monkeypatch.setattr(
-        JobLauncher, "get", lambda self, i: real(self, i).model_copy(update={"status": JobStatus(job_status)})
+        JobIntake, "get", lambda self, i: real(self, i).model_copy(update={"status": JobStatus(job_status)})
     )
     # When its event is read
     reply = get_event(world, job_id)
@@ -835,6 +855,25 @@ def test_an_event_is_read_with_the_jobs_own_permission(world: World) -> None:
     assert (own.status, admin.status) == (200, 200)
     error_of(other, 403, "forbidden")
     error_of(unknown, 404, "job_not_found")
+
+
+def test_an_erasure_request_erases_a_user_whose_id_has_a_star_and_is_longer_than_1024_characters(world: World) -> None:
+    """Before the fix the body was refused: `max_length` 1024 on user_id, then "wildcard characters (* ?) are not
+    allowed". A URL cannot carry such an id through API Gateway (query and path ids stay at 1,024 characters): the
+    JSON body does."""
+    # Given memories of a user whose id mem0 accepted, and of a user whose id differs by its last character
+    user, twin = "u*" * 750, "u*" * 749 + "uX"
+    extra = [m0.memory(f"note {i}", user_id=u) for i, u in enumerate([user, user, twin])]
+    m0.write(world.s3, extra)
+    m0.write(world.os_, extra)
+    world.data += extra
+    # When an erasure of that user is posted, and one of an id longer than 8,192 characters
+    reply = start_erasure(world, {"user_id": user})
+    too_long = start_erasure(world, {"user_id": "u" * 8193})
+    # Then the user's two memories are gone and nothing else; the overlong id is refused
+    assert reply.status == 202, reply.text
+    world.expect_only(world.without(lambda m: m.payload["user_id"] == user))
+    error_of(too_long, 400)
 
 
 # ---- reset function ----------------------------------------------------------------------------------------------

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -158,3 +160,17 @@ def test_out_of_range_numbers_are_refused_at_the_edge_in_one_line(args: tuple[st
     assert done.returncode == 2, done.stderr
     assert named in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "Error" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_keys_help_says_how_long_a_revoked_key_keeps_working() -> None:
+    """Before the fix nothing said that a revoked key keeps working while API Gateway caches the authorizer's
+    answer (template.yaml's ReauthorizeEvery): the help only said "revoke a key by its key_id"."""
+    # Given the authorizer cache time the template deploys
+    template = (Path(__file__).parents[2] / "template.yaml").read_text()
+    [seconds] = re.findall(r"ReauthorizeEvery: (\d+)", template)
+    # When the keys command's help is printed
+    done = memerase("keys", "--help", conf=None)
+    # Then next to `revoke` it says a revoked key can keep working that many seconds
+    assert done.returncode == 0, done.stderr
+    revoke = " ".join(done.stdout.split()).split("revoke", 1)[1]
+    assert f"up to {seconds} s" in revoke and "revoked key can keep working" in revoke

@@ -1,6 +1,6 @@
 """Job status changes that lose a race leave no trace (no event, no released lock), and a cancelled job keeps the
 evidence of what it erased: its counts, and a resume whose receipt counts every run. Inline runs over moto server
-and osmem-server, with the World of test_jobs_launcher."""
+and osmem-server, with the World of test_job_intake."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from memerase.jobs.repository import JobsTable
 from memerase.jobs.steps import JobSteps
 from memerase.stores.factory import entity_collection_name
 from memerase.stores.s3_vectors import S3VectorsStore
-from tests.integration import test_jobs_launcher as harness
-from tests.integration.test_jobs_launcher import (
+from tests.integration import test_job_intake as harness
+from tests.integration.test_job_intake import (
     JOBS_TABLE,
     PER_USER,
     SCOPE,

@@ -2,7 +2,7 @@
 ends FAILED (never RUNNING forever) and a repeated request resumes it, a job's status is read from the jobs table
 alone, a job whose runner died is shown as stalled, and no order of two starts lets two jobs hold one scope. Inline
 and background runs over moto server (S3 Vectors with AWS's limits) and osmem-server, with the World of
-test_jobs_launcher."""
+test_job_intake."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from memerase.jobs.runners import InProcessRunner
 from memerase.models import Scope
 from memerase.stores.opensearch import OpenSearchStore
 from memerase.stores.s3_vectors import S3VectorsStore
-from tests.integration import test_jobs_launcher as harness
-from tests.integration.test_jobs_launcher import JOBS, PARTITIONS, PER_USER, SCOPE, VICTIM, World
+from tests.integration import test_job_intake as harness
+from tests.integration.test_job_intake import JOBS, PARTITIONS, PER_USER, SCOPE, VICTIM, World
 from tests.support.jobs import FakeStepFunctions, stepped_intake
 from tests.support.targets import Deploy, memerase_config
 

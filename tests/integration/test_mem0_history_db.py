@@ -19,6 +19,8 @@ from mem0.memory.storage import SQLiteManager
 
 from memerase.errors import ConfigError, InvalidRequest, RetryableStoreError
 from memerase.mem0_history import Mem0HistoryDb, delete_row_id, parse_session_scope
+from tests.support.mem0_memory import add_said_by, mem0_memory, update
+from tests.support.s3vectors_limits import S3VectorsLimits
 
 TEXTS = {
     "m-alice-1": ["alice likes tea", "alice likes green tea"],
@@ -121,9 +123,37 @@ def test_erased_memories_lose_all_text_and_get_one_mem0_delete_row_each(mem0_db:
         r for r in before["history"] if r[2] not in {"m-alice-1", "m-bob-1"}
     ]
     assert [r[1:] for r in erased if r not in ours] == [
-        (*r[1:3], None, None, *r[5:]) for r in before["history"] if r[2] in {"m-alice-1", "m-bob-1"}
+        (*r[1:3], None, None, *r[5:9], None, None) for r in before["history"] if r[2] in {"m-alice-1", "m-bob-1"}
     ]
     assert after["messages"] == before["messages"]
+
+
+def test_erased_memories_keep_no_speaker_in_the_file_after_vacuum(s3_limits: S3VectorsLimits, tmp_path: Path) -> None:
+    """Before the fix the rows kept `actor_id` "Alice Smith" (and `role`): the file still named the speaker."""
+    # Given alice's memories added, updated and deleted through mem0's own Memory paths, from messages carrying her
+    # name, and bob's beside them
+    path = tmp_path / "history.db"
+    memory = mem0_memory(str(path))
+    moved = add_said_by(memory, "I live in Lyon", "Alice Smith", user_id="alice")
+    update(memory, moved, "I live in Paris")
+    gone = add_said_by(memory, "I have a cat", "Alice Smith", user_id="alice")
+    memory._delete_memory(gone)
+    kept = add_said_by(memory, "I play chess", "Bob Jones", user_id="bob")
+    memory.db.close()
+    before = dump(path)["history"]
+    assert {(r[5], r[9], r[10]) for r in before if r[2] in {moved, gone}} == {
+        (event, "Alice Smith", "user") for event in ("ADD", "UPDATE", "DELETE")
+    }
+    # When alice's two memories are erased from mem0's history and the file is vacuumed
+    with Mem0HistoryDb(str(path)) as history:
+        history.erase_memories([moved, gone])
+        history.vacuum()
+    # Then their rows keep only mem0's bookkeeping, her name is nowhere in the file's bytes, and bob's rows are intact
+    after = dump(path)["history"]
+    assert all(r[3:5] == (None, None) and r[9:] == (None, None) for r in after if r[2] in {moved, gone})
+    raw = path.read_bytes()
+    assert b"Alice Smith" not in raw and b"Lyon" not in raw and b"Paris" not in raw and b"cat" not in raw
+    assert b"Bob Jones" in raw and [r for r in after if r[2] == kept] == [r for r in before if r[2] == kept]
 
 
 def test_delete_row_has_mem0s_shape(mem0_db: Path, history: Mem0HistoryDb) -> None:

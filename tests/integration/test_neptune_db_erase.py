@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from gremlin_python.driver.protocol import GremlinServerError
@@ -159,7 +160,13 @@ def test_a_multi_valued_user_id_is_skipped_by_the_cursor_never_deleted(
     # check refuses
     g = graph.g
     two_ids = (
-        g.add_v("person").property("name", "shared").property("user_id", "alice").property("mentions", 1).id_().next()
+        g.add_v("person")
+        .property("name", "shared")
+        .property("user_id", "alice")
+        .property("mentions", 1)
+        .property("created", 1_700_000_000_000)
+        .id_()
+        .next()
     )
     g.V(two_ids).property(Cardinality.list_, "user_id", "bob").iterate()
     written = write_mem0_graph(g, ["alice", "carol"], per_user=5)
@@ -418,3 +425,61 @@ def test_a_drop_by_ids_drops_only_mem0_entities_whatever_ids_it_is_given(graph: 
     graph_store(graph).delete_batch([str(foreign), str(written.vertices["alice"][0])])
     # Then the mem0 entity is gone and the foreign vertex is not
     assert g.V(foreign).count().next() == 1 and g.V(written.vertices["alice"][0]).count().next() == 0
+
+
+def write_lookalikes(g: Any, user: str) -> list[Any]:
+    """Another application's vertices of `user` with `name`, `user_id` and `mentions`, but not mem0's numbers."""
+    rows: list[dict[str, Any]] = [
+        {"name": "acme", "mentions": 3},
+        {"name": "refund", "mentions": 1, "created": "2024-01-01"},
+        {"name": "cv", "mentions": 2, "created": 1_700_000_000_000, "updated": "today"},
+        {"name": "visits", "mentions": "2", "created": 1_700_000_000_000},
+    ]
+    ids = []
+    for properties in rows:
+        vertex = g.add_v("customer").property("user_id", user)
+        for key, value in properties.items():
+            vertex = vertex.property(key, value)
+        ids.append(vertex.id_().next())
+    return ids
+
+
+def write_new_entities_as_mem0_does(g: Any, user: str) -> list[Any]:
+    """mem0 1.0.11's Neptune Database `_add_new_entities_cypher`: ON CREATE sets `created` and `mentions`, no
+    `updated`."""
+    return [
+        g.add_v("person")
+        .property("name", f"new {i}")
+        .property("user_id", user)
+        .property("mentions", 1)
+        .property("created", 1_700_000_000_000 + i)
+        .id_()
+        .next()
+        for i in range(2)
+    ]
+
+
+@pytest.mark.parametrize("operation", ["scope_erasure", "reset"])
+def test_without_base_label_vertices_lacking_mem0s_numeric_created_are_not_taken_for_mem0s(
+    graph: GremlinGraph, operation: str
+) -> None:
+    """Before the fix all four look-alikes were dropped (they have `user_id`, `name` and `mentions`)."""
+    # Given alice's mem0 entities (two as mem0's Neptune Database writes new ones, without `updated`), bob's, and
+    # another application's look-alike vertices of alice
+    g = graph.g
+    written = write_mem0_graph(g, ["alice", "bob"], per_user=3)
+    fresh = write_new_entities_as_mem0_does(g, "alice")
+    lookalikes = write_lookalikes(g, "alice")
+    before = snapshot(g)
+    store = graph_store(graph, batch_size=2)
+    # When alice is erased, or the graph store reset
+    if operation == "reset":
+        removed = store.reset()
+        gone = [*written.vertices["alice"], *fresh, *written.vertices["bob"]]
+    else:
+        removed = erase(store, {"user_id": "alice"})
+        gone = [*written.vertices["alice"], *fresh]
+    # Then exactly mem0's vertices went (those without `updated` too), and every look-alike stayed
+    assert removed == len(gone)
+    assert snapshot(g) == before.without(gone)
+    assert set(lookalikes) <= set(snapshot(g).vertices)

@@ -80,7 +80,7 @@ def test_erasing_a_user_removes_exactly_its_entity_vertices_and_their_edges(
         g = gremlin.g
         ids: list[Any] = []
         for i, (label, user, named) in enumerate(vertices):
-            added = g.add_v(label).property("mentions", i)
+            added = g.add_v(label).property("mentions", i).property("created", 1_700_000_000_000 + i)
             added = added.property("user_id", user) if user is not None else added
             ids.append((added.property("name", f"n{i}") if named else added).id_().next())
         for n, (out_i, in_i) in enumerate(edges):

@@ -145,3 +145,35 @@ def test_resetting_a_neptune_target_resets_its_graph_data_too_and_reports_each_c
     left = neptune_graph.cypher("MATCH (n) WHERE n.mentions IS NOT NULL OR n.hash IS NOT NULL RETURN count(n) AS c")
     assert left == [{"c": 0}]
     assert neptune_graph.cypher("MATCH (n) RETURN count(n) AS c")[0]["c"] > 0
+
+
+# Another application's nodes beside mem0's, without base_label: each carries `user_id`, `name` and `mentions`, but
+# not everything mem0 1.0.11 writes on every entity node (numbers `created` and `mentions`, `updated` a number if set)
+LOOKALIKES = (
+    "CREATE (:Customer {`~id`: 'f-1', user_id: $u, name: 'acme', mentions: 3})"
+    " CREATE (:Ticket {`~id`: 'f-2', user_id: $u, name: 'refund', mentions: 1, created: '2024-01-01'})"
+    " CREATE (:Doc {`~id`: 'f-3', user_id: $u, name: 'cv', mentions: 2, created: 1700000000000, updated: 'today'})"
+    " CREATE (:Tally {`~id`: 'f-4', user_id: $u, name: 'visits', mentions: '2', created: 1700000000000})"
+)
+
+
+@pytest.mark.parametrize("operation", ["scope_erasure", "reset"])
+def test_without_base_label_nodes_lacking_mem0s_numeric_created_are_not_taken_for_mem0s(
+    neptune_graph: NeptuneGraphStandIn, operation: str
+) -> None:
+    """Before the fix all four look-alikes went (they have `user_id`, `name` and `mentions`), by scope and by reset."""
+    # Given alice's mem0 1.x graph data without base_label, and another application's look-alike nodes of alice
+    write_graph(neptune_graph.graph_id, ["alice", "bob"], per_user=2, base_label=False)
+    neptune_graph.cypher(LOOKALIKES, {"u": "alice"})
+    mem0_nodes = nodes_of(neptune_graph, "alice") - {"f-1", "f-2", "f-3", "f-4"}
+    graph = NeptuneGraphMemoryStore(NeptuneGraph(make_client("us-east-1"), neptune_graph.graph_id), False)
+    # When alice is erased from the graph, or the graph store is reset
+    if operation == "reset":
+        graph.reset()
+    else:
+        eraser(neptune_graph.graph_id, graph_store(neptune_graph.graph_id, False)).delete_matching(
+            Scope.of(user_id="alice")
+        )
+    # Then every one of mem0's nodes of alice went, and the look-alikes stayed
+    assert mem0_nodes and nodes_of(neptune_graph, "alice") == {"f-1", "f-2", "f-3", "f-4"}
+    assert bool(nodes_of(neptune_graph, "bob")) == (operation != "reset")

@@ -14,7 +14,7 @@ from memerase.errors import ScopeBusy
 from memerase.fingerprint import ScopeHasher
 from memerase.jobs.models import ErasureSpec, JobStatus
 from memerase.models import Scope
-from tests.integration.test_jobs_launcher import drive_like_the_state_machine
+from tests.integration.test_job_intake import drive_like_the_state_machine
 from tests.support import mem0_data as m0
 from tests.support.jobs import FakeStepFunctions, stepped_intake
 from tests.support.retention_data import AGED, EXPIRED, NOW, dated_memories, ids

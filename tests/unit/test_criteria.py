@@ -79,6 +79,35 @@ def test_anything_else_is_unreadable(value: Any) -> None:
     assert parse_created_at(value) is None
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-06-15T12:00:00+00:99",
+        "2026-06-15T12:00:00-00:60",
+        "2026-06-15T12:00:00+0099",
+        "2026-06-15T12:00:00+23:60",
+        "\uff12\uff10\uff12\uff16-06-15T12:00:00Z",  # full-width year
+        "2026-06-15T12:00:00+\uff10\uff10:\uff10\uff10",  # full-width offset
+        "2026-06-15T12:00:00.\u0661\u0662Z",  # Arabic-Indic digits in the fraction
+        "\u0968\u0966\u0968\u096c-06-15T12:00:00Z",  # Devanagari year
+    ],
+)
+def test_offsets_that_are_not_real_and_non_ascii_digits_are_unreadable(value: str) -> None:
+    """Before the fix these parsed: `+00:99` as an offset of 99 minutes, Unicode digits through `\\d` and int()."""
+    # Given a created_at with a minute offset of 60 or more, or digits outside ASCII
+    # When it is parsed
+    # Then it is unreadable, like any other string that is not an ISO-8601 date-time
+    assert parse_created_at(value) is None
+
+
+def test_the_largest_real_offsets_are_still_read() -> None:
+    # Given created_at values at the edges of real offsets
+    # When they are parsed
+    # Then they are read as the instants they name
+    assert parse_created_at("2026-06-15T12:59:00+23:59") == datetime(2026, 6, 14, 13, 0, tzinfo=UTC)
+    assert parse_created_at("2026-06-15T12:00:00-00:59") == datetime(2026, 6, 15, 12, 59, tzinfo=UTC)
+
+
 def test_age_erases_strictly_older_and_keeps_the_cutoff_instant_itself() -> None:
     # Given a 30-day criterion fixed at NOW
     criteria = Criteria.at(NOW, older_than=timedelta(days=30))

@@ -40,6 +40,28 @@ def test_a_malformed_body_is_refused_with_its_reason_code_and_known_field_only(
     assert SECRET not in f"{refused.value!s} {refused.value!r}"
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"user_id": "zoe@example.com", "user_id": "bob"}', "user_id"),
+        ('{"user_id": "u", "expired": true, "expired": true}', "expired"),
+        ('{"user_id": "u", "older_than_days": 400, "older_than_days": 1}', "older_than_days"),
+        ('{"user_id": "u", "zoe@example.com": 1, "zoe@example.com": 2}', None),
+    ],
+    ids=["an-id-given-twice", "the-same-value-twice", "a-criterion-given-twice", "an-unknown-key-given-twice"],
+)
+def test_a_body_giving_a_key_twice_is_refused_as_duplicate_key(body: str, field: str | None) -> None:
+    """Before the fix the last value won: the first body was read as an erasure of "bob", the third as one of
+    everything older than a day (an unknown key was refused as unknown_field)."""
+    # Given a body whose object gives a key twice (JSON parsers disagree on which value counts)
+    # When it is read
+    with pytest.raises(Refusal) as refused:
+        read_message(body)
+    # Then it is refused as duplicate_key, naming the field only when it is a known one, and quoting nothing
+    assert (refused.value.reason, refused.value.field) == ("duplicate_key", field)
+    assert SECRET not in f"{refused.value!s} {refused.value!r}" and "bob" not in str(refused.value)
+
+
 def test_a_well_formed_body_is_read_with_its_reply_fields() -> None:
     # Given a body with filters, a reason, a request id and a reply queue
     body = json.dumps(

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from memerase.criteria import MAX_AGE_DAYS
 from memerase.erasure_reason import ReasonCode, Reference
+from memerase.models import MAX_ENTITY_ID_LENGTH
 
 MAX_BATCH = 1000
 
@@ -66,9 +67,9 @@ class ErasureRequest(BaseModel):
     """memerase's own erasure request: a flat body like mem0's filters."""
 
     model_config = ConfigDict(hide_input_in_errors=True, extra="forbid")
-    user_id: str | None = Field(None, max_length=1024)
-    agent_id: str | None = Field(None, max_length=1024)
-    run_id: str | None = Field(None, max_length=1024)
+    user_id: str | None = Field(None, max_length=MAX_ENTITY_ID_LENGTH)
+    agent_id: str | None = Field(None, max_length=MAX_ENTITY_ID_LENGTH)
+    run_id: str | None = Field(None, max_length=MAX_ENTITY_ID_LENGTH)
     older_than_days: StrictInt | None = Field(
         None,
         ge=1,
@@ -213,9 +214,9 @@ class ScopeHashRequest(BaseModel):
     """The filters of a scope, as an erasure request gives them."""
 
     model_config = ConfigDict(hide_input_in_errors=True, extra="forbid")
-    user_id: str | None = Field(None, max_length=1024)
-    agent_id: str | None = Field(None, max_length=1024)
-    run_id: str | None = Field(None, max_length=1024)
+    user_id: str | None = Field(None, max_length=MAX_ENTITY_ID_LENGTH)
+    agent_id: str | None = Field(None, max_length=MAX_ENTITY_ID_LENGTH)
+    run_id: str | None = Field(None, max_length=MAX_ENTITY_ID_LENGTH)
 
 
 class ScopeHash(BaseModel):

@@ -10,6 +10,9 @@ message whose job failed resumes that job.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from pydantic import Field, ValidationError
 
 from memerase.errors import (
@@ -24,7 +27,7 @@ from memerase.jobs.intake import JobIntake
 from memerase.jobs.models import JobRecord, ReplyTo
 from memerase.jobs.queues import Queues
 from memerase.jobs.trigger_messages import ErasureMessage, start_from_message
-from memerase.models import ENTITY_KEYS, WILDCARD_CHARACTERS, validate_entity_id
+from memerase.models import ENTITY_KEYS, MEM0_WILDCARD, validate_entity_id
 from memerase.observability import count, logger
 from memerase.request_settings import RequestsConfig
 
@@ -125,7 +128,11 @@ class RequestIntake:
 
 
 def read_message(body: str) -> QueueMessage:
-    """The message, or a `Refusal` naming the first problem pydantic found (its type and known field only)."""
+    """The message, or a `Refusal` naming the first problem pydantic found (its type and known field only). A key
+    given twice is refused (`duplicate_key`): JSON parsers disagree on which value wins."""
+    repeated = _repeated_key(body)
+    if repeated is not None:
+        raise Refusal("duplicate_key", repeated if repeated in QueueMessage.model_fields else None)
     try:
         return QueueMessage.model_validate_json(body)
     except ValidationError as exc:
@@ -135,6 +142,32 @@ def read_message(body: str) -> QueueMessage:
         loc = error.get("loc") or ()
         field = str(loc[0]) if loc and loc[0] in QueueMessage.model_fields and reason != "unknown_field" else None
         raise Refusal(reason, field) from None
+
+
+class _Repeated(Exception):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _Repeated(key)
+        seen.add(key)
+    return dict(pairs)
+
+
+def _repeated_key(body: str) -> str | None:
+    """The first key some object of the body gives twice; None if none does (or the body is not JSON: pydantic
+    then says how)."""
+    try:
+        json.loads(body, object_pairs_hook=_no_repeats)
+    except _Repeated as repeated:
+        return repeated.key
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return None
 
 
 def refusal_of(exc: InvalidRequest | JobConflict, message: QueueMessage) -> Refusal:
@@ -148,6 +181,6 @@ def refusal_of(exc: InvalidRequest | JobConflict, message: QueueMessage) -> Refu
         try:
             validate_entity_id(value, name)
         except InvalidRequest:
-            wildcard = any(c in WILDCARD_CHARACTERS for c in str(value))
+            wildcard = str(value).strip() == MEM0_WILDCARD
             return Refusal("wildcard_filter" if wildcard else "invalid_filter", name)
     return Refusal("invalid_request")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from memerase.criteria import MAX_AGE_DAYS, requested_days
 from memerase.erasure_reason import Justification, ReasonCode, Reference
+from memerase.models import MAX_ENTITY_ID_LENGTH
 
 if TYPE_CHECKING:  # the intake (and the engine and job machinery under it) loads when the runtime builds it
     from memerase.jobs.intake import JobIntake
@@ -20,9 +21,9 @@ class ErasureMessage(BaseModel):
 
     model_config = ConfigDict(hide_input_in_errors=True, extra="forbid")
 
-    user_id: str | None = Field(None, max_length=1024)
-    agent_id: str | None = Field(None, max_length=1024)
-    run_id: str | None = Field(None, max_length=1024)
+    user_id: str | None = Field(None, max_length=MAX_ENTITY_ID_LENGTH)
+    agent_id: str | None = Field(None, max_length=MAX_ENTITY_ID_LENGTH)
+    run_id: str | None = Field(None, max_length=MAX_ENTITY_ID_LENGTH)
     older_than_days: StrictInt | None = Field(None, ge=1, le=MAX_AGE_DAYS)
     expired: StrictBool = False
     reason: ReasonCode | None = None

@@ -8,14 +8,36 @@ say why. `UserIdOnly` puts that rule on a vector store collection that holds gra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from memerase.criteria import CRITERIA_NOT_APPLICABLE
 from memerase.stores.base import Filters, Page, Partition, ScopeCollection, Selector, require_selection, scope_only
 
+# mem0 1.0.11 (`graphs/neptune/neptunegraph.py`, `neptunedb.py`) creates every entity node with a MERGE on
+# `{name, user_id}` whose ON CREATE sets `created = timestamp()` and `mentions = 1` (epoch milliseconds and a count);
+# `updated = timestamp()` too, except Neptune Database's `_add_new_entities_cypher`, which sets no `updated` until
+# the node is matched again. Without `base_label` (no label of mem0's own) that is what makes a node mem0's.
+NUMERIC_SIGNATURE = ("created", "mentions")
+NUMERIC_IF_PRESENT = ("updated",)
 GRAPH = "graph"
 GRAPH_EMBEDDINGS = "graph_embeddings"
 USER_ID_ONLY = "not applicable: mem0 keeps user_id only"
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def has_mem0_signature(properties: Mapping[str, Any]) -> bool:
+    """Whether a node's properties are those mem0 1.x gives every entity node it creates: a string `name` and
+    `user_id`, numbers `created` and `mentions`, and `updated` a number when present."""
+    return (
+        isinstance(properties.get("name"), str)
+        and isinstance(properties.get("user_id"), str)
+        and all(_number(properties.get(key)) for key in NUMERIC_SIGNATURE)
+        and all(key not in properties or _number(properties[key]) for key in NUMERIC_IF_PRESENT)
+    )
 
 
 def user_id_only(filters: Filters) -> str | None:

@@ -6,11 +6,15 @@ only with the entity type; relationships between them carry no user id. mem0 kee
 so any other scope is not applicable here. memerase reads and drops those vertices with gremlinpython bytecode: every
 value (user id, vertex ids) travels as a bytecode argument, never inside a script. Dropping a vertex drops its edges.
 
-Which vertices are mem0's entities: with `base_label`, the label `__Entity__`; without it, the vertices carrying
-`name`, `user_id` and `mentions`, the properties mem0 sets on every entity (mem0's labels are arbitrary entity types;
-another application's vertex with a name and a user id alone is not mem0's). A drop by ids applies the same
-selection again, so a vertex id can only ever drop one of mem0's entities. A scope's vertices are those entities whose
-`user_id` is exactly the scope's (re-checked in Python, type-strict, single-valued).
+Which vertices are mem0's entities: with `base_label`, the label `__Entity__`; without it (mem0's labels are then
+arbitrary entity types), the vertices carrying everything mem0 sets on every entity vertex it creates
+(graph_scope.has_mem0_signature: string `name` and `user_id`, numbers `created` and `mentions`; mem0's
+`_add_new_entities_cypher` sets no `updated` on Neptune Database, so `updated` is checked only when present). The
+traversal narrows on the properties being there; their types are checked in Python on every vertex before it is
+dropped, by scope and by reset alike (another application's vertex with a name, a user id and a `mentions` is not
+mem0's). A drop by ids applies the traversal's selection again, and ids only ever come from checked records. A
+scope's vertices are those entities whose `user_id` is exactly the scope's (re-checked in Python, type-strict,
+single-valued).
 
 Cursor semantics. Neither Neptune's unordered `V()` nor the Gremlin subset the test evaluator speaks (no `range`,
 `hasId`, `is`, ordering by id) offers a cheap "after this id" step, but erased vertices disappear. So a listing is
@@ -36,6 +40,7 @@ from gremlin_python.process.traversal import T
 from memerase.criteria import CRITERIA_NOT_APPLICABLE
 from memerase.models import payload_matches
 from memerase.stores.base import Page, Partition, Record, Selector, require_selection, scope_only
+from memerase.stores.graph_scope import NUMERIC_IF_PRESENT, NUMERIC_SIGNATURE, has_mem0_signature
 from memerase.stores.gremlin_connection import GremlinSession, parse_endpoint, shared_session
 
 BATCH_SIZE = 500  # AWS's drop-graph tool drops 500 vertices per request
@@ -43,6 +48,7 @@ BASE_LABEL = "__Entity__"
 USER_ID = "user_id"
 NAME = "name"
 MENTIONS = "mentions"
+CREATED = "created"
 NOT_APPLICABLE = "not applicable: mem0 keeps user_id only"
 
 
@@ -103,7 +109,7 @@ class NeptuneDbGraph:
             scanned += len(fresh)
             for row in fresh:
                 record = _record(row)
-                if payload_matches(record.payload, filters):
+                if payload_matches(record.payload, filters) and self._is_mem0s(record.payload):
                     records.append(record)
                 else:
                     rejected += 1
@@ -129,18 +135,33 @@ class NeptuneDbGraph:
         user = filters[USER_ID]
         if not self._session.run(lambda g: self._scope(g, user).count().next()):
             return 0  # the usual answer after an erasure: one cheap request
-        rows = self._session.run(lambda g: self._scope(g, user).value_map(USER_ID).to_list())
-        return sum(1 for row in rows if _single(row.get(USER_ID)) == user)
+        keys = [USER_ID] if self._base_label else [USER_ID, NAME, *NUMERIC_SIGNATURE, *NUMERIC_IF_PRESENT]
+        rows = self._session.run(lambda g: self._scope(g, user).value_map(*keys).to_list())
+        payloads = [{k: _single(v) for k, v in row.items()} for row in rows]
+        return sum(1 for p in payloads if p.get(USER_ID) == user and self._is_mem0s(p))
 
     def reset(self) -> int:
-        """Drop mem0's entity vertices only (never the rest of the graph), a batch at a time; returns how many."""
-        removed = 0
+        """Drop mem0's entity vertices only (never the rest of the graph), a batch at a time, each checked as a scope
+        erasure checks it (the ones refused stay at the front of the listing and are skipped, as in list_matching);
+        returns how many."""
+        removed = rejected = 0
         while True:
-            found = self._session.run(lambda g: self._entities(g.V()).limit(self.batch_size).id_().to_list())
-            if not found:
+            skip = rejected
+            rows = self._front_of_entities(skip + self.batch_size)
+            fresh = [_record(row) for row in rows[skip:]]
+            mine = [r for r in fresh if self._is_mem0s(r.payload)]
+            rejected += len(fresh) - len(mine)
+            if mine:
+                self._drop([self._vertex_id(r.native_id) for r in mine])
+                removed += len(mine)
+            if len(rows) < skip + self.batch_size:
                 return removed
-            self._drop(found)
-            removed += len(found)
+
+    def _front_of_entities(self, count: int) -> list[dict[Any, Any]]:
+        return self._session.run(lambda g: self._entities(g.V()).limit(count).value_map(True).to_list())
+
+    def _is_mem0s(self, payload: Mapping[str, Any]) -> bool:
+        return self._base_label or has_mem0_signature(payload)
 
     def _front(self, user_id: str, count: int) -> list[dict[Any, Any]]:
         """The first `count` vertices the server selects for the scope, with their ids, labels and properties."""
@@ -152,11 +173,11 @@ class NeptuneDbGraph:
     def _entities(self, vertices: GraphTraversal) -> GraphTraversal:
         if self._base_label:
             return vertices.has_label(BASE_LABEL)
-        return vertices.has(NAME).has(USER_ID).has(MENTIONS)
+        return vertices.has(NAME).has(USER_ID).has(MENTIONS).has(CREATED)
 
     def _scope(self, g: GraphTraversalSource, user_id: str) -> GraphTraversal:
         vertices = g.V().has(USER_ID, user_id)
-        return vertices.has_label(BASE_LABEL) if self._base_label else vertices.has(NAME).has(MENTIONS)
+        return vertices.has_label(BASE_LABEL) if self._base_label else vertices.has(NAME).has(MENTIONS).has(CREATED)
 
     def _vertex_id(self, native_id: str) -> Any:
         if self._numeric_ids:

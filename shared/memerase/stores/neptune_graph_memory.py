@@ -4,10 +4,12 @@ mem0 merges every entity node on exactly `{name, user_id}` (`MERGE (n <label> {n
 in `mem0/graphs/neptune/neptunegraph.py`), so those two properties are what makes a node mem0's:
 - with `base_label`, mem0 labels every entity `__Entity__`: a node is mem0's when it has that label and both
   properties;
-- without it, labels are the LLM's entity types (arbitrary): a node is mem0's when it has both properties, the
-  `mentions` counter mem0 sets on every node it creates, and no label of mem0 2.x's vector store (`MEM0_VECTOR_*`,
-  whose nodes are erased by their own collection). Other data in the graph that carries all three is taken for
-  mem0's: use `base_label` to rule that out.
+- without it, labels are the LLM's entity types (arbitrary): a node is mem0's when it carries everything mem0 sets
+  on every entity node it creates (graph_scope.has_mem0_signature: string `name` and `user_id`, numbers `created`
+  (epoch milliseconds) and `mentions`, `updated` a number when present) and no label of mem0 2.x's vector store
+  (`MEM0_VECTOR_*`, whose nodes are erased by their own collection). The query narrows on the properties being
+  there; their types are checked in Python on every node before it is deleted, by scope and by reset alike (another
+  application's node with a `name`, a `user_id` and a `mentions` is not enough). `base_label` rules out any doubt.
 Relationships carry no user id: they go with their nodes (DETACH DELETE). No agent or run id is kept, so any scope
 but exactly `{user_id}` is not applicable here (see graph_scope).
 """
@@ -19,7 +21,7 @@ from typing import Any
 
 from memerase.criteria import CRITERIA_NOT_APPLICABLE
 from memerase.stores.base import Filters, Page, Partition, Record, Selector, paginate, require_selection, scope_only
-from memerase.stores.graph_scope import USER_ID_ONLY, user_id_only
+from memerase.stores.graph_scope import USER_ID_ONLY, has_mem0_signature, user_id_only
 from memerase.stores.neptune_analytics import node_record
 from memerase.stores.neptune_client import NeptuneGraph
 
@@ -43,6 +45,7 @@ class NeptuneGraphMemoryStore:
         else:
             self._match = (
                 "MATCH (n) WHERE n.user_id IS NOT NULL AND n.name IS NOT NULL AND n.mentions IS NOT NULL"
+                " AND n.created IS NOT NULL"
                 " AND size([l IN labels(n) WHERE l STARTS WITH $vector_prefix]) = 0"  # Neptune has no none()
             )
 
@@ -61,7 +64,7 @@ class NeptuneGraphMemoryStore:
     def list_matching(self, selection: Selector, partition: Partition, cursor: str | None) -> Page:
         user_id = _user_id(scope_only(selection))
         page = self._page(" AND n.user_id = $user_id", {"user_id": user_id}, cursor)
-        return Page([r for r in page.records if _is_users(r, user_id)], page.scanned, page.cursor)
+        return Page([r for r in page.records if _is_users(r, user_id) and self._is_mem0s(r)], page.scanned, page.cursor)
 
     def delete_batch(self, native_ids: Sequence[str]) -> int:
         """DETACH DELETE by id, still only nodes that are mem0's: their relationships go with them."""
@@ -76,14 +79,17 @@ class NeptuneGraphMemoryStore:
         return sum(len(p.records) for p in paginate(lambda c: self.list_matching(selection, Partition(), c)))
 
     def reset(self) -> int:
-        """Delete every user's mem0 entity nodes (and their relationships), in batches; nothing else in the graph."""
+        """Delete every user's mem0 entity nodes (and their relationships), a page at a time, each node checked as a
+        scope erasure checks it; nothing else in the graph."""
         removed = 0
-        while True:
-            rows = self._graph.query(f"{self._match} RETURN id(n) AS id LIMIT {DELETE_BATCH_SIZE}", self._params())
-            ids = [str(r["id"]) for r in rows if r.get("id") is not None]
-            if not ids:
-                return removed
-            removed += self.delete_batch(ids)
+        for page in paginate(lambda cursor: self._page("", {}, cursor)):
+            ids = [r.native_id for r in page.records if self._is_mem0s(r)]
+            for start in range(0, len(ids), DELETE_BATCH_SIZE):
+                removed += self.delete_batch(ids[start : start + DELETE_BATCH_SIZE])
+        return removed
+
+    def _is_mem0s(self, record: Record) -> bool:
+        return self.base_label or has_mem0_signature(record.payload)
 
     def _page(self, clause: str, params: dict[str, Any], cursor: str | None) -> Page:
         cypher = f"{self._match}{clause} AND id(n) > $after RETURN n ORDER BY id(n) LIMIT {self._page_size}"

@@ -34,6 +34,11 @@ SCOPE_SOURCE = ["id", "payload.user_id", "payload.agent_id", "payload.run_id"]
 LINK_SOURCE = [*SCOPE_SOURCE, "payload.linked_memory_ids"]
 SELECT_SOURCE = [*SCOPE_SOURCE, f"payload.{CREATED_AT}", f"payload.{EXPIRATION_DATE}"]
 DATE_FIELDS = (CREATED_AT, EXPIRATION_DATE)
+# On every call that resolves an index expression: the configured name is one index, never a pattern (the settings
+# also refuse names OpenSearch would read as one), and a missing index is an error, not an empty answer. Bulk, update
+# and create name a single index by definition; opensearch-py's create_pit takes expand_wildcards only.
+ONE_INDEX = {"expand_wildcards": "none", "ignore_unavailable": "false", "allow_no_indices": "false"}
+PIT_ONE_INDEX = {"expand_wildcards": "none"}
 
 
 def make_client(config: OpenSearchConfig) -> OpenSearch:
@@ -101,7 +106,7 @@ class OpenSearchStore:
         return f"opensearch:{self.index}"
 
     def exists(self) -> bool:
-        return bool(self._call(self._client.indices.exists, index=self.index))
+        return bool(self._call(self._client.indices.exists, index=self.index, **ONE_INDEX))
 
     def partitions(self) -> int:
         return self._slices
@@ -122,7 +127,7 @@ class OpenSearchStore:
         query = {"bool": {"filter": clauses}}
         if cursor is None and partition.count == 1:
             body = {"size": self._page_size, "query": query, "_source": SELECT_SOURCE, "track_total_hits": True}
-            response = self._call(self._client.search, index=self.index, body=body)
+            response = self._call(self._client.search, index=self.index, body=body, **ONE_INDEX)
             hits = response["hits"]["hits"]
             if hit_total(response) == len(hits):
                 return self._decided(hits, chosen, None)
@@ -133,7 +138,7 @@ class OpenSearchStore:
         memory arrives)."""
         fields = ",".join(f"payload.{f}" for f in DATE_FIELDS)
         try:
-            response = self._call(self._client.indices.get_field_mapping, index=self.index, fields=fields)
+            response = self._call(self._client.indices.get_field_mapping, index=self.index, fields=fields, **ONE_INDEX)
         except StoreError:  # the narrowing is only a saving: without it, every hit of the scope is decided here
             logger.warning("OpenSearch field mappings unreadable: criteria decided without a date range")
             return set()
@@ -216,7 +221,7 @@ class OpenSearchStore:
         for i in range(0, len(ids), LOOKUP_BATCH):
             chunk = ids[i : i + LOOKUP_BATCH]
             body = {"size": 10 * len(chunk), "query": {"terms": {"id": chunk}}, "_source": source}
-            hits = self._call(self._client.search, index=self.index, body=body)["hits"]["hits"]
+            hits = self._call(self._client.search, index=self.index, body=body, **ONE_INDEX)["hits"]["hits"]
             found += [self._record(h) for h in hits if h["_source"].get("id") in wanted]
         return found
 
@@ -234,7 +239,7 @@ class OpenSearchStore:
             "query": {"terms": {"payload.linked_memory_ids.keyword": wanted}},
             "_source": ["id", "payload"],
         }
-        hits = self._call(self._client.search, index=self.index, body=body)["hits"]["hits"]
+        hits = self._call(self._client.search, index=self.index, body=body, **ONE_INDEX)["hits"]["hits"]
         records = [self._record(h) for h in hits]
         return [r for r in records if links_any(r.payload, set(wanted))]
 
@@ -249,7 +254,7 @@ class OpenSearchStore:
         }
         if cursor is not None:
             body["search_after"] = [cursor]
-        hits = self._call(self._client.search, index=self.index, body=body)["hits"]["hits"]
+        hits = self._call(self._client.search, index=self.index, body=body, **ONE_INDEX)["hits"]["hits"]
         records = [self._record(h) for h in hits]
         last = hits[-1]["sort"][0] if len(hits) >= self._page_size else None
         return Page(records=records, scanned=len(hits), cursor=str(last) if last is not None else None)
@@ -261,22 +266,22 @@ class OpenSearchStore:
         removed = 0
         if self.exists():
             self._refresh()
-            removed = int(self._call(self._client.count, index=self.index)["count"])
-            self._call(self._client.indices.delete, index=self.index)
+            removed = int(self._call(self._client.count, index=self.index, **ONE_INDEX)["count"])
+            self._call(self._client.indices.delete, index=self.index, **ONE_INDEX)
         self._call(self._client.indices.create, index=self.index, body=mem0_index_body(self._dims))
         return removed
 
     def _refresh(self) -> None:
         """Make deletions visible to counts. OpenSearch Serverless has no refresh API: tolerate its refusal."""
         with contextlib.suppress(TransportError):
-            self._client.indices.refresh(index=self.index)
+            self._client.indices.refresh(index=self.index, **ONE_INDEX)
 
     def _record(self, hit: Mapping[str, Any]) -> Record:
         source = hit.get("_source") or {}
         return Record(hit["_id"], str(source.get("id", "")), source.get("payload") or {})
 
     def _open_pit(self) -> str:
-        response = self._call(self._client.create_pit, index=self.index, keep_alive=PIT_KEEP_ALIVE)
+        response = self._call(self._client.create_pit, index=self.index, keep_alive=PIT_KEEP_ALIVE, **PIT_ONE_INDEX)
         return str(response["pit_id"])
 
     def _close_pit(self, pit_id: str) -> None:

@@ -25,8 +25,8 @@ from memerase.api.schemas import (
     MemoryDeleted,
     ScopeHash,
     ScopeHashRequest,
-    StoreCount,
 )
+from memerase.api.store_labels import store_counts
 from memerase.criteria import requested_days
 from memerase.erasure_reason import Justification
 from memerase.errors import Forbidden, InvalidRequest, PayloadTooLarge
@@ -135,7 +135,7 @@ def batch_delete(body: BatchDelete) -> MemoryDeleted:
     return MemoryDeleted(
         message=f"Successfully deleted {len(distinct)} memories",
         deleted=result.deleted,
-        stores=[StoreCount(**s.model_dump()) for s in result.stores],
+        stores=store_counts(result.stores, principal),  # labels for admin keys only
     )
 
 

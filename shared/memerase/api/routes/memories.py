@@ -10,7 +10,8 @@ from aws_lambda_powertools.event_handler.router import Router
 from memerase import runtime
 from memerase.api.request import ENCODED_ID_LENGTH, audit, caller, path_value
 from memerase.api.responses import COMMON, ok
-from memerase.api.schemas import HistoryRow, MemoryDeleted, Ping, StoreCount
+from memerase.api.schemas import HistoryRow, MemoryDeleted, Ping
+from memerase.api.store_labels import store_counts
 from memerase.observability import count
 
 router = Router()
@@ -33,7 +34,7 @@ def delete_memory(memory_id: MemoryId) -> MemoryDeleted:
     result = runtime.eraser().delete_memory(memory_id, allowed=principal.memory_scopes, actor=principal.key_id)
     count("MemoriesErased", result.deleted)
     audit(router, principal, "delete_memory", memories=result.memories, deleted=result.deleted)
-    return MemoryDeleted(deleted=result.deleted, stores=[StoreCount(**s.model_dump()) for s in result.stores])
+    return MemoryDeleted(deleted=result.deleted, stores=store_counts(result.stores, principal))
 
 
 @router.get(
