@@ -161,9 +161,10 @@ def cancel_at_a_random_point(world: World, job_id: str, observed: Observed) -> J
 
 @pytest.fixture
 def observed(record_property: Callable[[str, object], None]) -> Iterator[Observed]:
+    """What a test tried, recorded for the suite's summary (tests/e2e/conftest.py) once the test body passed."""
     tally = Observed()
     yield tally
-    record_property(CANCEL_PROPERTY, vars(tally))
+    record_property(CANCEL_PROPERTY, vars(tally))  # on the teardown report: the conftest reads it there
 
 
 def seeded(osmem_url: str, monkeypatch: pytest.MonkeyPatch, seed: int) -> World:
