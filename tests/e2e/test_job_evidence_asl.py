@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from memerase import runtime
-from memerase.jobs.models import JobStatus
+from memerase.jobs.models import JobRecord, JobStatus
 from memerase.stores.s3_vectors import S3VectorsStore
 from tests.e2e import test_erasure_job_faults as harness
 from tests.e2e.test_erasure_job_faults import (
@@ -20,6 +20,7 @@ from tests.e2e.test_erasure_job_faults import (
     VICTIM,
     World,
     completed,
+    eventually,
     track_erase_workers,
 )
 from tests.support import mem0_data as m0
@@ -60,20 +61,26 @@ def test_a_job_cancelled_after_erasing_keeps_its_counts_and_its_resume_receipt_c
     idle = track_erase_workers(monkeypatch)
     first_delete = hold_after_first_s3_delete(monkeypatch, gate)
     job, _ = runtime.intake().start(SCOPE, requester="test")
+    answers: list[JobRecord] = []
+    cancel = threading.Thread(target=lambda: answers.append(runtime.intake().cancel(job.job_id)))
     try:
         assert first_delete.wait(60)
-        # When it is cancelled
-        cancelled = runtime.intake().cancel(job.job_id)
+        # When it is cancelled by another request while that worker is held, and the worker then goes on
+        cancel.start()
+        eventually(lambda: runtime.jobs_table().get(job.job_id).status == JobStatus.CANCELLED)
     finally:
         gate.set()
-    assert world.harness.wait(job.execution_arn or "")["status"] == "ABORTED"
+    cancel.join(60)
+    assert world.harness.wait(job.execution_arn or "")["status"] in ("ABORTED", "FAILED")
     assert idle.wait(30)
-    # Then the record says CANCELLED with the counts of what its workers erased; its status, recomputed from the
-    # work-item rows once the workers in flight finished their batches, counts exactly what is gone
+    # Then the cancel answered once the batch that worker had claimed was confirmed: its answer, the record and the
+    # status all count exactly what is gone, nothing in doubt
+    [cancelled] = answers
     erased_before = 2 * PER_USER - victims_left(world)
     shown = runtime.intake().get(job.job_id)
     assert cancelled.status == shown.status == JobStatus.CANCELLED and shown.receipt is None
-    assert 0 < cancelled.memories_erased <= shown.memories_erased == erased_before < 2 * PER_USER
+    assert 0 < cancelled.memories_erased == shown.memories_erased == erased_before < 2 * PER_USER
+    assert cancelled.in_doubt == 0
     assert sum(p.deleted for p in shown.progress) == shown.records_erased == erased_before
     assert world.harness.invocations["job_finalize"] == world.harness.invocations["job_fail"] == 0
 
