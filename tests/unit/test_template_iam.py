@@ -277,5 +277,5 @@ def test_the_scheduled_trigger_may_read_the_stores_a_dry_run_policy_counts() -> 
     actions = allowed("ScheduledErasureFunction")
     # When its actions are read
     # Then it may read every store (the count of a dry run), and neither delete nor rewrite
-    assert READ <= actions
+    assert actions >= READ
     assert not actions & (DELETE | REWRITE | RESET)
