@@ -20,6 +20,7 @@ READ = {
     "s3vectors:GetVectors",
     "es:ESHttpPost",  # searches and points in time
     "es:ESHttpDelete",  # closing a point in time
+    "es:ESHttpGet",  # the date fields' mapping (queries by age or expiry)
     "neptune-graph:ReadDataViaQuery",
     "neptune-db:connect",
     "neptune-db:ReadDataViaQuery",
