@@ -32,7 +32,7 @@ class Call:
     function: str  # the template's logical id, e.g. JobEraseFunction
     action: str  # service:Action, as IAM names it
     resource: str  # the ARN IAM authorises; "" when no rule names it
-    config: str  # MEMERASE_CONFIG when the call was made: the deployment it is checked against
+    config: str  # the settings in use when the call was made (`settings_key`): the deployment it is checked against
     context: tuple[tuple[str, str], ...] = ()  # condition keys of the request
 
     def __str__(self) -> str:
@@ -163,7 +163,7 @@ class CallRecorder:
         if folder is None:
             return  # the test's own setup and reads, the stand-ins' internals: no function made it
         function = self._folders.get(folder, folder)
-        config = os.environ.get("MEMERASE_CONFIG", "")
+        config = settings_key()
         calls = [Call(function, f"{prefix}:{action}", resource, config, context) for action, resource in actions]
         with self._lock:
             self._pending.extend(calls)
@@ -181,7 +181,7 @@ class CallRecorder:
         self._add([(f"ESHttp{method.title()}", domain + path.rstrip("/"))], "es")
 
     def gremlin(self, step_names: set[str]) -> None:
-        config = os.environ.get("MEMERASE_CONFIG", "")
+        config = settings_key()
         cluster = deployment(config).neptune_db if config else None
         resource = f"arn:aws:neptune-db:{REGION}:{ACCOUNT}:{cluster}/database" if cluster else ""
         self._add([(a, resource) for a in gremlin_actions(step_names)], "neptune-db")
@@ -224,15 +224,31 @@ class CallRecorder:
 
 # ---- checking ------------------------------------------------------------------------------------------------------
 
+_SETTINGS: dict[str, Any] = {}  # key -> the Settings object it names (kept, so its id is never reused)
 _DEPLOYMENTS: dict[str, Deployment] = {}
 _POLICIES: dict[str, RolePolicies] = {}
 
 
+def settings_key() -> str:
+    """The settings the running handler uses: memerase's cached ones (the environment may have been restored since
+    they were read, e.g. a module's `memerase serve`), else MEMERASE_CONFIG; "" when there are none."""
+    from memerase import runtime
+
+    if runtime.settings.cache_info().currsize:
+        settings = runtime.settings()
+        key = f"settings:{id(settings)}"
+        _SETTINGS.setdefault(key, settings)
+        return key
+    return os.environ.get("MEMERASE_CONFIG", "")
+
+
 def deployment(config: str) -> Deployment:
+    """The deployment of a settings key, or of a configuration's text."""
     if config not in _DEPLOYMENTS:
         from memerase.settings import load_settings
 
-        _DEPLOYMENTS[config] = Deployment.of(load_settings(config))
+        settings = _SETTINGS[config] if config in _SETTINGS else load_settings(config)
+        _DEPLOYMENTS[config] = Deployment.of(settings)
     return _DEPLOYMENTS[config]
 
 
@@ -264,6 +280,8 @@ class CallChecker:
     def _refusal(call: Call) -> str | None:
         if not call.resource:
             return "no rule names this call's resource (tests/support/aws_calls.py RULES)"
+        if not call.config:
+            return "made without a configuration: no deployment to check it against"
         decision = policies(call.config).decide(call.function, call.action, call.resource, dict(call.context))
         return None if decision.allowed else decision.why
 
