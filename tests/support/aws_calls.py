@@ -199,7 +199,7 @@ class CallRecorder:
         from gremlin_python.driver.remote_connection import RemoteStrategy
         from opensearchpy.transport import Transport
 
-        api_call, perform, apply = BaseClient._make_api_call, Transport.perform_request, RemoteStrategy.apply
+        api_call, perform, apply = BaseClient._make_api_call, Transport.perform_request, RemoteStrategy.apply  # type: ignore[attr-defined]
         recorder = self
 
         def make_api_call(client: Any, operation: str, params: Any) -> Any:
