@@ -280,3 +280,15 @@ def test_the_scheduled_trigger_may_read_the_stores_a_dry_run_policy_counts() -> 
     # Then it may read every store (the count of a dry run), and neither delete nor rewrite
     assert actions >= READ
     assert not actions & (DELETE | REWRITE | RESET)
+
+
+@pytest.mark.parametrize("name", ["JobEraseFunction", "ScheduledErasureFunction", "ApiErasuresFunction"])
+def test_functions_that_query_by_age_or_expiry_may_read_the_date_fields_mapping(name: str) -> None:
+    """Found by the e2e IAM coverage check (issue 18, item 7): the OpenSearch adapter asks whether mem0's dynamic
+    mapping made `created_at` / `expiration_date` dates (`GET /<index>/_mapping/field/...`) before a query by age or
+    expiry, and no policy allowed it (`assert []`): every such job failed on AccessDenied in AWS."""
+    # Given a function that reads the stores by criteria
+    # When its es:ESHttpGet grants are read
+    paths = [resources_text(s) for s, _ in grants(name, "es:ESHttpGet")]
+    # Then it may read the field mapping of the configured indexes, and nothing else by GET
+    assert paths and all("${Name}/_mapping/field/*" in p and "OpenSearchIndexNames" in p for p in paths)
