@@ -75,3 +75,34 @@ def deploy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[dict[str, Any]
 
     yield apply
     runtime.reset()
+
+
+# ---- the IAM coverage of the e2e suite (issue 18, item 7): its summary, also from xdist's workers -----------------
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    checker = getattr(session.config, "_iam_checker", None)
+    if checker is not None and hasattr(session.config, "workeroutput"):  # an xdist worker: hand it to the controller
+        session.config.workeroutput["iam_coverage"] = json.dumps(checker.summary())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    from tests.support.aws_calls import merge
+
+    summary = getattr(node, "workeroutput", {}).get("iam_coverage")
+    if summary:
+        merged = node.config.__dict__.setdefault("_iam_checked", {})
+        merge(merged, summary)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    checker = getattr(config, "_iam_checker", None)
+    checked = {f: [list(c) for c in calls] for f, calls in config.__dict__.get("_iam_checked", {}).items()}
+    if checker is not None:
+        checked = checker.summary()
+    if checked:
+        from tests.support.aws_calls import report
+
+        for line in report(checked):
+            terminalreporter.write_line(line)

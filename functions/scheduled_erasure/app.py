@@ -13,7 +13,7 @@ with cold_import():  # this function's modules and boto3, with Python's cyclic c
 
     from memerase import runtime
     from memerase.jobs.retention_runs import RetentionInvocation, run_scheduled
-    from memerase.jobs.trigger_messages import ErasureMessage, start_from_message
+    from memerase.jobs.trigger_messages import EVENTBRIDGE, ErasureMessage, start_from_message
     from memerase.observability import logger, metrics, tracer
 
 
@@ -32,9 +32,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         outcomes = run_scheduled(runtime.intake(), runtime.settings().retention, invocation)
         return {"policies": [o.model_dump(mode="json", exclude_none=True) for o in outcomes]}
     request = parse(event=event, model=ScheduledErasure)
-    job = start_from_message(runtime.intake(), request.detail, source="schedule", default_key=f"schedule:{request.id}")
+    job = start_from_message(
+        runtime.intake(),
+        request.detail,
+        source=EVENTBRIDGE,  # its own requester: never the retention schedule's
+        default_key=f"{EVENTBRIDGE}:{request.id}",
+        unscoped_allowed=runtime.settings().requests.allow_unscoped_criteria,
+    )
     logger.info(
         "erasure request",
-        extra={"action": "start_job", "job_id": job.job_id, "key_id": "schedule", "request_id": request.id},
+        extra={"action": "start_job", "job_id": job.job_id, "key_id": EVENTBRIDGE, "request_id": request.id},
     )
     return {"job_id": job.job_id, "status": job.status.value}

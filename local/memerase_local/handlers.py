@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,12 +34,27 @@ class LambdaContext:
         return self.budget_ms()
 
 
+RUNNING: ContextVar[str | None] = ContextVar("memerase_running_function", default=None)
+"""The handler folder (`functions/<folder>`) running in this thread of control while it runs, as each Lambda runs one
+function: what a call made meanwhile is attributed to (tests/support/aws_calls.py checks it against that function's
+IAM policies in template.yaml)."""
+
+
 def handler_of(folder: str) -> Handler:
-    """`functions/<folder>/app.py`'s handler. Handlers called here may run on several threads at once (serve, the
-    Map's workers), sharing Powertools' one metric set: it is added to and flushed one handler at a time."""
+    """`functions/<folder>/app.py`'s handler (as the module holds it now), run with `RUNNING` naming the folder.
+    Handlers called here may run on several threads at once (serve, the Map's workers), sharing Powertools' one metric
+    set: it is added to and flushed one handler at a time."""
     metrics_one_at_a_time()
     handler: Handler = importlib.import_module(f"functions.{folder}.app").handler
-    return handler
+
+    def running(event: dict[str, Any], context: Any) -> Any:
+        token = RUNNING.set(folder)
+        try:
+            return handler(event, context)
+        finally:
+            RUNNING.reset(token)
+
+    return running
 
 
 def invoke(folder: str, event: dict[str, Any], timeout_ms: int) -> Any:

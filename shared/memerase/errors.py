@@ -34,6 +34,13 @@ class MissingFilter(InvalidRequest):
         super().__init__(self.MESSAGE)
 
 
+class UnscopedCriteria(InvalidRequest):
+    """An age or expiry erasure without a user, agent or run filter (every user's memories) from a channel that may
+    not ask for one: the API needs an admin key, queue and EventBridge requests `requests.allow_unscoped_criteria`."""
+
+    code = "unscoped_criteria"
+
+
 class ConfigError(InvalidRequest):
     """The settings object could not be built."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, field_validator
 
 from memerase.strict import Strict as _Strict
 
@@ -48,7 +48,8 @@ class QueueRef:
 
 
 class RequestsConfig(_Strict):
-    """SQS erasure requests: which reply queues a request may name, where malformed requests go."""
+    """SQS and EventBridge erasure requests: which reply queues a request may name, where malformed requests go, and
+    whether a request may erase by age or expiry across every scope."""
 
     reply_queues: list[str] = Field(
         default_factory=list,
@@ -61,6 +62,11 @@ class RequestsConfig(_Strict):
         "reason code, and not retried (unset: it is reported failed and reaches it through the redrive policy)",
     )
     region_name: str | None = None
+    allow_unscoped_criteria: StrictBool = Field(
+        False,
+        description="queue and EventBridge requests by age or expiry without a user, agent or run filter erase every "
+        "user's old memories: refused unless true (the API asks an admin key for the same request)",
+    )
 
     @field_validator("reply_queues")
     @classmethod

@@ -38,6 +38,38 @@ INDEX = "mem0"
 ACTIVE_JOB = ("QUEUED", "RUNNING")
 
 
+@pytest.fixture(scope="session")
+def aws_call_recorder() -> Iterator[Any]:
+    """Every AWS call a handler makes in this session's e2e tests, recorded (tests/support/aws_calls.py)."""
+    from tests.support.aws_calls import CallRecorder
+
+    with CallRecorder().installed() as recorder:
+        yield recorder
+
+
+@pytest.fixture(autouse=True)
+def calls_allowed_by_template(aws_call_recorder: Any, pytestconfig: pytest.Config) -> Iterator[None]:
+    """Issue 18, item 7: after each e2e test, each call a function made (recorded by the harness: the handler's
+    name in `memerase_local.handlers.RUNNING`) must be allowed by that function's own policies in template.yaml, as
+    rendered for the test's deployment; a function that gains a call without a grant fails here. The distinct calls
+    checked are printed at the end of the run (tests/conftest.py).
+
+    Before issue 18's fixes this failed, e.g. test_retention_schedule's dry run with `ScheduledErasureFunction:
+    s3vectors:ListVectors on arn:aws:s3vectors:...:bucket/mem0-test/index/mem0: no statement of its role allows it`
+    (item 6), and every job by age or expiry with `JobEraseFunction: es:ESHttpGet on
+    arn:aws:es:...:domain/.../mem0/_mapping/field/payload.created_at,payload.expiration_date: no statement of its role
+    allows it` (a grant StoreReadPolicy lacked)."""
+    from tests.support.aws_calls import CallChecker
+
+    checker: CallChecker = getattr(pytestconfig, "_iam_checker", None) or CallChecker()
+    pytestconfig._iam_checker = checker  # type: ignore[attr-defined]
+    aws_call_recorder.drain()  # calls made between tests (a module's server, other tests' handlers): not this test's
+    yield
+    refused = checker.refusals(aws_call_recorder.drain())
+    if refused:
+        pytest.fail("calls not allowed by template.yaml's IAM policies:\n  " + "\n  ".join(refused), pytrace=False)
+
+
 @dataclass(frozen=True)
 class LocalServer:
     url: str

@@ -21,13 +21,12 @@ from typing import Any
 import boto3
 import pytest
 
-from functions.scheduled_erasure.app import handler
 from memerase import runtime
 from memerase.criteria import Criteria
 from memerase.errors import StoreError
 from memerase.jobs.models import JobRecord, JobStatus
 from memerase.jobs.retention_runs import RetentionRunFailed
-from memerase_local.handlers import LambdaContext
+from memerase_local.handlers import LambdaContext, handler_of
 from tests.support import mem0_data as m0
 from tests.support.readback import Snapshot
 from tests.support.retention_data import SCOPES, Dated, dated_memories, ids
@@ -35,6 +34,8 @@ from tests.support.s3vectors_limits import S3VectorsLimits
 from tests.support.scheduler_events import create_retention_schedule, delivery
 from tests.support.sfn_harness import StepFunctionsHarness, step_functions
 from tests.support.targets import create_tables, memerase_config
+
+handler = handler_of("scheduled_erasure")  # as the harness runs it: its AWS calls are checked against its IAM
 
 SCHEDULED = "2026-06-15T12:00:00Z"
 NEXT_DAY = "2026-06-16T12:00:00Z"

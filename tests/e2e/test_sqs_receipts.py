@@ -13,11 +13,10 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 
-from functions.sqs_erasure.app import handler
 from memerase import runtime
 from memerase.errors import StoreError
 from memerase.jobs.models import JobRecord, JobStatus
-from memerase_local.handlers import LambdaContext
+from memerase_local.handlers import LambdaContext, handler_of
 from tests.support import mem0_data as m0
 from tests.support.lambda_events import events_queue, received
 from tests.support.s3vectors_limits import S3VectorsLimits
@@ -25,6 +24,8 @@ from tests.support.seeded import Seeded
 from tests.support.sfn_harness import StepFunctionsHarness, step_functions
 from tests.support.sqs_queues import RequestQueue, bodies, create_queue
 from tests.support.targets import create_tables, memerase_config
+
+handler = handler_of("sqs_erasure")  # as the harness runs it: its AWS calls are checked against its IAM
 
 ACCOUNT_QUEUES = "https://sqs.us-east-1.amazonaws.com/123456789012"
 REPLY_ARN = "arn:aws:sqs:us-east-1:123456789012:erasure-replies"

@@ -1,6 +1,6 @@
 """Queue and schedule requests keep no lasting raw data either (issue #11, items 3 and 9): their reason is a code and
 their reference a keyed hash, a free-text reason is refused without being echoed, and the audit rows of what their
-jobs erased name the trigger (`sqs`, `schedule`). Real event shapes, jobs run inline (the world of test_triggers)."""
+jobs erased name the trigger (`sqs`, `eventbridge`). Real event shapes, jobs run inline (the world of test_triggers)."""
 
 from __future__ import annotations
 
@@ -47,13 +47,15 @@ def test_a_queued_request_keeps_its_reason_code_and_a_hash_of_its_reference(worl
     assert delete_actors([m.id for m in data if m.payload["user_id"] == "user-1"]) == {"sqs"}
 
 
-def test_a_scheduled_requests_audit_rows_name_the_schedule(world: Any) -> None:
+def test_an_eventbridge_requests_audit_rows_name_its_channel(world: Any) -> None:
+    """Issue 18, item 9: EventBridge requests are their own requester. Before the fix their rows named `schedule`,
+    the retention schedule's requester (`assert {'schedule'} == {'eventbridge'}`)."""
     from functions.scheduled_erasure.app import handler
 
-    # Given a scheduled retention erasure of run-2's memories
+    # Given an EventBridge request erasing run-2's memories (e.g. from a rule of the operator's)
     _, _, data, _ = world
-    # When the schedule fires
+    # When it arrives
     handler(eventbridge_event({"run_id": "run-2", "reason": "retention"}, event_id="evt-audit"), LambdaContext())
-    # Then every DELETE row of the memories it erased names the schedule
+    # Then every DELETE row of the memories it erased names EventBridge
     erased = [m.id for m in data if m.payload.get("run_id") == "run-2"]
-    assert erased and delete_actors(erased) == {"schedule"}
+    assert erased and delete_actors(erased) == {"eventbridge"}

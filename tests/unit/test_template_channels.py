@@ -4,6 +4,7 @@ use them; no caller-credentials invoke; access logs by route, never by path; sec
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from tests.unit.test_template import template
@@ -26,14 +27,12 @@ def test_scheduled_erasure_requests_arrive_on_the_dedicated_bus_not_the_default_
     assert RESOURCES["ErasureRequestsBus"]["Type"] == "AWS::Events::EventBus"
 
 
-def test_the_request_bus_lets_only_the_named_principals_put_events_when_they_are_given() -> None:
+def test_the_request_bus_lets_only_the_named_principals_put_events() -> None:
     # Given the request bus's resource policy
-    policy = RESOURCES["ErasureRequestsBus"]["Properties"]["Policy"]["If"]
+    document = RESOURCES["ErasureRequestsBus"]["Properties"]["Policy"]
     # When it is read
-    condition, document, otherwise = policy
-    allow, deny = _statements(document)
-    # Then with principals given, they are allowed and everyone else is denied; without, no cross-account grant
-    assert condition == "HasRequestPrincipals" and otherwise == {"Ref": "AWS::NoValue"}
+    allow, deny = document["Statement"]
+    # Then the named principals are allowed and everyone else is denied, unconditionally
     assert allow["Effect"] == "Allow" and allow["Principal"] == {"AWS": {"Ref": "ErasureRequestPrincipals"}}
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "events:PutEvents"
     assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Ref": "ErasureRequestPrincipals"}}}
@@ -42,7 +41,7 @@ def test_the_request_bus_lets_only_the_named_principals_put_events_when_they_are
 def test_the_request_queue_refuses_plain_http_and_senders_that_are_not_named() -> None:
     # Given the request queue's policy
     policy = RESOURCES["ErasureRequestsQueuePolicy"]["Properties"]
-    statements = {s["Sid"]: s for s in _statements(policy["PolicyDocument"])}
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
     # When its statements are read
     # Then it applies to the request queue, denies every request without TLS, allows the named senders, and
     # denies SendMessage to every other principal
@@ -59,11 +58,11 @@ def test_the_iam_api_names_its_callers_and_never_invokes_with_their_credentials(
     # Given the IAM-authenticated API's auth settings
     auth = RESOURCES["ServiceIamApi"]["Properties"]["Auth"]
     # When they are read
-    allow, deny = _statements({"Statement": auth["ResourcePolicy"]["CustomStatements"]})
-    # Then SAM's CALLER_CREDENTIALS invoke role is off, and only the named principals (else this account) may call
+    allow, deny = auth["ResourcePolicy"]["CustomStatements"]
+    # Then SAM's CALLER_CREDENTIALS invoke role is off, and only the named principals may call
     assert auth["DefaultAuthorizer"] == "AWS_IAM" and auth["InvokeRole"] == "NONE"
     named = {"Split": [",", {"Ref": "ServiceApiPrincipals"}]}
-    assert allow["Principal"] == {"AWS": {"If": ["HasServiceApiPrincipals", named, {"Ref": "AWS::AccountId"}]}}
+    assert allow["Principal"] == {"AWS": named}
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": named}}
 
 
@@ -120,3 +119,44 @@ def test_a_scheduled_request_that_fails_every_retry_lands_in_an_encrypted_dead_l
     assert invoke_config["FunctionName"] == {"Ref": "ScheduledErasureFunction"}
     assert destination == {"GetAtt": "RetentionDeadLetterQueue.Arn"}
     assert RESOURCES["RetentionDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+
+
+PRINCIPALS = ("ErasureRequestPrincipals", "ErasureRequestSenders", "ServiceApiPrincipals")
+
+
+def test_who_may_use_the_bus_the_queue_and_the_iam_api_must_be_named_at_deploy() -> None:
+    """Issue 18, item 8. Before the fix each parameter defaulted to "" (`AssertionError: assert 'Default' not in
+    {'Type': 'CommaDelimitedList', 'Default': '', ...}`): a
+    deployment that named nobody left the bus, the queue and the IAM API open to every principal of the account whose
+    IAM policies allowed it."""
+    parameters = TEMPLATE["Parameters"]
+    for name in PRINCIPALS:
+        # Given a principal parameter
+        parameter = parameters[name]
+        # When its settings are read
+        # Then it has no default (CloudFormation asks for it) and takes role or user ARNs only, so not ""
+        assert "Default" not in parameter, parameter
+        pattern = re.compile(parameter["AllowedPattern"])
+        assert pattern.match("arn:aws:iam::123456789012:role/erasure-requests")
+        assert not pattern.match("") and not pattern.match("*") and not pattern.match("123456789012")
+    assert re.compile(parameters["ServiceApiPrincipals"]["AllowedPattern"]).match(
+        "arn:aws:iam::123456789012:role/a,arn:aws:iam::123456789012:user/b"
+    )
+    # And nothing in the template still tells "none given" apart
+    assert not {"HasRequestPrincipals", "HasRequestSenders", "HasServiceApiPrincipals"} & set(TEMPLATE["Conditions"])
+
+
+def test_the_configuration_refuses_unscoped_requests_unless_the_parameter_allows_them() -> None:
+    """Issue 18, item 8. Before the fix the parameter did not exist (`KeyError: 'AllowUnscopedRequestCriteria'`)."""
+    from memerase.settings import parse_settings
+    from tests.unit.test_template_sqs import deployed_config
+
+    # Given the parameter and the configuration the functions get, rendered with its default
+    parameter = TEMPLATE["Parameters"]["AllowUnscopedRequestCriteria"]
+    config = deployed_config([])
+    # When memerase reads it
+    settings = parse_settings(config)
+    # Then requests by criteria without a filter are refused unless the deployer says otherwise
+    assert parameter["Default"] == "false" and parameter["AllowedValues"] == ["true", "false"]
+    assert config["requests"]["allow_unscoped_criteria"] is False
+    assert settings.requests.allow_unscoped_criteria is False

@@ -20,6 +20,7 @@ READ = {
     "s3vectors:GetVectors",
     "es:ESHttpPost",  # searches and points in time
     "es:ESHttpDelete",  # closing a point in time
+    "es:ESHttpGet",  # the date fields' mapping (queries by age or expiry)
     "neptune-graph:ReadDataViaQuery",
     "neptune-db:connect",
     "neptune-db:ReadDataViaQuery",
@@ -43,7 +44,8 @@ EXPECTED = {
     "JobVerifyFunction": PROBE | JOBS,
     "JobFinalizeFunction": PROBE | JOBS | EVENTS,
     "JobFailFunction": PROBE | JOBS | EVENTS,
-    "JobEraseFunction": PROBE | READ | DELETE | JOBS | {"dynamodb:PutItem"},
+    # erases and, in jobs by age, expiry or retention, unlinks erased ids from entity records (replace_payload)
+    "JobEraseFunction": PROBE | READ | DELETE | REWRITE | JOBS | {"dynamodb:PutItem"},
     "ApiMemoriesFunction": PROBE | READ | DELETE | REWRITE | {"dynamodb:PutItem", "dynamodb:Query"},
     "ApiErasuresFunction": PROBE
     | SCOPE_KEY
@@ -59,7 +61,13 @@ EXPECTED = {
     | {"neptune-graph:DeleteDataViaQuery", "neptune-db:DeleteDataViaQuery"}
     | {"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"},
     "SqsErasureFunction": PROBE | SCOPE_KEY | JOBS | EVENTS | {"states:StartExecution", "states:StopExecution"},
-    "ScheduledErasureFunction": PROBE | SCOPE_KEY | JOBS | EVENTS | {"states:StartExecution", "states:StopExecution"},
+    # a dry-run retention policy counts its matches in the function itself
+    "ScheduledErasureFunction": PROBE
+    | SCOPE_KEY
+    | READ
+    | JOBS
+    | EVENTS
+    | {"states:StartExecution", "states:StopExecution"},
 }
 
 
@@ -236,7 +244,7 @@ def test_job_functions_that_only_keep_the_books_mount_no_history_database() -> N
     ("path", "senders"),
     [
         ("/_bulk", {"JobEraseFunction", "ApiMemoriesFunction", "ApiErasuresFunction"}),
-        ("/_update/*", {"ApiMemoriesFunction", "ApiErasuresFunction"}),
+        ("/_update/*", {"ApiMemoriesFunction", "ApiErasuresFunction", "JobEraseFunction"}),
         ("/_count", {"ApiResetFunction"}),
     ],
 )
@@ -246,3 +254,41 @@ def test_only_the_functions_that_send_an_opensearch_write_may_post_it(path: str,
     granted = {n for n in functions() for s, _ in grants(n, "es:ESHttpPost") if f"${{Name}}{path}" in resources_text(s)}
     # Then they are exactly the functions that send it
     assert granted == senders
+
+
+def test_the_erase_worker_may_rewrite_the_entity_records_its_jobs_unlink() -> None:
+    """Issue 18, item 5. Before the fix JobEraseFunction had probe, read and delete only, so this failed with
+    `s3vectors:PutVectors`, `neptune-graph:WriteDataViaQuery` and `es:ESHttpPost` on `/<index>/_update/*` missing:
+    in AWS a job by age, expiry or retention deleted the memories, then failed on AccessDenied while unlinking them
+    from their entity records (`replace_payload`)."""
+    # Given the erase worker's role (every store configured)
+    actions = allowed("JobEraseFunction")
+    # When its grants are read
+    updates = [s for s, _ in grants("JobEraseFunction", "es:ESHttpPost") if "${Name}/_update/*" in resources_text(s)]
+    # Then it may rewrite an entity record in each store: S3 Vectors, Neptune Analytics and OpenSearch
+    assert {"s3vectors:PutVectors", "neptune-graph:WriteDataViaQuery"} <= actions
+    assert updates
+
+
+def test_the_scheduled_trigger_may_read_the_stores_a_dry_run_policy_counts() -> None:
+    """Issue 18, item 6. Before the fix ScheduledErasureFunction could only probe indexes, so this failed with
+    `s3vectors:ListVectors`, `s3vectors:GetVectors`, `neptune-graph:ReadDataViaQuery` (...) missing: a dry-run
+    retention policy, counted in that function, failed on AccessDenied in AWS."""
+    # Given the scheduled trigger's role
+    actions = allowed("ScheduledErasureFunction")
+    # When its actions are read
+    # Then it may read every store (the count of a dry run), and neither delete nor rewrite
+    assert actions >= READ
+    assert not actions & (DELETE | REWRITE | RESET)
+
+
+@pytest.mark.parametrize("name", ["JobEraseFunction", "ScheduledErasureFunction", "ApiErasuresFunction"])
+def test_functions_that_query_by_age_or_expiry_may_read_the_date_fields_mapping(name: str) -> None:
+    """Found by the e2e IAM coverage check (issue 18, item 7): the OpenSearch adapter asks whether mem0's dynamic
+    mapping made `created_at` / `expiration_date` dates (`GET /<index>/_mapping/field/...`) before a query by age or
+    expiry, and no policy allowed it (`assert []`): every such job failed on AccessDenied in AWS."""
+    # Given a function that reads the stores by criteria
+    # When its es:ESHttpGet grants are read
+    paths = [resources_text(s) for s, _ in grants(name, "es:ESHttpGet")]
+    # Then it may read the field mapping of the configured indexes, and nothing else by GET
+    assert paths and all("${Name}/_mapping/field/*" in p and "OpenSearchIndexNames" in p for p in paths)

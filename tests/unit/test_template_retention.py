@@ -99,7 +99,9 @@ def test_the_policies_reach_every_function_configuration_and_default_to_none() -
     # When the configuration is rendered with the parameter's default and a sample target
     rendered = env[0].replace("${TargetsJson}", "[]").replace("${ReplyQueues}", "[]")
     rendered = rendered.replace("${RetentionPoliciesJson}", parameter["Default"])
-    config = json.loads(re.sub(r"\$\{\w+\}", "x", rendered.replace("${AllowReset}", "false")))
+    for flag in ("${AllowReset}", "${AllowUnscopedRequestCriteria}"):
+        rendered = rendered.replace(flag, "false")
+    config = json.loads(re.sub(r"\$\{\w+\}", "x", rendered))
     # Then the configuration's `retention` is the parameter, an empty list by default
     assert config["retention"] == []
 

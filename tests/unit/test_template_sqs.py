@@ -56,6 +56,7 @@ def deployed_config(reply_arns: list[str]) -> dict[str, Any]:
         "JobsTable": "stack-JobsTable-1",
         "ApiKeysTable": "stack-ApiKeysTable-1",
         "AllowReset": "false",
+        "AllowUnscopedRequestCriteria": "false",
         "ErasureRequestsDeadLetterQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/stack-Dlq-1",
         "ReplyQueueArns": reply_arns,
         "RetentionPoliciesJson": "[]",

@@ -1,11 +1,12 @@
 """SQS erasure requests: a queue message read and checked at the edge, then the job it asks for started (or found).
 
-A malformed message (bad JSON, not an object, unknown fields, wrong types, no filter, wildcard or otherwise invalid
-ids, a `reply_to` queue that is not allowed, an idempotency key reused for another scope) is refused: retrying it
-cannot help, so it is recorded with a reason code (never its values) and moved to the dead-letter queue at once, with
-message attributes naming the reason. A valid message that fails for a transient reason raises, so the batch reports
-it failed and SQS redelivers it (the redrive policy moves it to the dead-letter queue in the end); a redelivered
-message whose job failed resumes that job.
+A malformed message (bad JSON, not an object, unknown fields, wrong types, no filter, age or expiry criteria without a
+filter (unless `requests.allow_unscoped_criteria`), a key with the retention schedule's prefix, wildcard or otherwise
+invalid ids, a `reply_to` queue that is not allowed, an idempotency key reused for another scope) is refused: retrying
+it cannot help, so it is recorded with a reason code (never its values) and moved to the dead-letter queue at once, with
+message attributes naming the reason. A valid message that fails for a transient reason raises, so the batch reports it
+failed and SQS redelivers it (the redrive policy moves it to the dead-letter queue in the end); a redelivered message
+whose job failed resumes that job.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from memerase.errors import (
     ConfigError,
@@ -22,16 +23,17 @@ from memerase.errors import (
     MissingFilter,
     TransitionLost,
     TransitionNotAllowed,
+    UnscopedCriteria,
 )
 from memerase.jobs.intake import JobIntake
 from memerase.jobs.models import JobRecord, ReplyTo
 from memerase.jobs.queues import Queues
-from memerase.jobs.trigger_messages import ErasureMessage, start_from_message
+from memerase.jobs.trigger_messages import SQS, ErasureMessage, not_reserved, start_from_message
 from memerase.models import ENTITY_KEYS, MEM0_WILDCARD, validate_entity_id
 from memerase.observability import count, logger
 from memerase.request_settings import RequestsConfig
 
-SOURCE = "sqs"
+SOURCE = SQS
 REASON_ATTRIBUTE = "memerase-reason"
 FIELD_ATTRIBUTE = "memerase-field"
 MESSAGE_ID_ATTRIBUTE = "memerase-message-id"
@@ -46,6 +48,7 @@ _REASONS = {
     "extra_forbidden": "unknown_field",
     "string_too_long": "bad_length",
     "string_too_short": "bad_length",
+    "reserved_key": "reserved_key",
 }
 
 
@@ -56,6 +59,11 @@ class QueueMessage(ErasureMessage):
     request_id: str | None = Field(
         None, min_length=1, max_length=256, description="named in the reply (default: the SQS message id)"
     )
+
+    @field_validator("request_id")
+    @classmethod
+    def _request_id_not_reserved(cls, request_id: str | None) -> str | None:
+        return not_reserved(request_id)  # the job's idempotency key when the request names none
 
 
 class Refusal(Exception):
@@ -103,6 +111,7 @@ class RequestIntake:
                 source=SOURCE,
                 default_key=message.request_id or f"sqs:{message_id}",
                 reply=reply,
+                unscoped_allowed=self._config.allow_unscoped_criteria,
             )
         except (ConfigError, TransitionLost, TransitionNotAllowed):
             raise  # not the message's fault: reported failed, retried
@@ -174,6 +183,8 @@ def refusal_of(exc: InvalidRequest | JobConflict, message: QueueMessage) -> Refu
     """The reason code of a request the intake refused."""
     if isinstance(exc, MissingFilter):
         return Refusal("missing_filter")
+    if isinstance(exc, UnscopedCriteria):
+        return Refusal("unscoped_criteria")
     if isinstance(exc, JobConflict):
         return Refusal("idempotency_conflict", "request_id" if message.idempotency_key is None else "idempotency_key")
     for name in ENTITY_KEYS:

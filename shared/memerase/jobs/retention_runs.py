@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from memerase.erasure_reason import ErasureReason, Justification
 from memerase.errors import MemeraseError, ScopeBusy
+from memerase.jobs.trigger_messages import RESERVED_KEY_PREFIX
 from memerase.observability import logger
 from memerase.retention import POLICY_NAME, RetentionPolicy, select_policies
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # the job machinery loads when the runtime builds the intake,
     from memerase.jobs.intake import JobIntake
     from memerase.jobs.models import JobRecord
 
-SCHEDULE = "schedule"
+SCHEDULE = "schedule"  # the retention schedule's requester: no request channel shares it
 
 Outcome = Literal["started", "counted", "redelivered", "already_running", "resumed", "failed"]
 
@@ -60,7 +61,8 @@ class RetentionRunFailed(MemeraseError):
 
 
 def idempotency_key(policy: RetentionPolicy, scheduled: AwareDatetime) -> str:
-    return f"retention:{policy.name}:{scheduled.astimezone(UTC).isoformat()}"
+    """(policy, scheduled time), under the schedule's own requester; no other channel may send this prefix."""
+    return f"{RESERVED_KEY_PREFIX}{policy.name}:{scheduled.astimezone(UTC).isoformat()}"
 
 
 def start_policies(
