@@ -34,7 +34,11 @@ DELETE = {
 }
 REWRITE = {"s3vectors:PutVectors", "neptune-graph:WriteDataViaQuery"}
 RESET = {"s3vectors:DeleteIndex", "s3vectors:CreateIndex", "es:ESHttpPut"}
-JOBS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"}
+# the jobs table: records and their scope, work-item rows, locks and keys; a status changes by UpdateItem guarded by
+# the status (transitions and bookkeeping); a worker claims a delete batch with a ConditionCheck on the job's status
+# in the same transaction as its row's Put, and changes no status
+JOBS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}
+WORKER_JOBS = JOBS - {"dynamodb:UpdateItem"} | {"dynamodb:ConditionCheckItem"}
 EVENTS = {"events:PutEvents"}
 
 SCOPE_KEY = {"secretsmanager:GetSecretValue"}  # the scope hash key (functions that hash scopes)
@@ -45,7 +49,7 @@ EXPECTED = {
     "JobFinalizeFunction": PROBE | JOBS | EVENTS,
     "JobFailFunction": PROBE | JOBS | EVENTS,
     # erases and, in jobs by age, expiry or retention, unlinks erased ids from entity records (replace_payload)
-    "JobEraseFunction": PROBE | READ | DELETE | REWRITE | JOBS | {"dynamodb:PutItem"},
+    "JobEraseFunction": PROBE | READ | DELETE | REWRITE | WORKER_JOBS | {"dynamodb:PutItem"},
     "ApiMemoriesFunction": PROBE | READ | DELETE | REWRITE | {"dynamodb:PutItem", "dynamodb:Query"},
     "ApiErasuresFunction": PROBE
     | SCOPE_KEY
