@@ -35,9 +35,9 @@ from tests.support.seeded import Seeded
 from tests.support.sfn_harness import step_functions
 from tests.support.targets import create_tables, memerase_config
 
-POINTS = 8  # random cancel points per runner
-BATCH = 20  # records per delete request (the stores' maxima are 500 and 1,000): many batches, many cancel points
-USERS, PER_USER = 3, 100
+POINTS = 6  # random cancel points per runner
+BATCH = 10  # records per delete request (the stores' maxima are 500 and 1,000): many batches, many cancel points
+USERS, PER_USER = 3, 60
 VICTIM = "user-1"
 SCOPE = Scope.of(user_id=VICTIM)
 JOBS = {"time_margin_ms": 1000, "claim_seconds": 5}

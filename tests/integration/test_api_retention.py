@@ -138,12 +138,12 @@ def test_nothing_at_all_is_still_refused_with_mem0s_message(world: World) -> Non
     world.expect_intact()
 
 
-def test_a_queue_message_with_an_age_alone_starts_an_age_job_across_every_scope(world: World) -> None:
-    # Given old memories of user-1 and user-2
+def test_a_queue_message_with_an_age_alone_starts_an_age_job_across_every_scope_where_allowed(world: World) -> None:
+    # Given old memories of user-1 and user-2, and a deployment that allows criteria without a scope on its channels
     added = add_old_memories(world)
     # When an SQS message asks for every memory older than 30 days
     message = ErasureMessage.model_validate({"older_than_days": 30})
-    job = start_from_message(runtime.intake(), message, "sqs", "message-1")
+    job = start_from_message(runtime.intake(), message, "sqs", "message-1", unscoped_allowed=True)
     # Then both users' old memories are gone, nothing else
     gone = {m.id for user in added.values() for m in user[:2]}
     world.expect_only(world.without(lambda m: m.id in gone))

@@ -28,7 +28,7 @@ from tests.support.jobs import FakeStepFunctions, stepped_intake
 from tests.support.targets import Deploy, memerase_config
 
 world = harness.world  # the fixture: 4 users x 60 memories in S3 Vectors and OpenSearch, inline jobs
-STORE_CALLS = ("exists", "list_matching", "delete_batch", "lookup", "count_remaining", "count_present")
+STORE_CALLS = ("exists", "list_matching", "delete_batch", "lookup", "count_remaining", "stored", "read")
 
 
 def victims_gone(world: World) -> int:
@@ -40,7 +40,7 @@ def down(monkeypatch: pytest.MonkeyPatch, store: type) -> list[bool]:
     """`store`'s endpoint is down: every call fails as an unreachable endpoint does (RetryableStoreError, what the
     adapters raise for it) until the returned switch is cleared."""
     switch = [True]
-    calls = {name: getattr(store, name) for name in STORE_CALLS}
+    calls = {name: getattr(store, name) for name in STORE_CALLS if hasattr(store, name)}
 
     def failing(name: str) -> Callable[..., Any]:
         def call(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -50,7 +50,7 @@ def down(monkeypatch: pytest.MonkeyPatch, store: type) -> list[bool]:
 
         return call
 
-    for name in STORE_CALLS:
+    for name in calls:
         monkeypatch.setattr(store, name, failing(name))
     return switch
 

@@ -26,7 +26,7 @@ def contents(kind: str, store: Any) -> m0.Snapshot:
 def test_a_resumed_pending_batch_deletes_only_what_is_still_in_scope(
     kind: str, request: pytest.FixtureRequest, osmem_url: str
 ) -> None:
-    # Given user-0's and user-1's memories, and a dead worker's pending batch for user-0 (counted when recorded) that
+    # Given user-0's and user-1's memories, and a dead worker's pending batch for user-0 (claimed, not counted) that
     # holds: a user-0 memory still stored, one of user-0 the dead worker did delete, a user-1 memory (a batch that
     # does not match the scope any more, e.g. an altered record), and an entry with no memory id
     mem0 = request.getfixturevalue("s3_mem0" if kind == "s3" else "os_mem0")
@@ -44,11 +44,11 @@ def test_a_resumed_pending_batch_deletes_only_what_is_still_in_scope(
         (native[foreign.id], foreign.id),
         (native[unreadable.id], ""),
     ]
-    state = PartitionProgress(matched=4, deleted=4, pending=pending)
+    state = PartitionProgress(pending=pending)
     # When the partition is resumed (in one segment or slice: the whole scope)
     Eraser([target]).runner.erase(StoreRef(target.name, MEMORIES), {"user_id": "user-0"}, Partition(), state)
     # Then user-1's memory is still there and every one of user-0's is gone
     assert contents(kind, mem0) == {m.id: m.payload for m in data if m.payload["user_id"] == "user-1"}
-    # And the batch's two entries left alone are counted as skipped, off the counts: exactly user-0's memories are
-    # counted as deleted (the unreadable one was found again by the listing and deleted then)
+    # And the batch's two entries left alone are counted as skipped: exactly user-0's memories are counted as deleted,
+    # the one the dead worker deleted among them (the unreadable one was found again by the listing and deleted then)
     assert state.skipped == 2 and state.deleted == state.matched == PER_USER and state.done and not state.pending
