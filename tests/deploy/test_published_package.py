@@ -57,7 +57,10 @@ def _wheelhouse(source: Path) -> Path:
         )
         for built in filling.glob("memerase-*.whl"):  # the package itself is built from the checkout every run
             built.unlink()
-        filling.rename(house)
+        try:
+            filling.rename(house)
+        except OSError:  # another run filled it meanwhile: theirs is as good
+            shutil.rmtree(filling)
     return house
 
 
