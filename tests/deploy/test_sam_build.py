@@ -19,6 +19,7 @@ from tests.unit.test_template import template
 ROOT = Path(__file__).resolve().parents[2]
 SAM = Path(os.environ.get("MEMERASE_SAM") or ROOT / ".venv-sam" / "bin" / "sam")
 NO_SAM = f"SAM CLI not found at {SAM}: `make test` installs it (`make .venv-sam/...`, see the Makefile's SAM_STAMP)"
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # a function and its layers, unzipped
 ELF_MACHINE = {62: "x86-64", 183: "aarch64"}  # e_machine of an ELF header
 
 
@@ -73,10 +74,13 @@ def test_the_layer_holds_the_locked_arm64_wheels_and_memerase_compiled_by_python
     sources = [p for p in (layer / "memerase").rglob("*.py") if "__pycache__" not in p.parts]
     missing_pyc = [p for p in sources if not (p.parent / "__pycache__" / f"{p.stem}.cpython-312.pyc").exists()]
     machines = {ELF_MACHINE.get(int.from_bytes(p.read_bytes()[18:20], "little"), "other") for p in layer.rglob("*.so")}
-    # Then boto3, pydantic and memerase are there, every memerase module compiled by 3.12, and every binary is arm64
+    unzipped = sum(p.stat().st_size for p in sam_build.rglob("*") if p.is_file())
+    # Then boto3, pydantic and memerase are there, every memerase module compiled by 3.12, every binary is arm64,
+    # and the whole build (every function and the layer) is within Lambda's 250 MB unzipped for a function + layers
     assert (layer / "boto3").is_dir() and (layer / "pydantic_core").is_dir() and sources
     assert missing_pyc == []
     assert machines == {"aarch64"}
+    assert unzipped < LAMBDA_UNZIPPED_LIMIT
 
 
 def test_the_layer_makefile_finds_a_pyenv_python312_when_the_one_on_path_does_not_run(tmp_path: Path) -> None:
@@ -95,7 +99,7 @@ def test_the_layer_makefile_finds_a_pyenv_python312_when_the_one_on_path_does_no
 
 
 def test_the_layer_makefile_says_what_is_missing_when_there_is_no_python312(tmp_path: Path) -> None:
-    """Before the fix: `make: python3.12: No such file or directory` (or pyenv's message), nothing about the cause."""
+    """Before the fix: `/bin/sh: 1: python3.12: not found` (make: Error 127), nothing about what to install."""
     # Given no python3.12 on PATH and an empty pyenv root
     env = {"PATH": "/usr/bin:/bin", "PYENV_ROOT": str(tmp_path / "pyenv"), "HOME": str(tmp_path)}
     # When SAM's make target runs
