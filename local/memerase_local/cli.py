@@ -21,9 +21,11 @@ from memerase.engine import Eraser
 from memerase.errors import InvalidRequest, MemeraseError
 from memerase.models import ErasureResult, Scope
 from memerase.observability import logger
+from memerase.settings import CONFIG_ENV
 from memerase_local import cli_jobs, cli_retention
 from memerase_local.cli_args import DEMO_MAX, PORTS, Parser, whole
 from memerase_local.cli_retention import CLI_ACTOR
+from memerase_local.extras import MissingExtra, require_local
 from memerase_local.scope_key import ensure_scope_key
 
 out = Console()
@@ -90,14 +92,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         ensure_scope_key()
         if args.command == "serve":
+            if not os.environ.get(CONFIG_ENV, "").strip():
+                require_local("`memerase serve` without MEMERASE_CONFIG")
             from memerase_local.serve import run_serve
 
             return run_serve(port=args.port, seed=not args.no_seed)
         if args.command == "demo":
+            require_local("`memerase demo`")
             from memerase_local.demo import run_demo
 
             return run_demo(main, users=args.users, per_user=args.per_user)
         return _run(args)
+    except MissingExtra as exc:
+        err.print(f"memerase: {exc}", highlight=False, markup=False, soft_wrap=True)
+        return 2
     except MemeraseError as exc:
         err.print(f"memerase: {exc}", highlight=False, soft_wrap=True)
         return 1 if exc.status < 500 else 3

@@ -16,7 +16,8 @@ import yaml
 from memerase_local.handlers import API_TIMEOUT_MS, invoke
 from memerase_local.proxy_events import ProxyRequest, Stage, authorizer_event, rest_event
 
-ROOT = Path(__file__).resolve().parents[2]
+# template.yaml as the package ships it (in the checkout, a link to the one at the root)
+TEMPLATE = Path(__file__).resolve().parent / "template.yaml"
 STAGE = Stage()
 UNAUTHORIZED = {"code": "unauthorized", "detail": "Missing or invalid API key"}
 
@@ -47,7 +48,7 @@ def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
 _Loader.add_multi_constructor("!", _tag)
 
 
-def load_routes(template: Path = ROOT / "template.yaml", api: str = "MemeraseApi") -> list[Route]:
+def load_routes(template: Path = TEMPLATE, api: str = "MemeraseApi") -> list[Route]:
     """The routes of one API in template.yaml: (method, path) -> the function folder that owns it."""
     resources = yaml.load(template.read_text(), Loader=_Loader)["Resources"]  # noqa: S506
     routes = []

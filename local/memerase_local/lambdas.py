@@ -21,8 +21,8 @@ import boto3
 
 from memerase_local.handlers import LambdaContext, handler_of
 
-ROOT = Path(__file__).resolve().parents[2]
-ASL = ROOT / "infra" / "erasure_job.asl.json"
+# infra/erasure_job.asl.json as the package ships it (in the checkout, a link to it)
+ASL = Path(__file__).resolve().parent / "erasure_job.asl.json"
 TASKS = {  # the ASL's DefinitionSubstitutions key -> handler folder, as template.yaml maps them
     "PlanFunctionArn": "job_plan",
     "EraseFunctionArn": "job_erase",

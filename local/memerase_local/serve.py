@@ -32,11 +32,8 @@ from memerase.jobs.repository import table_schema as jobs_schema
 from memerase.jobs.runners import InProcessRunner
 from memerase.keys import table_schema as keys_schema
 from memerase.settings import CONFIG_ENV, load_settings
-from memerase_local.demo import seed_demo_memories
 from memerase_local.gateway import Gateway, serve_http
-from memerase_local.lambdas import create_state_machine, in_process_lambdas
-from memerase_local.moto_executions import stops_wait_for_start
-from memerase_local.standins import Standins, running_standins
+from memerase_local.standins import Standins
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -58,20 +55,7 @@ def run_serve(
     # Lambda that goes to the function's log; here it would fill the terminal between the requests' own lines
     warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
     with ExitStack() as stack:
-        if not demo:
-            config = _configured()
-        else:
-            standins = stack.enter_context(running_standins())
-            requests.post(
-                f"{standins.aws_url}/moto-api/config",
-                json={"stepfunctions": {"execute_state_machine": True}},
-                timeout=10,
-            )
-            stack.enter_context(in_process_lambdas())
-            stack.enter_context(stops_wait_for_start())
-            config = _embedded(standins)
-            if seed:
-                seed_demo_memories(standins)
+        config = _embedded(stack, seed) if demo else _configured()
         os.environ[CONFIG_ENV] = json.dumps(config)
         runtime.reset()
         if not (config.get("jobs") or {}).get("state_machine_arn"):  # jobs in this process: in the background
@@ -98,8 +82,28 @@ def run_serve(
     return 0
 
 
-def _embedded(standins: Standins) -> dict[str, Any]:
+def _embedded(stack: ExitStack, seed: bool) -> dict[str, Any]:
+    """Start the embedded stand-ins (the `local` extra: imported only here), seed them, and configure over them."""
+    from memerase_local.demo import seed_demo_memories
+    from memerase_local.lambdas import in_process_lambdas
+    from memerase_local.moto_executions import stops_wait_for_start
+    from memerase_local.standins import running_standins
+
+    standins = stack.enter_context(running_standins())
+    requests.post(
+        f"{standins.aws_url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}, timeout=10
+    )
+    stack.enter_context(in_process_lambdas())
+    stack.enter_context(stops_wait_for_start())
+    config = _embedded_config(standins)
+    if seed:
+        seed_demo_memories(standins)
+    return config
+
+
+def _embedded_config(standins: Standins) -> dict[str, Any]:
     from memerase_local.demo import demo_targets
+    from memerase_local.lambdas import create_state_machine
 
     _ensure_tables(TABLES["history"], TABLES["jobs"], TABLES["keys"])
     return {
