@@ -171,19 +171,12 @@ class JobsTable:
         update = dynamo.update_expression({**fields, "updated_at": now()})
         update["ExpressionAttributeNames"]["#status"] = "status"
         update["ExpressionAttributeValues"].update({f":s{i}": s.value for i, s in enumerate(expect)})
-        try:
-            self._table.update_item(
-                Key={"pk": f"job#{job_id}", "sk": RECORD},
-                ConditionExpression=f"#status IN ({', '.join(f':s{i}' for i in range(len(expect)))})",
-                **update,
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise dynamo.translate(exc, "jobs table") from exc
-        except BotoCoreError as exc:
-            raise dynamo.translate(exc, "jobs table") from exc
-        return True
+        return self._conditional(
+            self._table.update_item,
+            Key={"pk": f"job#{job_id}", "sk": RECORD},
+            ConditionExpression=f"#status IN ({', '.join(f':s{i}' for i in range(len(expect)))})",
+            **update,
+        )
 
     def _progress_item(self, job_id: str, progress: ItemProgress) -> dict[str, Any]:
         row = progress.model_copy(update={"at": now()}).model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -252,8 +245,12 @@ class JobsTable:
 
     def _put(self, item: dict[str, Any], condition: ConditionBase | None = None) -> bool:
         """Write an item; with a condition, False (not an error) when the condition does not hold."""
+        return self._conditional(self._table.put_item, Item=item, **dynamo.expressions(ConditionExpression=condition))
+
+    def _conditional(self, method: Any, **kwargs: Any) -> bool:
+        """One conditional write: False (not an error) when its condition does not hold."""
         try:
-            self._table.put_item(Item=item, **dynamo.expressions(ConditionExpression=condition))
+            method(**kwargs)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
