@@ -97,6 +97,11 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    _iam_summary(terminalreporter, config)
+    _cancel_summary(terminalreporter)
+
+
+def _iam_summary(terminalreporter: Any, config: pytest.Config) -> None:
     checker = getattr(config, "_iam_checker", None)
     checked = {f: [list(c) for c in calls] for f, calls in config.__dict__.get("_iam_checked", {}).items()}
     if checker is not None:
@@ -106,3 +111,30 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
         for line in report(checked):
             terminalreporter.write_line(line)
+
+
+# ---- figures the suite prints: random cancel points (tests/e2e/test_cancel_stops_deleting.py) ----------------------
+# Here, in the root conftest: under xdist the controller loads only the conftests of the paths it was given.
+
+_CANCELS: list[dict[str, int]] = []
+_PASSED: set[str] = set()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """A test's tally is recorded by its fixture's teardown: counted when the test body passed."""
+    if report.when == "call" and report.passed:
+        _PASSED.add(report.nodeid)
+    if report.when == "teardown" and report.nodeid in _PASSED:
+        _CANCELS.extend(value for name, value in report.user_properties if name == "cancel_points")
+
+
+def _cancel_summary(terminalreporter: Any) -> None:
+    if not _CANCELS:
+        return
+    total = {key: sum(c[key] for c in _CANCELS) for key in _CANCELS[0]}
+    terminalreporter.section("cancel means stop")
+    terminalreporter.write_line(
+        f"random cancel points tried: {total['tried']} in {len(_CANCELS)} runner(s); cancelled while running: "
+        f"{total['cancelled']} (completed before the cancel: {total['completed_first']}); delete requests sent "
+        f"after a cancel was answered: {total['deletes_after_answer']}"
+    )

@@ -195,31 +195,3 @@ def memerase_server() -> Iterator[LocalServer]:
         runtime.reset()
         os.environ.clear()
         os.environ.update(saved_environ)
-
-
-# ---- figures the suite prints: random cancel points (tests/e2e/test_cancel_stops_deleting.py) -----------------------
-
-_CANCELS: list[dict[str, int]] = []
-
-
-_PASSED: set[str] = set()
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """A test's tally is recorded by its fixture's teardown: counted when the test body passed."""
-    if report.when == "call" and report.passed:
-        _PASSED.add(report.nodeid)
-    if report.when == "teardown" and report.nodeid in _PASSED:
-        _CANCELS.extend(value for name, value in report.user_properties if name == "cancel_points")
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not _CANCELS:
-        return
-    total = {key: sum(c[key] for c in _CANCELS) for key in _CANCELS[0]}
-    terminalreporter.section("cancel means stop")
-    terminalreporter.write_line(
-        f"random cancel points tried: {total['tried']} in {len(_CANCELS)} runner(s); cancelled while running: "
-        f"{total['cancelled']} (completed before the cancel: {total['completed_first']}); delete requests sent "
-        f"after a cancel was answered: {total['deletes_after_answer']}"
-    )
