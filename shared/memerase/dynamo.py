@@ -77,6 +77,20 @@ def update_expression(fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def cancellation_reasons(exc: ClientError) -> set[str]:
+    """Why a transaction was cancelled, one code per action ("None" for an action that was fine); read from the
+    message's bracketed list when the response carries no CancellationReasons. Empty if it was not cancelled."""
+    error = exc.response.get("Error", {})
+    if error.get("Code") != "TransactionCanceledException":
+        return set()
+    reasons = exc.response.get("CancellationReasons") or []
+    if reasons:
+        return {str(reason.get("Code")) for reason in reasons}
+    message = str(error.get("Message", ""))
+    listed = message[message.rfind("[") + 1 : message.rfind("]")] if "[" in message else ""
+    return {code.strip() for code in listed.split(",") if code.strip()}
+
+
 def translate(exc: ClientError | BotoCoreError, what: str) -> StoreError:
     """A DynamoDB failure as the project's own error: retryable when throttled or transient."""
     code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__

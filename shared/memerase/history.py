@@ -108,7 +108,7 @@ class HistoryStore:
                 self._table.meta.client.transact_write_items(TransactItems=puts)
                 return
             except ClientError as exc:
-                backoff = _backoff(_cancellation_reasons(exc))
+                backoff = _backoff(dynamo.cancellation_reasons(exc))
                 if backoff is None:
                     raise dynamo.translate(exc, "history: could not write history") from exc
                 if attempt + 1 >= backoff.attempts:
@@ -125,20 +125,6 @@ class HistoryStore:
         return sorted(
             ({c: dynamo.plain(row.get(c)) for c in COLUMNS} for row in rows), key=lambda r: r["created_at"] or ""
         )
-
-
-def _cancellation_reasons(exc: ClientError) -> set[str]:
-    """Why a transaction was cancelled, one code per action ("None" for an action that was fine); read from the
-    message's bracketed list when the response carries no CancellationReasons. Empty if it was not cancelled."""
-    error = exc.response.get("Error", {})
-    if error.get("Code") != "TransactionCanceledException":
-        return set()
-    reasons = exc.response.get("CancellationReasons") or []
-    if reasons:
-        return {str(reason.get("Code")) for reason in reasons}
-    message = str(error.get("Message", ""))
-    listed = message[message.rfind("[") + 1 : message.rfind("]")] if "[" in message else ""
-    return {code.strip() for code in listed.split(",") if code.strip()}
 
 
 def _backoff(reasons: set[str]) -> Backoff | None:

@@ -28,9 +28,9 @@ from memerase.fingerprint import HasherSource, ScopeHasher
 from memerase.jobs.dry_run import count_selection
 from memerase.jobs.lifecycle import JobLifecycle
 from memerase.jobs.models import ErasureSpec, JobError, JobRecord, JobStatus, ReplyTo
-from memerase.jobs.repository import JobsTable, now
+from memerase.jobs.repository import JobsTable, holds_lock, now
 from memerase.jobs.runners import JobRunner
-from memerase.jobs.tally import JobTally, pass_outcome
+from memerase.jobs.tally import JobTally
 from memerase.models import Scope
 from memerase.observability import logger
 
@@ -186,8 +186,7 @@ class JobIntake:
         if (active := self._jobs.claim_scope(job.lock_key(), job_id)) and active != job_id:
             raise JobConflict(f"job {active} is already erasing this scope")
         # A pass that had finished (e.g. it failed verification) is not re-read: the resumed job scans afresh.
-        rows = [r for r in self._tally.rows(job) if r.item.pass_no == job.pass_no]
-        fresh = job.pass_no > 0 and pass_outcome(job, rows).unfinished == 0
+        fresh = job.pass_no > 0 and self._tally.current_pass(job).unfinished == 0
         changes = {
             "pass_no": job.pass_no + 1 if fresh else job.pass_no,
             "rounds": 0,
@@ -215,13 +214,9 @@ def _keeps_lock_for(spec: ErasureSpec) -> Callable[[JobRecord], bool]:
     and can be resumed, if it selects the same (a FAILED job of other cutoffs gives way to the new request)."""
 
     def keeps(held: JobRecord) -> bool:
-        return held.status.active or (held_lock_failed(held) and _same_selection(held, spec))
+        return holds_lock(held) and (held.status.active or _same_selection(held, spec))
 
     return keeps
-
-
-def held_lock_failed(job: JobRecord) -> bool:
-    return job.status == JobStatus.FAILED and job.scope is not None
 
 
 def _same_selection(job: JobRecord, spec: ErasureSpec) -> bool:

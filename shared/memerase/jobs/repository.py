@@ -155,15 +155,7 @@ class JobsTable:
         }
         put = {"TableName": self._table.name, "Item": self._progress_item(job_id, progress)}
         items: list[Any] = [{"ConditionCheck": check}, {"Put": put}]
-        try:
-            self._table.meta.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException" and _condition_failed(exc):
-                return False
-            raise dynamo.translate(exc, "jobs table") from exc
-        except BotoCoreError as exc:
-            raise dynamo.translate(exc, "jobs table") from exc
-        return True
+        return self._conditional(self._table.meta.client.transact_write_items, TransactItems=items)
 
     def update_fields(self, job_id: str, fields: dict[str, Any], expect: tuple[JobStatus, ...]) -> bool:
         """Set `fields` of the record (None removes one) while its status is one of `expect`: bookkeeping, or, with
@@ -248,11 +240,12 @@ class JobsTable:
         return self._conditional(self._table.put_item, Item=item, **dynamo.expressions(ConditionExpression=condition))
 
     def _conditional(self, method: Any, **kwargs: Any) -> bool:
-        """One conditional write: False (not an error) when its condition does not hold."""
+        """One conditional write, or a transaction: False (not an error) when a condition does not hold."""
         try:
             method(**kwargs)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            refused = "ConditionalCheckFailed" in dynamo.cancellation_reasons(exc)
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException" or refused:
                 return False
             raise dynamo.translate(exc, "jobs table") from exc
         except BotoCoreError as exc:
@@ -271,11 +264,6 @@ def _doc(job: JobRecord) -> dict[str, Any]:
     """The record as stored: never the raw scope (kept apart, with its expiry)."""
     stored = job.model_dump(mode="json", by_alias=True, exclude={"scope", "stalled", "last_activity", "resumed"})
     return {k: v for k, v in stored.items() if v is not None}
-
-
-def _condition_failed(exc: ClientError) -> bool:
-    reasons = exc.response.get("CancellationReasons") or []
-    return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or "ConditionalCheckFailed" in str(exc)
 
 
 def _epoch() -> int:

@@ -167,7 +167,7 @@ class JobSteps:
         if job.scope is None:
             return Verdict(clean=True, retry=False, next_pass=job.pass_no, rounds=job.rounds)
         rows = self._tally.rows(job)
-        outcome = pass_outcome(job, [r for r in rows if r.item.pass_no == job.pass_no])
+        outcome = pass_outcome(job, rows)
         verdict = decide(outcome, job.pass_no, job.rounds, self._config.max_passes)
         update = {
             **counts(job, rows, outcome.found),

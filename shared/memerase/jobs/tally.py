@@ -71,8 +71,8 @@ def decide(outcome: PassOutcome, pass_no: int, rounds: int, max_passes: int) -> 
 
 def pass_outcome(job: JobRecord, rows: Sequence[ItemProgress]) -> PassOutcome:
     """Matches found per collection in the job's current pass, over the work items its Plan recorded, and how many
-    of those did not finish."""
-    done = {p.item.key: p for p in rows}
+    of those did not finish (`rows`: the job's work-item rows, of any pass)."""
+    done = {p.item.key: p for p in rows if p.item.pass_no == job.pass_no}
     found: dict[StoreKey, int] = {}
     unfinished = 0
     for item in job.plan:
@@ -141,7 +141,7 @@ class JobTally:
         return self._jobs.list_progress(job.job_id)
 
     def current_pass(self, job: JobRecord) -> PassOutcome:
-        return pass_outcome(job, [p for p in self.rows(job) if p.item.pass_no == job.pass_no])
+        return pass_outcome(job, self.rows(job))
 
     def counts(self, job: JobRecord, remaining: Mapping[StoreKey, int | None] | None = None) -> dict[str, Any]:
         return counts(job, self.rows(job), remaining)
